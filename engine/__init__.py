@@ -1,0 +1,72 @@
+"""Launch Gate's workflow engine. Framework-free; this is its public surface."""
+
+from engine.clock import Clock, FixedClock, SystemClock
+from engine.db.migrate import is_at_head, upgrade_to_head
+from engine.db.session import Database
+from engine.domain import (
+    SYSTEM_ACTOR,
+    Actor,
+    AuditEventView,
+    AuditVerification,
+    BlockerView,
+    GateItemStatus,
+    GateItemView,
+    LaunchStatus,
+    LaunchView,
+    Page,
+    ProcessVersionView,
+    Role,
+    TaskDetailView,
+    TaskStatus,
+    TaskView,
+)
+from engine.errors import (
+    ConflictError,
+    DiagramProblem,
+    DiagramRejectedError,
+    EngineError,
+    FieldProblem,
+    GateBlockedError,
+    NotFoundError,
+    PermissionDeniedError,
+    TaskNotReadyError,
+    ValidationFailedError,
+    WorkflowStuckError,
+)
+from engine.service import WorkflowEngine
+
+__all__ = [
+    "SYSTEM_ACTOR",
+    "Actor",
+    "AuditEventView",
+    "AuditVerification",
+    "BlockerView",
+    "Clock",
+    "ConflictError",
+    "Database",
+    "DiagramProblem",
+    "DiagramRejectedError",
+    "EngineError",
+    "FieldProblem",
+    "FixedClock",
+    "GateBlockedError",
+    "GateItemStatus",
+    "GateItemView",
+    "LaunchStatus",
+    "LaunchView",
+    "NotFoundError",
+    "Page",
+    "PermissionDeniedError",
+    "ProcessVersionView",
+    "Role",
+    "SystemClock",
+    "TaskDetailView",
+    "TaskNotReadyError",
+    "TaskStatus",
+    "TaskView",
+    "ValidationFailedError",
+    "WorkflowEngine",
+    "WorkflowStuckError",
+    "is_at_head",
+    "upgrade_to_head",
+]

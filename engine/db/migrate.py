@@ -1,0 +1,44 @@
+"""Schema migrations with Alembic, driven from code (no alembic.ini needed by users)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(db_engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", db_engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade_to_head(db_engine: Engine) -> None:
+    """Bring the schema to the newest revision. Safe to run again and from several processes in turn."""
+    config = alembic_config(db_engine)
+    with db_engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several server processes may start at once: one migrates, the others wait and find it done.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7411001)")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def head_revision(db_engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(db_engine)).get_current_head()
+
+
+def current_revision(db_engine: Engine) -> str | None:
+    with db_engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_at_head(db_engine: Engine) -> bool:
+    return current_revision(db_engine) == head_revision(db_engine)

@@ -1,0 +1,188 @@
+"""Ids, enums and the frozen views the engine returns. No SpiffWorkflow, no SQLAlchemy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Role(StrEnum):
+    PM = "pm"
+    SUPPORT_LEAD = "support_lead"
+    SUPPORT_MANAGER = "support_manager"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class LaunchStatus(StrEnum):
+    ACTIVE = "active"
+    LIVE = "live"
+    FAILED = "failed"
+
+
+class TaskStatus(StrEnum):
+    READY = "ready"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class GateItemStatus(StrEnum):
+    OPEN = "open"
+    PASSED = "passed"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a user name and the roles they hold. `request_id` ties audit rows to one request."""
+
+    username: str
+    roles: frozenset[Role]
+    request_id: str | None = None
+
+    def has_role(self, role: Role | str) -> bool:
+        return Role(role) in self.roles
+
+    @property
+    def primary_role(self) -> str:
+        return ",".join(sorted(r.value for r in self.roles)) or "-"
+
+
+SYSTEM_ACTOR = Actor(username="system", roles=frozenset({Role.ADMIN}))
+
+
+@dataclass(frozen=True)
+class ProcessVersionView:
+    id: int
+    process_id: str
+    version: int
+    content_hash: str
+    created_at: datetime
+    created_by: str
+    is_latest: bool
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    launch_id: str
+    bpmn_id: str
+    title: str
+    role: str
+    assignee: str | None
+    status: TaskStatus
+    created_at: datetime
+    due_at: datetime | None
+    completed_at: datetime | None
+    completed_by: str | None
+    gate_item: str | None
+    is_go_live: bool
+    product_name: str
+
+
+@dataclass(frozen=True)
+class TaskDetailView:
+    task: TaskView
+    documentation: str
+    form_schema: dict[str, Any]
+    current_data: dict[str, Any]
+    reviewed_document: str | None
+    reviewed_data: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class GateItemView:
+    key: str
+    title: str
+    bpmn_task_id: str
+    status: GateItemStatus
+    passed_at: datetime | None
+    passed_by: str | None
+    content_hash: str | None
+    holder_role: str | None
+    holder_assignee: str | None
+    holding_task_id: str | None
+    since: datetime
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BlockerView:
+    """A gate item not yet passed: what, who holds it, since when, due when."""
+
+    item: str
+    title: str
+    owner_role: str | None
+    owner: str | None
+    task_id: str | None
+    since: datetime
+    due_at: datetime | None
+
+    def describe(self) -> str:
+        who = self.owner or (f"any {self.owner_role}" if self.owner_role else "nobody yet")
+        due = f", due {self.due_at:%Y-%m-%d}" if self.due_at else ""
+        return f"{self.title} (held by {who} since {self.since:%Y-%m-%d %H:%M} UTC{due})"
+
+
+@dataclass(frozen=True)
+class LaunchView:
+    id: str
+    product_name: str
+    summary: str
+    planned_launch_date: date
+    pm: str
+    status: LaunchStatus
+    version: int
+    process_id: str
+    process_version: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    gate_passed: int
+    gate_total: int
+    blocked_by: tuple[str, ...]
+    gate: tuple[GateItemView, ...] = ()
+    blockers: tuple[BlockerView, ...] = ()
+    open_tasks: tuple[TaskView, ...] = ()
+
+    @property
+    def ready_to_go_live(self) -> bool:
+        return self.status is LaunchStatus.ACTIVE and self.gate_passed == self.gate_total
+
+
+@dataclass(frozen=True)
+class AuditEventView:
+    sequence: int
+    occurred_at: str
+    actor: str
+    role: str
+    action: str
+    launch_id: str | None
+    task_id: str | None
+    request_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    ok: bool
+    count: int
+    head_hash: str | None
+    broken_sequence: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    total: int
+    offset: int
+    limit: int
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,101 @@
+"""Engine errors. Nothing from SpiffWorkflow or SQLAlchemy leaks out of the engine: every failure a caller
+can meet is one of these, and each carries what a user needs to act on it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.domain import BlockerView
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(EngineError):
+    """A launch, task, process version or user does not exist (or is not visible)."""
+
+
+class PermissionDeniedError(EngineError):
+    """The actor may not do this."""
+
+
+class ConflictError(EngineError):
+    """The command lost a race or no longer applies (task completed, stale version)."""
+
+
+class TaskNotReadyError(ConflictError):
+    """The task is not READY (already completed, cancelled, or not reached yet)."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem with submitted data: where (a path of field names and indexes) and what."""
+
+    loc: tuple[str | int, ...]
+    message: str
+    type: str = "value_error"
+
+
+class ValidationFailedError(EngineError):
+    """Submitted data does not fit the task's form. Carries one problem per field."""
+
+    def __init__(self, message: str, problems: Sequence[FieldProblem]) -> None:
+        super().__init__(message)
+        self.problems: tuple[FieldProblem, ...] = tuple(problems)
+
+
+class GateBlockedError(ConflictError):
+    """The go-live task cannot complete while gate items are open."""
+
+    def __init__(self, message: str, blockers: Sequence[BlockerView]) -> None:
+        super().__init__(message)
+        self.blockers: tuple[BlockerView, ...] = tuple(blockers)
+
+
+@dataclass(frozen=True)
+class DiagramProblem:
+    """One problem found in a BPMN diagram, naming the element it is about."""
+
+    element_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.element_id or "document"
+        return f"{where}: {self.message}"
+
+
+class DiagramRejectedError(EngineError):
+    """A diagram failed loading or validation. Lists every problem found."""
+
+    def __init__(self, problems: Sequence[DiagramProblem], *, too_large: bool = False) -> None:
+        self.problems: tuple[DiagramProblem, ...] = tuple(problems)
+        self.too_large = too_large
+        super().__init__("; ".join(str(p) for p in self.problems) or "diagram rejected")
+
+
+class UnsafeExpressionError(EngineError):
+    """An expression uses something outside the safe grammar."""
+
+
+class ExpressionEvaluationError(EngineError):
+    """A safe expression could not be evaluated against the data (unknown name, bad types)."""
+
+
+class WorkflowStuckError(EngineError):
+    """The workflow can no longer advance, or its state is inconsistent. Never reported as completed."""
+
+
+class AuditChainBrokenError(EngineError):
+    """The audit hash chain does not verify."""
+
+    def __init__(self, message: str, sequence: int) -> None:
+        super().__init__(message)
+        self.sequence = sequence

@@ -1,0 +1,152 @@
+"""The gate: which items have passed, what still blocks go-live, and the go-live rule. One place for each.
+
+Gate facts live in `gate_item` rows, never in task data, so no form submission can write them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.audit import canonical_json
+from engine.domain import BlockerView, GateItemStatus, GateItemView, TaskStatus
+from engine.expressions import evaluate_condition
+from engine.specs import ProcessModel, UserTaskModel
+
+
+@dataclass(frozen=True)
+class GateFact:
+    """A gate item's stored state (mirrors a GateItemRecord, without the ORM)."""
+
+    key: str
+    title: str
+    bpmn_task_id: str
+    position: int
+    status: GateItemStatus
+    passed_at: datetime | None
+    passed_by: str | None
+    content_hash: str | None
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """An open task as the task index knows it."""
+
+    id: str
+    bpmn_id: str
+    role: str
+    assignee: str | None
+    created_at: datetime
+    due_at: datetime | None
+    status: TaskStatus
+
+
+@dataclass(frozen=True)
+class GateChange:
+    key: str
+    status: GateItemStatus
+    passed_at: datetime | None
+    passed_by: str | None
+    content_hash: str | None
+
+
+def document_hash(document: Mapping[str, Any] | None) -> str:
+    """Content hash of a document (the proposal, the report template): what a sign-off approved."""
+    return hashlib.sha256(canonical_json(document or {}).encode("utf-8")).hexdigest()
+
+
+def changes_after_completion(
+    model: ProcessModel,
+    task: UserTaskModel,
+    *,
+    data_after: Mapping[str, Any],
+    actor: str,
+    at: datetime,
+    facts: Mapping[str, GateFact],
+) -> list[GateChange]:
+    """What completing `task` does to the gate.
+
+    - A gate item task passes its item when its pass rule holds (default: completion passes) and re-opens it
+      otherwise (a review asking for changes).
+    - A task that is part of an item (a draft, a revision) re-opens a passed item: what was signed off changed.
+    """
+    changes: list[GateChange] = []
+    if task.gate_item:
+        passed = evaluate_condition(task.gate_pass_when, data_after) if task.gate_pass_when else True
+        reviewed = data_after.get(task.reviews) if task.reviews else data_after.get(task.document)
+        if passed:
+            changes.append(
+                GateChange(task.gate_item, GateItemStatus.PASSED, at, actor, document_hash(reviewed))
+            )
+        else:
+            changes.append(GateChange(task.gate_item, GateItemStatus.OPEN, None, None, None))
+    if task.gate_part_of:
+        fact = facts.get(task.gate_part_of)
+        if fact is not None and fact.status is GateItemStatus.PASSED:
+            changes.append(GateChange(task.gate_part_of, GateItemStatus.OPEN, None, None, None))
+    return changes
+
+
+def _holding_tasks(model: ProcessModel, key: str, open_tasks: Iterable[OpenTask]) -> list[OpenTask]:
+    item = model.gate_item(key)
+    holders = []
+    for task in open_tasks:
+        spec = model.tasks.get(task.bpmn_id)
+        if task.status is TaskStatus.READY and (
+            task.bpmn_id == item.task_id or (spec is not None and spec.gate_part_of == key)
+        ):
+            holders.append(task)
+    return sorted(holders, key=lambda t: t.created_at)
+
+
+def gate_views(
+    model: ProcessModel, facts: Sequence[GateFact], open_tasks: Sequence[OpenTask]
+) -> tuple[GateItemView, ...]:
+    views = []
+    for fact in sorted(facts, key=lambda f: f.position):
+        holders = _holding_tasks(model, fact.key, open_tasks) if fact.status is GateItemStatus.OPEN else []
+        holder = holders[0] if holders else None
+        item = model.gate_item(fact.key) if fact.key in {g.key for g in model.gate_items} else None
+        views.append(
+            GateItemView(
+                key=fact.key,
+                title=fact.title,
+                bpmn_task_id=fact.bpmn_task_id,
+                status=fact.status,
+                passed_at=fact.passed_at,
+                passed_by=fact.passed_by,
+                content_hash=fact.content_hash,
+                holder_role=holder.role if holder else (item.role if item and fact.status is GateItemStatus.OPEN else None),
+                holder_assignee=holder.assignee if holder else None,
+                holding_task_id=holder.id if holder else None,
+                since=holder.created_at if holder else fact.opened_at,
+                due_at=holder.due_at if holder else None,
+            )
+        )
+    return tuple(views)
+
+
+def blockers(gate: Iterable[GateItemView]) -> tuple[BlockerView, ...]:
+    """Every gate item not yet passed: the answer to "may this launch go live?"."""
+    return tuple(
+        BlockerView(
+            item=g.key,
+            title=g.title,
+            owner_role=g.holder_role,
+            owner=g.holder_assignee,
+            task_id=g.holding_task_id,
+            since=g.since,
+            due_at=g.due_at,
+        )
+        for g in gate
+        if g.status is not GateItemStatus.PASSED
+    )
+
+
+def blocked_by_summary(facts: Iterable[GateFact | GateChange]) -> str:
+    """Comma-separated keys of open items, denormalised onto the launch row for list views."""
+    return ",".join(f.key for f in facts if f.status is not GateItemStatus.PASSED)

@@ -1,0 +1,82 @@
+"""Workflow state <-> JSON, WITHOUT the spec.
+
+SpiffWorkflow's default serialization embeds the whole process spec (expressions included) in every
+state. We store the spec once per process version (by content hash) and never load code from an instance
+row: the state holds only tasks and data, and restoring takes the spec of the launch's process version.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+from engine.errors import WorkflowStuckError
+from engine.runtime import RunningWorkflow
+
+STATE_FORMAT = "launchgate-state/1"
+_VERSION_KEY = "serializer_version"
+
+
+class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+    def to_dict(self, workflow: Any) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any], spec: Any = None) -> Any:
+        if spec is None:
+            raise WorkflowStuckError("restoring a workflow needs its process spec")
+        workflow = self.target_class(spec, {}, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> Any:
+    registry = BpmnWorkflowSerializer.configure()
+    _SpecFreeWorkflowConverter(BpmnWorkflow, registry)
+    return BpmnWorkflowSerializer(registry)
+
+
+_SERIALIZER = _make_serializer()
+
+
+def dump_state(workflow: RunningWorkflow) -> str:
+    """The workflow's state as compact JSON, without the spec."""
+    serializer = _SERIALIZER
+    serializer.registry._encoder_mode = True
+    try:
+        dct = serializer.to_dict(workflow.raw)
+    finally:
+        serializer.registry._encoder_mode = False
+    dct[_VERSION_KEY] = serializer.VERSION
+    dct["format"] = STATE_FORMAT
+    return json.dumps(dct, cls=serializer._encoder_cls, separators=(",", ":"))
+
+
+def restore_state(state: str, spec: Any, *, launch_id: str | None = None) -> RunningWorkflow:
+    """Rebuild a workflow from stored state and the spec of its process version."""
+    try:
+        dct = json.loads(state)
+    except json.JSONDecodeError as exc:
+        raise WorkflowStuckError(f"stored state of launch {launch_id} is not valid JSON: {exc}") from exc
+    if not isinstance(dct, dict) or "tasks" not in dct:
+        raise WorkflowStuckError(f"stored state of launch {launch_id} is not a workflow state")
+    dct.pop("format", None)
+    version = dct.pop(_VERSION_KEY, None)
+    dct.pop("spec", None)  # never trust a spec found in an instance row
+    dct.pop("subprocess_specs", None)
+    if version in MIGRATIONS:
+        MIGRATIONS[version](dct)
+    workflow = _SERIALIZER.registry.restore(dct, spec=spec)
+    return RunningWorkflow(workflow, launch_id=launch_id)

@@ -1,0 +1,910 @@
+"""WorkflowEngine: the facade. One method per command or query, keyword-only options, frozen views out.
+
+A command reads what it needs (optimistically, outside the write lock), does the workflow work in memory,
+then writes everything in ONE transaction: the launch state (a conditional UPDATE on its version, so a
+concurrent writer loses), the task index rows, the gate facts, the outbox rows and the audit event. A lost
+race is retried from the start, and a retry re-checks everything, so the second completion of a task finds
+it no longer ready and gets a conflict, while an unrelated command on the same launch simply goes through.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import uuid4
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine import audit, gate, permissions
+from engine.clock import Clock, SystemClock, add_business_days
+from engine.db import repository as repo
+from engine.db.models import (
+    GateItemRecord,
+    LaunchRecord,
+    OutboxMessageRecord,
+    ProcessVersionRecord,
+    TaskRecord,
+)
+from engine.db.session import Database
+from engine.domain import (
+    SYSTEM_ACTOR,
+    Actor,
+    AuditEventView,
+    AuditVerification,
+    BlockerView,
+    GateItemStatus,
+    LaunchStatus,
+    LaunchView,
+    Page,
+    ProcessVersionView,
+    TaskDetailView,
+    TaskStatus,
+    TaskView,
+)
+from engine.errors import (
+    ConflictError,
+    DiagramProblem,
+    GateBlockedError,
+    NotFoundError,
+    PermissionDeniedError,
+    TaskNotReadyError,
+    ValidationFailedError,
+    WorkflowStuckError,
+)
+from engine.runtime import RunningWorkflow
+from engine.serialization import dump_state, restore_state
+from engine.specs import LoadedProcess, ProcessModel, UserTaskModel, check_diagram, content_hash, load_process
+from engine.task_forms import TASK_FORMS, form_json_schema, validate_launch_start, validate_task_data
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PROCESS_ID = "launch_gate"
+MAX_ATTEMPTS = 8
+MAX_PAGE = 500
+T = TypeVar("T")
+
+
+class _StaleVersion(Exception):
+    """The launch changed between our read and our write: start the command again."""
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """What a command read about one task and its launch."""
+
+    task: TaskRecord
+    launch: LaunchRecord
+    process: LoadedProcess
+    spec: UserTaskModel
+    facts: dict[str, gate.GateFact]
+    ready_ids: frozenset[str]
+
+
+class _WorkflowCache:
+    """Restored workflows keyed by launch id, trusted only for the exact stored version.
+
+    An entry is taken out while a command uses it (the command mutates it) and put back only after the
+    command committed, under the new version. Another process's write bumps the version, so a stale entry
+    is never used."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, tuple[int, RunningWorkflow]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, launch_id: str, version: int) -> RunningWorkflow | None:
+        with self._lock:
+            item = self._items.pop(launch_id, None)
+        if item is not None and item[0] == version:
+            return item[1]
+        return None
+
+    def put(self, launch_id: str, version: int, workflow: RunningWorkflow) -> None:
+        if self._size <= 0:
+            return
+        with self._lock:
+            self._items[launch_id] = (version, workflow)
+            self._items.move_to_end(launch_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class WorkflowEngine:
+    """Runs launches. Thread-safe; share one per process."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Clock | None = None,
+        holidays: Collection[date] = (),
+        cache_size: int = 256,
+        on_commit: Callable[[str], None] | None = None,
+    ) -> None:
+        self.db = database
+        self.clock: Clock = clock or SystemClock()
+        self.holidays = frozenset(holidays)
+        self._cache = _WorkflowCache(cache_size)
+        self._processes: dict[int, LoadedProcess] = {}
+        self._processes_lock = threading.Lock()
+        # Test hook: called with the command name after the in-memory work, before the write transaction.
+        self.before_write: Callable[[str], None] | None = None
+        self._on_commit = on_commit
+
+    # ------------------------------------------------------------------ process versions
+
+    @staticmethod
+    def check_diagram(xml: bytes) -> list[DiagramProblem]:
+        """Every problem in a diagram, as `launchgate bpmn check` and deploy see them."""
+        return check_diagram(xml, known_forms=TASK_FORMS.keys())
+
+    def deploy_process(self, *, xml: bytes, actor: Actor) -> ProcessVersionView:
+        """Validate and store a new process version (or return the existing one with the same content)."""
+        self._require(permissions.may_deploy_process(actor), actor, "process.deploy")
+        loaded = load_process(xml, known_forms=TASK_FORMS.keys())
+        now = self.clock.now()
+        with self.db.write() as session:
+            existing = repo.process_version_by_hash(session, loaded.model.content_hash)
+            if existing is not None:
+                return self._process_version_view(session, existing)
+            latest = repo.latest_process_version(session, loaded.model.process_id)
+            record = ProcessVersionRecord(
+                process_id=loaded.model.process_id,
+                version=(latest.version + 1) if latest else 1,
+                content_hash=loaded.model.content_hash,
+                bpmn_xml=loaded.xml,
+                created_at=now,
+                created_by=actor.username,
+            )
+            session.add(record)
+            session.flush()
+            audit.append_event(
+                session,
+                actor=actor,
+                action="process.deployed",
+                at=now,
+                detail={"process_id": record.process_id, "version": record.version, "hash": record.content_hash},
+            )
+            return self._process_version_view(session, record)
+
+    def sync_shipped_processes(self, bpmn_dir: Path) -> list[ProcessVersionView]:
+        """Deploy every diagram in bpmn/ whose content is not stored yet (run at migrate time)."""
+        return [self.deploy_process(xml=path.read_bytes(), actor=SYSTEM_ACTOR) for path in sorted(bpmn_dir.glob("*.bpmn"))]
+
+    def list_process_versions(self, *, actor: Actor) -> list[ProcessVersionView]:
+        self._require(permissions.may_read(actor), actor, "process.list")
+        with self.db.read() as session:
+            return [self._process_version_view(session, r) for r in repo.process_versions(session)]
+
+    # ------------------------------------------------------------------ launches
+
+    def start_launch(
+        self, *, data: Mapping[str, Any], actor: Actor, process_id: str = DEFAULT_PROCESS_ID
+    ) -> LaunchView:
+        """Start a launch: validated start data, the newest process version, first tasks in the index."""
+        self._require(permissions.may_start_launch(actor), actor, "launch.start")
+        values = validate_launch_start(data)
+        with self.db.read() as session:
+            version = repo.latest_process_version(session, process_id)
+            if version is None:
+                raise NotFoundError(f"process {process_id!r} is not deployed")
+            version_id = version.id
+        process = self._process(version_id)
+        launch_id = str(uuid4())
+        workflow = RunningWorkflow.start(process.spiff_spec, start_data=values, launch_id=launch_id)
+        ready = workflow.ready_user_tasks()
+        state = dump_state(workflow)
+        now = self.clock.now()
+        model = process.model
+        self._hook("start_launch")
+        with self.db.write() as session:
+            session.add(
+                LaunchRecord(
+                    id=launch_id,
+                    process_version_id=version_id,
+                    product_name=str(values["product_name"]),
+                    product_name_lower=str(values["product_name"]).lower(),
+                    summary=str(values["summary"]),
+                    planned_launch_date=date.fromisoformat(str(values["planned_launch_date"])),
+                    pm=actor.username,
+                    status=LaunchStatus.ACTIVE.value,
+                    state=state,
+                    version=1,
+                    gate_total=len(model.gate_items),
+                    gate_passed=0,
+                    blocked_by=",".join(g.key for g in model.gate_items),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            session.flush()
+            for item in model.gate_items:
+                session.add(
+                    GateItemRecord(
+                        launch_id=launch_id,
+                        key=item.key,
+                        title=item.title,
+                        bpmn_task_id=item.task_id,
+                        position=item.position,
+                        status=GateItemStatus.OPEN.value,
+                        opened_at=now,
+                    )
+                )
+            new_tasks = self._sync_task_index(
+                session, launch_id=launch_id, pm=actor.username, model=model, ready=ready, known=frozenset(), now=now
+            )
+            audit.append_event(
+                session,
+                actor=actor,
+                action="launch.started",
+                at=now,
+                launch_id=launch_id,
+                after=values,
+                detail={"process_id": model.process_id, "process_version": version.version, "new_tasks": new_tasks},
+            )
+        self._cache.put(launch_id, 1, workflow)
+        logger.info("launch %s started by %s", launch_id, actor.username)
+        return self.get_launch(launch_id=launch_id, actor=actor)
+
+    def get_launch(self, *, launch_id: str, actor: Actor) -> LaunchView:
+        """A launch with its gate (each item passed/open, holder, since, due), blockers and open tasks."""
+        self._require(permissions.may_read(actor), actor, "launch.read")
+        with self.db.read() as session:
+            record = session.get(LaunchRecord, launch_id)
+            if record is None:
+                raise NotFoundError(f"launch {launch_id} does not exist")
+            return self._launch_view(session, record, full=True)
+
+    def list_launches(
+        self,
+        *,
+        actor: Actor,
+        status: LaunchStatus | None = None,
+        pm: str | None = None,
+        blocked: bool | None = None,
+        search: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page[LaunchView]:
+        """Launches from the launch table alone (gate progress is denormalised): no workflow is restored."""
+        self._require(permissions.may_read(actor), actor, "launch.list")
+        offset, limit = _page_bounds(offset, limit)
+        query = repo.filter_launches(
+            status=status.value if status else None, pm=pm, blocked=blocked, search=search
+        )
+        with self.db.read() as session:
+            total = repo.count(session, query)
+            rows = (
+                session.execute(query.order_by(LaunchRecord.created_at.desc(), LaunchRecord.id).offset(offset).limit(limit))
+                .scalars()
+                .all()
+            )
+            items = tuple(self._launch_view(session, r, full=False) for r in rows)
+        return Page(items=items, total=total, offset=offset, limit=limit)
+
+    def list_blockers(self, *, launch_id: str, actor: Actor) -> tuple[BlockerView, ...]:
+        """What still blocks go-live: each open gate item, who holds it, since when, due when."""
+        return self.get_launch(launch_id=launch_id, actor=actor).blockers
+
+    def launch_history(self, *, launch_id: str, actor: Actor) -> list[AuditEventView]:
+        self._require(permissions.may_read(actor), actor, "launch.history")
+        with self.db.read() as session:
+            if session.get(LaunchRecord, launch_id) is None:
+                raise NotFoundError(f"launch {launch_id} does not exist")
+            rows = session.execute(repo.audit_query(launch_id=launch_id)).scalars().all()
+            return [audit.to_view(r) for r in rows]
+
+    # ------------------------------------------------------------------ tasks
+
+    def list_tasks(
+        self,
+        *,
+        actor: Actor,
+        role: str | None = None,
+        assignee: str | None = None,
+        launch_id: str | None = None,
+        status: TaskStatus | None = None,
+        inbox: bool = False,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page[TaskView]:
+        """Tasks from the task index (never restores a workflow). `inbox=True`: the actor's ready tasks plus
+        the unassigned ready tasks of their roles, soonest due first."""
+        self._require(permissions.may_read(actor), actor, "task.list")
+        offset, limit = _page_bounds(offset, limit)
+        query = repo.filter_tasks(
+            role=role,
+            assignee=assignee,
+            launch_id=launch_id,
+            status=TaskStatus.READY.value if inbox else (status.value if status else None),
+            inbox_of=(actor.username, [r.value for r in actor.roles]) if inbox else None,
+        )
+        with self.db.read() as session:
+            total = repo.count(session, query)
+            rows = session.execute(
+                query.order_by(TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.created_at, TaskRecord.id)
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            names = _product_names(session, {r[0].launch_id for r in rows})
+            items = tuple(_task_view(r[0], names.get(r[0].launch_id, "")) for r in rows)
+        return Page(items=items, total=total, offset=offset, limit=limit)
+
+    def get_task(self, *, task_id: str, actor: Actor) -> TaskDetailView:
+        """One task with its form schema, the data it would be prefilled with, and the material it reviews."""
+        self._require(permissions.may_read(actor), actor, "task.read")
+        with self.db.read() as session:
+            task = session.get(TaskRecord, task_id)
+            if task is None:
+                raise NotFoundError(f"task {task_id} does not exist")
+            launch = session.get(LaunchRecord, task.launch_id)
+            assert launch is not None
+            completion = None
+            if task.status == TaskStatus.COMPLETED.value:
+                completion = session.execute(
+                    repo.audit_query(launch_id=launch.id, action="task.completed").where(
+                        audit.AuditEventRecord.task_id == task_id
+                    )
+                ).scalar_one_or_none()
+            view = _task_view(task, launch.product_name)
+            launch_version, launch_state = launch.version, launch.state
+            process = self._process(launch.process_version_id)
+        spec = process.model.tasks[task.bpmn_id]
+        if task.status == TaskStatus.READY.value:
+            workflow = self._restore(launch.id, launch_version, launch_state, process)
+            data = workflow.data_for(task_id)
+            self._cache.put(launch.id, launch_version, workflow)
+        else:
+            data = {spec.document: (completion.after if completion is not None else None) or {}}
+        return TaskDetailView(
+            task=view,
+            documentation=spec.documentation,
+            form_schema=form_json_schema(task.bpmn_id),
+            current_data=dict(data.get(spec.document) or {}),
+            reviewed_document=spec.reviews,
+            reviewed_data=dict(data.get(spec.reviews) or {}) if spec.reviews else None,
+        )
+
+    def complete_task(self, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> LaunchView:
+        """Complete a ready task with form data. Validation, permission, the gate and the race are all
+        checked; on any refusal nothing of this attempt is written except its audit row."""
+        launch_id = self._command(
+            "task.complete", task_id, actor, lambda: self._complete_once(task_id=task_id, data=data, actor=actor)
+        )
+        return self.get_launch(launch_id=launch_id, actor=actor)
+
+    def claim_task(self, *, task_id: str, actor: Actor) -> TaskView:
+        """Take a ready task: it becomes the actor's and leaves the role's shared queue."""
+        return self._command(
+            "task.claim", task_id, actor, lambda: self._reassign_once(task_id, actor, "claim", actor.username)
+        )
+
+    def release_task(self, *, task_id: str, actor: Actor) -> TaskView:
+        """Give a claimed task back to its role's queue."""
+        return self._command(
+            "task.release", task_id, actor, lambda: self._reassign_once(task_id, actor, "release", None)
+        )
+
+    def assign_task(self, *, task_id: str, assignee: str, actor: Actor) -> TaskView:
+        """Assign a ready task to a user (support managers for support tasks, the launch PM for PM tasks)."""
+        return self._command(
+            "task.assign", task_id, actor, lambda: self._reassign_once(task_id, actor, "assign", assignee)
+        )
+
+    # ------------------------------------------------------------------ audit
+
+    def audit_events(
+        self,
+        *,
+        actor: Actor,
+        launch_id: str | None = None,
+        actor_name: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_sequence: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEventView]:
+        self._require(permissions.may_verify_audit(actor), actor, "audit.read")
+        query = repo.audit_query(
+            launch_id=launch_id, actor=actor_name, action=action, since=since, until=until, after_sequence=after_sequence
+        ).limit(max(1, min(limit, 10_000)))
+        with self.db.read() as session:
+            return [audit.to_view(r) for r in session.execute(query).scalars().all()]
+
+    def verify_audit(self) -> AuditVerification:
+        """Recompute the whole hash chain. OK with the head hash, or the first broken sequence number."""
+        with self.db.read() as session:
+            return audit.verify_chain(session)
+
+    def record_event(
+        self, *, actor: Actor, action: str, detail: Mapping[str, Any], launch_id: str | None = None
+    ) -> None:
+        """Audit something that happened outside a command (sign-in, exports, refusals)."""
+        with self.db.write() as session:
+            audit.append_event(session, actor=actor, action=action, at=self.clock.now(), launch_id=launch_id, detail=detail)
+
+    # ------------------------------------------------------------------ command machinery
+
+    def _command(self, name: str, task_id: str, actor: Actor, attempt: Callable[[], T]) -> T:
+        """Run one attempt after another until one commits or is refused. Refusals are audited."""
+        try:
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    return attempt()
+                except _StaleVersion:
+                    logger.info("%s on task %s lost a race; retrying", name, task_id)
+            raise ConflictError("the launch is changing too fast; please try again")
+        except PermissionDeniedError as exc:
+            self._audit_refusal(actor, f"{name}_denied", task_id, exc.message)
+            raise
+        except GateBlockedError as exc:
+            self._audit_refusal(
+                actor, f"{name}_blocked", task_id, exc.message, blockers=[b.item for b in exc.blockers]
+            )
+            raise
+        except ConflictError as exc:
+            self._audit_refusal(actor, f"{name}_conflict", task_id, exc.message)
+            raise
+        except ValidationFailedError as exc:
+            self._audit_refusal(
+                actor, f"{name}_invalid", task_id, exc.message, fields=[".".join(map(str, p.loc)) for p in exc.problems]
+            )
+            raise
+        except WorkflowStuckError as exc:
+            self._audit_refusal(actor, f"{name}_failed", task_id, exc.message)
+            raise
+
+    def _audit_refusal(self, actor: Actor, action: str, task_id: str, reason: str, **extra: Any) -> None:
+        with self.db.read() as session:
+            task = session.get(TaskRecord, task_id)
+            launch_id = task.launch_id if task is not None else None
+        if launch_id is None:
+            return  # unknown task: nothing to attach the row to (the API logs the 404)
+        with self.db.write() as session:
+            audit.append_event(
+                session,
+                actor=actor,
+                action=action,
+                at=self.clock.now(),
+                launch_id=launch_id,
+                task_id=task_id,
+                detail={"reason": reason, **extra},
+            )
+
+    def _load(self, session: Session, task_id: str) -> _Loaded:
+        task = session.get(TaskRecord, task_id)
+        if task is None:
+            raise NotFoundError(f"task {task_id} does not exist")
+        launch = session.get(LaunchRecord, task.launch_id)
+        assert launch is not None
+        process = self._process(launch.process_version_id)
+        facts = {f.key: _fact(f) for f in repo.gate_items(session, launch.id)}
+        ready_ids = frozenset(t.id for t in repo.launch_tasks(session, launch.id, status=TaskStatus.READY))
+        return _Loaded(task, launch, process, process.model.tasks[task.bpmn_id], facts, ready_ids)
+
+    def _complete_once(self, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> str:
+        with self.db.read() as session:
+            loaded = self._load(session, task_id)
+            task, launch, spec = loaded.task, loaded.launch, loaded.spec
+            _require_ready(task, launch)
+            reviews_by = None
+            if spec.reviews:
+                writers = [t.id for t in loaded.process.model.tasks.values() if t.document == spec.reviews]
+                reviews_by = repo.last_author(session, launch.id, writers)
+            open_tasks = [_open_task(t) for t in repo.launch_tasks(session, launch.id, status=TaskStatus.READY)]
+        facts = permissions.TaskFacts(
+            role=task.role,
+            assignee=task.assignee,
+            status=TaskStatus(task.status),
+            launch_pm=launch.pm,
+            reviews_author=reviews_by,
+        )
+        self._require(permissions.may_complete(actor, facts), actor, "task.complete")
+        values = validate_task_data(task.bpmn_id, data)
+        model = loaded.process.model
+        if spec.go_live:
+            views = gate.gate_views(model, list(loaded.facts.values()), open_tasks)
+            blockers = gate.blockers(views)
+            if blockers:
+                names = ", ".join(b.describe() for b in blockers)
+                raise GateBlockedError(f"go-live is blocked by {len(blockers)} gate item(s): {names}", blockers)
+        workflow = self._restore(launch.id, launch.version, launch.state, loaded.process)
+        before_doc = workflow.data_for(task_id).get(spec.document)
+        data_after = workflow.complete_user_task(task_id, document=spec.document, data=values)
+        now = self.clock.now()
+        changes = gate.changes_after_completion(
+            model, spec, data_after=data_after, actor=actor.username, at=now, facts=loaded.facts
+        )
+        finished = workflow.is_finished()
+        ready = workflow.ready_user_tasks()
+        state = dump_state(workflow)
+        merged = {k: v for k, v in loaded.facts.items()}
+        for change in changes:
+            merged[change.key] = _apply(merged[change.key], change)
+        passed = sum(1 for f in merged.values() if f.status is GateItemStatus.PASSED)
+        if finished and passed != len(merged):
+            raise WorkflowStuckError("the workflow finished with gate items open; refusing to record it")
+        self._hook("complete_task")
+        with self.db.write() as session:
+            self._bump_version(
+                session,
+                launch,
+                state=state,
+                now=now,
+                status=LaunchStatus.LIVE if finished else LaunchStatus.ACTIVE,
+                gate_passed=passed,
+                blocked_by=gate.blocked_by_summary(sorted(merged.values(), key=lambda f: f.position)),
+            )
+            done = session.execute(
+                update(TaskRecord)
+                .where(TaskRecord.id == task_id, TaskRecord.status == TaskStatus.READY.value)
+                .values(
+                    status=TaskStatus.COMPLETED.value,
+                    completed_at=now,
+                    completed_by=actor.username,
+                    assignee=task.assignee or actor.username,
+                )
+            )
+            if done.rowcount != 1:
+                raise _StaleVersion()
+            new_tasks = self._sync_task_index(
+                session,
+                launch_id=launch.id,
+                pm=launch.pm,
+                model=model,
+                ready=ready,
+                known=loaded.ready_ids - {task_id},
+                now=now,
+            )
+            for change in changes:
+                session.execute(
+                    update(GateItemRecord)
+                    .where(GateItemRecord.launch_id == launch.id, GateItemRecord.key == change.key)
+                    .values(
+                        status=change.status.value,
+                        passed_at=change.passed_at,
+                        passed_by=change.passed_by,
+                        content_hash=change.content_hash,
+                    )
+                )
+            if spec.sends:
+                self._enqueue(session, kind=spec.sends, launch=launch, task_id=task_id, payload=values, now=now)
+            audit.append_event(
+                session,
+                actor=actor,
+                action="task.completed",
+                at=now,
+                launch_id=launch.id,
+                task_id=task_id,
+                before={spec.document: before_doc} if before_doc is not None else None,
+                after=values,
+                detail={
+                    "task": task.bpmn_id,
+                    "title": task.title,
+                    "decision": values.get("decision"),
+                    "comment": values.get("comment"),
+                    "gate": [
+                        {"item": c.key, "status": c.status.value, "content_hash": c.content_hash} for c in changes
+                    ],
+                    "new_tasks": new_tasks,
+                    "launch_status": LaunchStatus.LIVE.value if finished else LaunchStatus.ACTIVE.value,
+                },
+            )
+        self._cache.put(launch.id, launch.version + 1, workflow)
+        logger.info("launch %s task %s (%s) completed by %s", launch.id, task_id, task.bpmn_id, actor.username)
+        return launch.id
+
+    def _reassign_once(self, task_id: str, actor: Actor, how: str, assignee: str | None) -> TaskView:
+        with self.db.read() as session:
+            task = session.get(TaskRecord, task_id)
+            if task is None:
+                raise NotFoundError(f"task {task_id} does not exist")
+            launch = session.get(LaunchRecord, task.launch_id)
+            assert launch is not None
+            _require_ready(task, launch)
+        facts = permissions.TaskFacts(
+            role=task.role, assignee=task.assignee, status=TaskStatus(task.status), launch_pm=launch.pm
+        )
+        if how == "claim":
+            if task.assignee is not None and task.assignee != actor.username:
+                raise ConflictError(f"this task is already assigned to {task.assignee}")
+            reason = permissions.may_claim(actor, facts)
+        elif how == "release":
+            reason = permissions.may_release(actor, facts)
+        else:
+            reason = permissions.may_assign(actor, facts)
+        self._require(reason, actor, f"task.{how}")
+        now = self.clock.now()
+        self._hook(f"{how}_task")
+        with self.db.write() as session:
+            self._bump_version(session, launch, state=None, now=now)
+            session.execute(update(TaskRecord).where(TaskRecord.id == task_id).values(assignee=assignee))
+            audit.append_event(
+                session,
+                actor=actor,
+                action={"claim": "task.claimed", "release": "task.released", "assign": "task.assigned"}[how],
+                at=now,
+                launch_id=launch.id,
+                task_id=task_id,
+                before={"assignee": task.assignee},
+                after={"assignee": assignee},
+                detail={"task": task.bpmn_id, "title": task.title},
+            )
+            record = session.get(TaskRecord, task_id)
+            assert record is not None
+            session.refresh(record)
+            view = _task_view(record, launch.product_name)
+        cached = self._cache.take(launch.id, launch.version)
+        if cached is not None:
+            self._cache.put(launch.id, launch.version + 1, cached)
+        return view
+
+    def _bump_version(
+        self,
+        session: Session,
+        launch: LaunchRecord,
+        *,
+        state: str | None,
+        now: datetime,
+        status: LaunchStatus | None = None,
+        gate_passed: int | None = None,
+        blocked_by: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"version": launch.version + 1, "updated_at": now}
+        if state is not None:
+            values["state"] = state
+        if status is not None:
+            values["status"] = status.value
+            if status is LaunchStatus.LIVE:
+                values["completed_at"] = now
+        if gate_passed is not None:
+            values["gate_passed"] = gate_passed
+        if blocked_by is not None:
+            values["blocked_by"] = blocked_by
+        result = session.execute(
+            update(LaunchRecord)
+            .where(LaunchRecord.id == launch.id, LaunchRecord.version == launch.version)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise _StaleVersion()
+
+    def _sync_task_index(
+        self,
+        session: Session,
+        *,
+        launch_id: str,
+        pm: str,
+        model: ProcessModel,
+        ready: Sequence[Any],
+        known: frozenset[str],
+        now: datetime,
+    ) -> list[str]:
+        """Insert rows for newly ready tasks; cancel rows of tasks that are no longer ready."""
+        ready_ids = {t.id for t in ready}
+        for gone in known - ready_ids:
+            session.execute(
+                update(TaskRecord)
+                .where(TaskRecord.id == gone, TaskRecord.status == TaskStatus.READY.value)
+                .values(status=TaskStatus.CANCELLED.value, completed_at=now)
+            )
+        created = []
+        for item in ready:
+            if item.id in known:
+                continue
+            spec = model.tasks[item.bpmn_id]
+            due = (
+                add_business_days(now, spec.due_in_business_days, self.holidays)
+                if spec.due_in_business_days
+                else None
+            )
+            session.add(
+                TaskRecord(
+                    id=item.id,
+                    launch_id=launch_id,
+                    bpmn_id=item.bpmn_id,
+                    title=spec.title,
+                    role=spec.role,
+                    assignee=pm if spec.role == "pm" else None,
+                    status=TaskStatus.READY.value,
+                    gate_item=spec.gate_item,
+                    is_go_live=spec.go_live,
+                    created_at=now,
+                    due_at=due,
+                )
+            )
+            created.append(item.bpmn_id)
+        session.flush()
+        return created
+
+    def _enqueue(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        launch: LaunchRecord,
+        task_id: str,
+        payload: Mapping[str, Any],
+        now: datetime,
+    ) -> None:
+        session.add(
+            OutboxMessageRecord(
+                idempotency_key=f"{kind}:{launch.id}:{task_id}",
+                kind=kind,
+                launch_id=launch.id,
+                task_id=task_id,
+                payload={"launch_id": launch.id, "product_name": launch.product_name, "content": dict(payload)},
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    def _restore(self, launch_id: str, version: int, state: str, process: LoadedProcess) -> RunningWorkflow:
+        cached = self._cache.take(launch_id, version)
+        if cached is not None:
+            return cached
+        return restore_state(state, process.spiff_spec, launch_id=launch_id)
+
+    def _process(self, version_id: int) -> LoadedProcess:
+        with self._processes_lock:
+            found = self._processes.get(version_id)
+        if found is not None:
+            return found
+        with self.db.read() as session:
+            record = session.get(ProcessVersionRecord, version_id)
+            if record is None:
+                raise NotFoundError(f"process version {version_id} does not exist")
+            xml = record.bpmn_xml.encode("utf-8")
+        # Stored versions were validated at deploy; the form check is repeated so a running launch never
+        # meets a task it cannot validate.
+        loaded = load_process(xml, known_forms=TASK_FORMS.keys())
+        if content_hash(xml) != loaded.model.content_hash:
+            raise WorkflowStuckError(f"process version {version_id} does not match its content hash")
+        with self._processes_lock:
+            self._processes[version_id] = loaded
+        return loaded
+
+    def _hook(self, name: str) -> None:
+        if self.before_write is not None:
+            self.before_write(name)
+
+    def _require(self, reason: str | None, actor: Actor, action: str) -> None:
+        if reason is not None:
+            raise PermissionDeniedError(reason)
+
+    def _process_version_view(self, session: Session, record: ProcessVersionRecord) -> ProcessVersionView:
+        latest = repo.latest_process_version(session, record.process_id)
+        return ProcessVersionView(
+            id=record.id,
+            process_id=record.process_id,
+            version=record.version,
+            content_hash=record.content_hash,
+            created_at=record.created_at,
+            created_by=record.created_by,
+            is_latest=latest is not None and latest.id == record.id,
+        )
+
+    def _launch_view(self, session: Session, record: LaunchRecord, *, full: bool) -> LaunchView:
+        process = session.get(ProcessVersionRecord, record.process_version_id)
+        assert process is not None
+        base = {
+            "id": record.id,
+            "product_name": record.product_name,
+            "summary": record.summary,
+            "planned_launch_date": record.planned_launch_date,
+            "pm": record.pm,
+            "status": LaunchStatus(record.status),
+            "version": record.version,
+            "process_id": process.process_id,
+            "process_version": process.version,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+            "completed_at": record.completed_at,
+            "gate_passed": record.gate_passed,
+            "gate_total": record.gate_total,
+            "blocked_by": tuple(k for k in record.blocked_by.split(",") if k),
+        }
+        if not full:
+            return LaunchView(**base)
+        model = self._process(record.process_version_id).model
+        facts = [_fact(f) for f in repo.gate_items(session, record.id)]
+        open_records = repo.launch_tasks(session, record.id, status=TaskStatus.READY)
+        views = gate.gate_views(model, facts, [_open_task(t) for t in open_records])
+        return LaunchView(
+            **base,
+            gate=views,
+            blockers=gate.blockers(views),
+            open_tasks=tuple(_task_view(t, record.product_name) for t in open_records),
+        )
+
+
+def _require_ready(task: TaskRecord, launch: LaunchRecord) -> None:
+    if task.status == TaskStatus.COMPLETED.value:
+        when = f" at {task.completed_at:%Y-%m-%d %H:%M} UTC" if task.completed_at else ""
+        raise TaskNotReadyError(f"this task was already completed by {task.completed_by}{when}")
+    if task.status != TaskStatus.READY.value:
+        raise TaskNotReadyError(f"this task is {task.status}, not ready")
+    if launch.status != LaunchStatus.ACTIVE.value:
+        raise TaskNotReadyError(f"the launch is {launch.status}")
+
+
+def _page_bounds(offset: int, limit: int) -> tuple[int, int]:
+    return max(0, offset), max(1, min(limit, MAX_PAGE))
+
+
+def _fact(record: GateItemRecord) -> gate.GateFact:
+    return gate.GateFact(
+        key=record.key,
+        title=record.title,
+        bpmn_task_id=record.bpmn_task_id,
+        position=record.position,
+        status=GateItemStatus(record.status),
+        passed_at=record.passed_at,
+        passed_by=record.passed_by,
+        content_hash=record.content_hash,
+        opened_at=record.opened_at,
+    )
+
+
+def _apply(fact: gate.GateFact, change: gate.GateChange) -> gate.GateFact:
+    return gate.GateFact(
+        key=fact.key,
+        title=fact.title,
+        bpmn_task_id=fact.bpmn_task_id,
+        position=fact.position,
+        status=change.status,
+        passed_at=change.passed_at,
+        passed_by=change.passed_by,
+        content_hash=change.content_hash,
+        opened_at=fact.opened_at,
+    )
+
+
+def _open_task(record: TaskRecord) -> gate.OpenTask:
+    return gate.OpenTask(
+        id=record.id,
+        bpmn_id=record.bpmn_id,
+        role=record.role,
+        assignee=record.assignee,
+        created_at=record.created_at,
+        due_at=record.due_at,
+        status=TaskStatus(record.status),
+    )
+
+
+def _task_view(record: TaskRecord, product_name: str) -> TaskView:
+    return TaskView(
+        id=record.id,
+        launch_id=record.launch_id,
+        bpmn_id=record.bpmn_id,
+        title=record.title,
+        role=record.role,
+        assignee=record.assignee,
+        status=TaskStatus(record.status),
+        created_at=record.created_at,
+        due_at=record.due_at,
+        completed_at=record.completed_at,
+        completed_by=record.completed_by,
+        gate_item=record.gate_item,
+        is_go_live=record.is_go_live,
+        product_name=product_name,
+    )
+
+
+def _product_names(session: Session, launch_ids: set[str]) -> dict[str, str]:
+    if not launch_ids:
+        return {}
+    rows = session.execute(
+        select(LaunchRecord.id, LaunchRecord.product_name).where(LaunchRecord.id.in_(launch_ids))
+    ).all()
+    return {r[0]: r[1] for r in rows}

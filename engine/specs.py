@@ -1,0 +1,454 @@
+"""Diagram loading and validation.
+
+A diagram is parsed with our hardened parser (engine.xml_safety), checked against an allow-list of BPMN
+elements, every expression is parsed by the safe grammar (engine.expressions), exclusive gateways need a
+default flow, and the gate must hold by construction: no path from the start reaches the go-live task without
+passing every gate item. Only then is the SpiffWorkflow spec built. Loaded processes are cached by content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from engine.errors import DiagramProblem, DiagramRejectedError, UnsafeExpressionError
+from engine.expressions import Expression, parse_expression
+from engine.xml_safety import parse_xml_document
+
+logger = logging.getLogger(__name__)
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+
+# Elements a process may contain. Anything else (script, service, send tasks, sub-processes, call
+# activities, data objects, …) is rejected: Launch Gate runs no code from diagrams.
+_FLOW_NODES = {"startEvent", "endEvent", "userTask", "exclusiveGateway", "parallelGateway"}
+_PROCESS_CHILDREN = _FLOW_NODES | {"sequenceFlow", "laneSet", "documentation", "extensionElements"}
+_NESTED_ALLOWED = {
+    "incoming",
+    "outgoing",
+    "documentation",
+    "extensionElements",
+    "conditionExpression",
+    "lane",
+    "flowNodeRef",
+}
+_TOP_LEVEL_ALLOWED = {"process", "collaboration", "documentation", "extensionElements"}
+_COLLABORATION_CHILDREN = {"participant", "documentation", "extensionElements"}
+_KNOWN_PROPERTIES = {
+    "role",
+    "document",
+    "reviews",
+    "gate_item",
+    "gate_item_title",
+    "gate_pass_when",
+    "gate_part_of",
+    "go_live",
+    "due_in_business_days",
+    "sends",
+}
+
+
+@dataclass(frozen=True)
+class UserTaskModel:
+    """What Launch Gate knows of one user task, read from the diagram."""
+
+    id: str
+    title: str
+    role: str
+    documentation: str
+    document: str
+    reviews: str | None
+    gate_item: str | None
+    gate_item_title: str | None
+    gate_pass_when: Expression | None
+    gate_part_of: str | None
+    go_live: bool
+    due_in_business_days: int | None
+    sends: str | None
+
+
+@dataclass(frozen=True)
+class GateItemModel:
+    key: str
+    title: str
+    task_id: str
+    position: int
+    role: str
+
+
+@dataclass(frozen=True)
+class ProcessModel:
+    process_id: str
+    name: str
+    content_hash: str
+    tasks: Mapping[str, UserTaskModel]
+    gate_items: tuple[GateItemModel, ...]
+    go_live_task: str
+
+    def gate_item(self, key: str) -> GateItemModel:
+        for item in self.gate_items:
+            if item.key == key:
+                return item
+        raise KeyError(key)
+
+
+@dataclass(frozen=True)
+class LoadedProcess:
+    """A validated diagram: our model plus the SpiffWorkflow spec (opaque outside the engine)."""
+
+    model: ProcessModel
+    xml: str
+    spiff_spec: Any
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _local(tag: object) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _ns(tag: object) -> str:
+    return etree.QName(tag).namespace or "" if isinstance(tag, str) else ""
+
+
+def _properties(element: etree._Element) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for prop in element.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+        name, value = prop.get("name"), prop.get("value")
+        if name is not None and value is not None:
+            found[name] = value
+    return found
+
+
+def _nearest_id(element: etree._Element) -> str | None:
+    node: etree._Element | None = element
+    while node is not None:
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+class _Checker:
+    """Collects every problem in one pass so `bpmn check` can list them all."""
+
+    def __init__(self, root: etree._Element, known_forms: Collection[str] | None) -> None:
+        self.root = root
+        self.known_forms = known_forms
+        self.problems: list[DiagramProblem] = []
+
+    def problem(self, element_id: str | None, message: str) -> None:
+        self.problems.append(DiagramProblem(element_id, message))
+
+    def run(self) -> tuple[etree._Element | None, dict[str, UserTaskModel]]:
+        if _local(self.root.tag) != "definitions" or _ns(self.root.tag) != BPMN_NS:
+            self.problem(None, "the document is not a BPMN 2.0 <definitions> element")
+            return None, {}
+        self._check_top_level()
+        processes = [p for p in self.root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"]
+        if len(processes) != 1:
+            self.problem(None, f"expected exactly one executable process, found {len(processes)}")
+            return None, {}
+        process = processes[0]
+        self._check_elements(process)
+        roles = self._lane_roles(process)
+        tasks = self._user_tasks(process, roles)
+        self._check_flows(process)
+        self._check_gate(process, tasks)
+        return process, tasks
+
+    def _check_top_level(self) -> None:
+        for child in self.root:
+            if not isinstance(child.tag, str):
+                continue
+            if _ns(child.tag) == BPMNDI_NS:
+                continue
+            if _ns(child.tag) != BPMN_NS or _local(child.tag) not in _TOP_LEVEL_ALLOWED:
+                self.problem(child.get("id"), f"<{_local(child.tag)}> is not supported at the top level")
+            if _local(child.tag) == "collaboration":
+                for part in child:
+                    if isinstance(part.tag, str) and _local(part.tag) not in _COLLABORATION_CHILDREN:
+                        self.problem(part.get("id"), f"<{_local(part.tag)}> is not supported in a collaboration")
+
+    def _check_elements(self, process: etree._Element) -> None:
+        for child in process:
+            if not isinstance(child.tag, str):
+                continue
+            name = _local(child.tag)
+            if _ns(child.tag) != BPMN_NS or name not in _PROCESS_CHILDREN:
+                self.problem(child.get("id"), self._unsupported_message(name))
+                continue
+            for nested in child.iter():
+                if nested is child or not isinstance(nested.tag, str):
+                    continue
+                self._check_nested(nested)
+
+    @staticmethod
+    def _unsupported_message(name: str) -> str:
+        if name == "scriptTask":
+            return "script tasks are not allowed: Launch Gate never runs code from a diagram"
+        return f"<{name}> is not supported by Launch Gate"
+
+    def _check_nested(self, nested: etree._Element) -> None:
+        ns, name = _ns(nested.tag), _local(nested.tag)
+        if ns == BPMN_NS and name in _NESTED_ALLOWED:
+            return
+        if ns == SPIFF_NS and name in {"properties", "property"}:
+            if name == "property" and nested.get("name") not in _KNOWN_PROPERTIES:
+                self.problem(_nearest_id(nested), f"unknown extension property {nested.get('name')!r}")
+            return
+        if ns == SPIFF_NS and name in {"preScript", "postScript", "script"}:
+            self.problem(_nearest_id(nested), f"<{name}> is not allowed: Launch Gate never runs code from a diagram")
+            return
+        self.problem(_nearest_id(nested), f"<{name}> is not supported by Launch Gate")
+
+    def _lane_roles(self, process: etree._Element) -> dict[str, str]:
+        roles: dict[str, str] = {}
+        for lane in process.iterfind("bpmn:laneSet/bpmn:lane", NS):
+            role = _properties(lane).get("role")
+            if role is None:
+                self.problem(lane.get("id"), "lane has no 'role' property")
+                continue
+            for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+                if ref.text:
+                    roles[ref.text.strip()] = role
+        return roles
+
+    def _user_tasks(self, process: etree._Element, roles: Mapping[str, str]) -> dict[str, UserTaskModel]:
+        tasks: dict[str, UserTaskModel] = {}
+        for el in process.iterfind("bpmn:userTask", NS):
+            task_id = el.get("id") or ""
+            props = _properties(el)
+            role = roles.get(task_id)
+            if role is None:
+                self.problem(task_id, "user task is in no lane with a role")
+            if self.known_forms is not None and task_id not in self.known_forms:
+                self.problem(task_id, "user task has no form model in Launch Gate")
+            pass_when = self._expression(task_id, props.get("gate_pass_when"), "gate_pass_when")
+            due = props.get("due_in_business_days")
+            due_days: int | None = None
+            if due is not None:
+                if due.isdigit() and 0 < int(due) <= 365:
+                    due_days = int(due)
+                else:
+                    self.problem(task_id, f"due_in_business_days must be a whole number from 1 to 365, not {due!r}")
+            doc = el.find("bpmn:documentation", NS)
+            tasks[task_id] = UserTaskModel(
+                id=task_id,
+                title=el.get("name") or task_id,
+                role=role or "",
+                documentation=(doc.text or "").strip() if doc is not None else "",
+                document=props.get("document", task_id),
+                reviews=props.get("reviews"),
+                gate_item=props.get("gate_item"),
+                gate_item_title=props.get("gate_item_title"),
+                gate_pass_when=pass_when,
+                gate_part_of=props.get("gate_part_of"),
+                go_live=props.get("go_live", "false").lower() == "true",
+                due_in_business_days=due_days,
+                sends=props.get("sends"),
+            )
+        return tasks
+
+    def _expression(self, element_id: str, source: str | None, what: str) -> Expression | None:
+        if source is None:
+            return None
+        try:
+            return parse_expression(source)
+        except UnsafeExpressionError as exc:
+            self.problem(element_id, f"{what} rejected: {exc.message}")
+            return None
+
+    def _check_flows(self, process: etree._Element) -> None:
+        nodes = {el.get("id"): el for el in process if isinstance(el.tag, str) and _local(el.tag) in _FLOW_NODES}
+        outgoing: dict[str, list[etree._Element]] = {}
+        for flow in process.iterfind("bpmn:sequenceFlow", NS):
+            flow_id = flow.get("id")
+            source, target = flow.get("sourceRef"), flow.get("targetRef")
+            if source not in nodes or target not in nodes:
+                self.problem(flow_id, f"sequence flow connects unknown elements {source!r} → {target!r}")
+                continue
+            outgoing.setdefault(source or "", []).append(flow)
+            condition = flow.find("bpmn:conditionExpression", NS)
+            source_kind = _local(nodes[source].tag)
+            if condition is not None:
+                if source_kind != "exclusiveGateway":
+                    self.problem(flow_id, "conditions are only supported on flows out of exclusive gateways")
+                self._expression(flow_id or "", (condition.text or "").strip(), "condition")
+        for node_id, node in nodes.items():
+            kind = _local(node.tag)
+            flows = outgoing.get(node_id or "", [])
+            if kind == "exclusiveGateway" and len(flows) > 1:
+                default = node.get("default")
+                if not default:
+                    self.problem(node_id, "exclusive gateway has no default flow")
+                elif default not in {f.get("id") for f in flows}:
+                    self.problem(node_id, f"default flow {default!r} does not leave this gateway")
+                for flow in flows:
+                    if flow.get("id") != default and flow.find("bpmn:conditionExpression", NS) is None:
+                        self.problem(flow.get("id"), "flow out of an exclusive gateway needs a condition or to be the default")
+            if kind != "endEvent" and not flows:
+                self.problem(node_id, "element has no outgoing flow")
+        starts = [n for n in nodes.values() if _local(n.tag) == "startEvent"]
+        if len(starts) != 1:
+            self.problem(process.get("id"), f"expected exactly one start event, found {len(starts)}")
+
+    def _check_gate(self, process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> None:
+        go_live = [t.id for t in tasks.values() if t.go_live]
+        gate_tasks = [t for t in tasks.values() if t.gate_item]
+        if len(go_live) != 1:
+            self.problem(process.get("id"), f"expected exactly one go-live task, found {len(go_live)}")
+            return
+        if not gate_tasks:
+            self.problem(process.get("id"), "no gate items are marked: the go-live step would be ungated")
+        keys = [t.gate_item for t in gate_tasks]
+        for key in {k for k in keys if keys.count(k) > 1}:
+            self.problem(process.get("id"), f"gate item {key!r} is marked on more than one task")
+        for task in tasks.values():
+            if task.gate_part_of and task.gate_part_of not in keys:
+                self.problem(task.id, f"gate_part_of names unknown gate item {task.gate_part_of!r}")
+            if task.go_live and task.gate_item:
+                self.problem(task.id, "the go-live task cannot also be a gate item")
+        edges: dict[str, list[str]] = {}
+        for flow in process.iterfind("bpmn:sequenceFlow", NS):
+            edges.setdefault(flow.get("sourceRef") or "", []).append(flow.get("targetRef") or "")
+        kinds = {el.get("id") or "": _local(el.tag) for el in process if isinstance(el.tag, str)}
+        start = next((el.get("id") for el in process.iterfind("bpmn:startEvent", NS)), None)
+        if start is None:
+            return
+        if not _reachable(edges, kinds, start, go_live[0], avoid=None):
+            self.problem(go_live[0], "the go-live task cannot be reached from the start event")
+        for task in gate_tasks:
+            if _reachable(edges, kinds, start, go_live[0], avoid=task.id):
+                self.problem(
+                    go_live[0],
+                    f"a path reaches the go-live task without passing gate item {task.gate_item!r} ({task.id})",
+                )
+
+
+def _reachable(
+    edges: Mapping[str, list[str]], kinds: Mapping[str, str], start: str, goal: str, *, avoid: str | None
+) -> bool:
+    """Token reachability: a parallel join (several incoming flows) needs ALL its inputs reached, any other
+    node needs one. `avoid` is treated as absent, so "reachable while avoiding X" means a path skips X."""
+    preds: dict[str, list[str]] = {}
+    for source, targets in edges.items():
+        for target in targets:
+            preds.setdefault(target, []).append(source)
+    reached = {start}
+    changed = True
+    while changed:
+        changed = False
+        for node, incoming in preds.items():
+            if node in reached or node == avoid:
+                continue
+            if kinds.get(node) == "parallelGateway" and len(incoming) > 1:
+                ok = all(p in reached for p in incoming)
+            else:
+                ok = any(p in reached for p in incoming)
+            if ok:
+                reached.add(node)
+                changed = True
+    return goal in reached
+
+
+def check_diagram(data: bytes, *, known_forms: Collection[str] | None = None) -> list[DiagramProblem]:
+    """Every problem in a diagram (empty when it is fine). Never raises for a bad diagram."""
+    try:
+        _load(data, known_forms)
+    except DiagramRejectedError as exc:
+        return list(exc.problems)
+    return []
+
+
+def load_process(data: bytes, *, known_forms: Collection[str] | None = None) -> LoadedProcess:
+    """Validate and load a diagram, or raise DiagramRejectedError listing every problem."""
+    key = content_hash(data)
+    return _cached_load(key, data, frozenset(known_forms) if known_forms is not None else None)
+
+
+@lru_cache(maxsize=64)
+def _cached_load(_key: str, data: bytes, known_forms: frozenset[str] | None) -> LoadedProcess:
+    return _load(data, known_forms)
+
+
+def _load(data: bytes, known_forms: Collection[str] | None) -> LoadedProcess:
+    root = parse_xml_document(data)
+    checker = _Checker(root, known_forms)
+    process, tasks = checker.run()
+    if checker.problems or process is None:
+        raise DiagramRejectedError(checker.problems)
+    spec = _build_spiff_spec(root, process.get("id") or "")
+    model = ProcessModel(
+        process_id=process.get("id") or "",
+        name=process.get("name") or process.get("id") or "",
+        content_hash=content_hash(data),
+        tasks=tasks,
+        gate_items=tuple(
+            GateItemModel(
+                key=t.gate_item,
+                title=t.gate_item_title or t.gate_item.replace("_", " ").capitalize(),
+                task_id=t.id,
+                position=i,
+                role=t.role,
+            )
+            for i, t in enumerate(_in_flow_order(process, tasks))
+            if t.gate_item
+        ),
+        go_live_task=next(t.id for t in tasks.values() if t.go_live),
+    )
+    return LoadedProcess(model=model, xml=data.decode("utf-8-sig"), spiff_spec=spec)
+
+
+def _in_flow_order(process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> list[UserTaskModel]:
+    """User tasks in breadth-first order from the start event (a stable, readable gate order)."""
+    edges: dict[str, list[str]] = {}
+    for flow in process.iterfind("bpmn:sequenceFlow", NS):
+        edges.setdefault(flow.get("sourceRef") or "", []).append(flow.get("targetRef") or "")
+    start = next((el.get("id") or "" for el in process.iterfind("bpmn:startEvent", NS)), "")
+    order: list[str] = []
+    queue, seen = [start], {start}
+    while queue:
+        node = queue.pop(0)
+        order.append(node)
+        for nxt in edges.get(node, []):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return [tasks[n] for n in order if n in tasks]
+
+
+def _build_spiff_spec(root: etree._Element, process_id: str) -> Any:
+    from engine.runtime import build_spec
+
+    try:
+        return build_spec(root, process_id)
+    except DiagramRejectedError:
+        raise
+    except Exception as exc:  # SpiffWorkflow's own validation, worded for the user
+        raise DiagramRejectedError([DiagramProblem(getattr(exc, "id", None), f"invalid BPMN: {exc}")]) from exc
+
+
+def read_diagram_file(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def shipped_diagrams(bpmn_dir: Path) -> Iterable[Path]:
+    return sorted(bpmn_dir.glob("*.bpmn"))
+
+
+Loader = Callable[[bytes], LoadedProcess]

@@ -1,0 +1,237 @@
+"""Hardened XML parsing of uploaded diagrams."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+from lxml import etree  # type: ignore[import-untyped]
+
+from engine.errors import DiagramRejectedError
+from engine.xml_safety import MAX_DIAGRAM_BYTES, _check_tree, _parse, element_line, parse_xml_document
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+BPMN_DOCUMENT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="definitions" targetNamespace="http://bpmn.io/schema/bpmn">
+  <!-- a comment -->
+  <bpmn:process id="launch_gate" isExecutable="true">
+    <bpmn:startEvent id="start_launch" />
+    <bpmn:userTask id="review_proposal" name="Review Proposal &amp; Sign Off">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          <spiffworkflow:property name="gate_pass_when" value="proposal_review.decision == 'approve'" />
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="flow_1" sourceRef="start_launch" targetRef="review_proposal" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+XXE_DOCUMENT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE definitions [
+  <!ENTITY xxe SYSTEM "file:///etc/passwd">
+]>
+<definitions><process id="p" name="&xxe;">&xxe;</process></definitions>
+"""
+
+
+def billion_laughs(levels: int = 10) -> bytes:
+    entities = ['<!ENTITY lol0 "lol">']
+    entities += [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, levels)]
+    return (
+        '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n'
+        + "\n".join(entities)
+        + f"\n]>\n<lolz>&lol{levels - 1};</lolz>\n"
+    ).encode()
+
+
+def rejection(data: bytes, **kwargs: int) -> DiagramRejectedError:
+    with pytest.raises(DiagramRejectedError) as caught:
+        parse_xml_document(data, **kwargs)
+    return caught.value
+
+
+# --- documents that parse ---------------------------------------------------------------------------------
+
+
+def test_parse_xml_document_returns_root_when_bpmn_document_valid() -> None:
+    root = parse_xml_document(BPMN_DOCUMENT)
+    assert root.tag == f"{{{BPMN_NS}}}definitions"
+    task = root.find(f".//{{{BPMN_NS}}}userTask")
+    assert task is not None
+    assert task.get("name") == "Review Proposal & Sign Off"
+    assert element_line(task) == 8
+
+
+def test_parse_xml_document_accepts_utf8_byte_order_mark() -> None:
+    root = parse_xml_document(b"\xef\xbb\xbf" + BPMN_DOCUMENT)
+    assert root.get("id") == "definitions"
+
+
+def test_parse_xml_document_accepts_document_without_declaration() -> None:
+    assert parse_xml_document("<a>héllo</a>".encode()).text == "héllo"
+
+
+@pytest.mark.parametrize("name", ["utf-8", "UTF-8", "utf8"])
+def test_parse_xml_document_accepts_declaration_when_encoding_utf8(name: str) -> None:
+    assert parse_xml_document(f'<?xml version="1.0" encoding="{name}"?><a/>'.encode()).tag == "a"
+
+
+def test_parse_xml_document_removes_processing_instructions_and_comments() -> None:
+    data = b'<?xml version="1.0"?>\n<?evil run="x"?><a><?php system("x"); ?><!-- c --><b/></a><?after?>'
+    root = parse_xml_document(data)
+    assert etree.tostring(root.getroottree()) == b"<a><b/></a>"
+    assert not list(root.iter(etree.ProcessingInstruction, etree.Comment))
+
+
+def test_parse_xml_document_accepts_document_at_size_limit() -> None:
+    data = b"<a>" + b"x" * (100 - 7) + b"</a>"
+    assert len(data) == 100
+    assert parse_xml_document(data, max_bytes=100).tag == "a"
+
+
+def test_element_line_returns_none_when_element_built_in_memory() -> None:
+    assert element_line(etree.Element("a")) is None
+
+
+# --- DOCTYPE, entities ------------------------------------------------------------------------------------
+
+
+def test_parse_xml_document_rejects_external_entity_without_reading_file() -> None:
+    secret = Path("/etc/passwd").read_text(errors="replace").splitlines()[0]
+    error = rejection(XXE_DOCUMENT)
+    assert [p.message for p in error.problems] == ["DOCTYPE declarations are not allowed (line 2)"]
+    assert error.problems[0].element_id is None
+    assert not error.too_large
+    assert secret not in str(error)
+    assert "root:" not in str(error)
+
+
+def test_parse_xml_document_rejects_billion_laughs_bomb() -> None:
+    error = rejection(billion_laughs())
+    assert [p.message for p in error.problems] == ["DOCTYPE declarations are not allowed (line 2)"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"<!doctype a>\n<a/>", "DOCTYPE declarations are not allowed (line 1)"),
+        (b'<?xml version="1.0"?>\n\n<!DoCtYpE a SYSTEM "http://example.invalid/a.dtd"><a/>', "DOCTYPE"),
+        (b'<a>\n<!ENTITY e "x">\n</a>', "ENTITY declarations are not allowed (line 2)"),
+        (b"<a><!-- <!DOCTYPE in a comment --></a>", "DOCTYPE declarations are not allowed (line 1)"),
+        (b"<a><![CDATA[<!entity x>]]></a>", "ENTITY declarations are not allowed (line 1)"),
+        (b"<a>\n</a>\n<!DOCTYPE late>", "DOCTYPE declarations are not allowed (line 3)"),
+    ],
+)
+def test_parse_xml_document_rejects_declaration_anywhere(data: bytes, message: str) -> None:
+    error = rejection(data)
+    assert message in error.problems[0].message
+
+
+def test_parse_xml_document_rejects_undeclared_entity_reference() -> None:
+    error = rejection(b"<a>\n&xxe;</a>")
+    assert "Entity 'xxe' not defined" in error.message
+    assert "line 2" in error.message
+
+
+def test_check_tree_rejects_doctype_when_scan_bypassed() -> None:
+    root = _parse(b'<!DOCTYPE a [<!ENTITY e "x">]>\n<a>&e;</a>')
+    with pytest.raises(DiagramRejectedError, match="DOCTYPE declarations are not allowed"):
+        _check_tree(root)
+
+
+def test_check_tree_rejects_entity_node() -> None:
+    root = etree.Element("a")
+    root.append(etree.Entity("e"))
+    with pytest.raises(DiagramRejectedError, match="entity references are not allowed: &e;"):
+        _check_tree(root)
+
+
+def test_parser_leaves_external_entity_unresolved_when_scan_bypassed() -> None:
+    root = _parse(XXE_DOCUMENT.replace(b' name="&xxe;"', b""))
+    assert b"root:" not in etree.tostring(root)
+    assert [entity.text for entity in root.iter(etree.Entity)] == ["&xxe;"]
+    with pytest.raises(DiagramRejectedError, match="DOCTYPE declarations are not allowed"):
+        _check_tree(root)
+
+
+# --- size, emptiness, encoding ----------------------------------------------------------------------------
+
+
+def test_parse_xml_document_rejects_as_too_large_when_over_limit() -> None:
+    data = b"<a>" + b"x" * MAX_DIAGRAM_BYTES + b"</a>"
+    error = rejection(data)
+    assert error.too_large
+    assert [p.message for p in error.problems] == [
+        f"diagram is {len(data)} bytes; the limit is {MAX_DIAGRAM_BYTES}"
+    ]
+
+
+def test_parse_xml_document_rejects_as_too_large_when_over_custom_limit() -> None:
+    error = rejection(b"<a>" + b"x" * 94 + b"</a>", max_bytes=100)
+    assert error.too_large
+    assert "diagram is 101 bytes; the limit is 100" in error.message
+
+
+@pytest.mark.parametrize("data", [b"", b"  \n\t", b"\xef\xbb\xbf", b"\xef\xbb\xbf \n"])
+def test_parse_xml_document_rejects_empty_input(data: bytes) -> None:
+    error = rejection(data)
+    assert "the diagram is empty" in error.message
+    assert not error.too_large
+
+
+@pytest.mark.parametrize(
+    ("bom", "codec", "name"),
+    [
+        (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+        (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+        (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+        (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    ],
+)
+def test_parse_xml_document_rejects_utf16_and_utf32_byte_order_marks(
+    bom: bytes, codec: str, name: str
+) -> None:
+    data = bom + '<?xml version="1.0" encoding="UTF-16"?><a/>'.encode(codec)
+    error = rejection(data)
+    assert f"must be UTF-8 encoded; it starts with a {name} byte-order mark" in error.message
+
+
+def test_parse_xml_document_rejects_utf16_without_byte_order_mark() -> None:
+    error = rejection("<a/>".encode("utf-16-le"))
+    assert "must be UTF-8 encoded; it contains NUL bytes" in error.message
+
+
+def test_parse_xml_document_rejects_declaration_naming_other_encoding() -> None:
+    error = rejection(b"<?xml version='1.0' encoding='ISO-8859-1'?>\n<a>caf\xe9</a>")
+    assert "must be UTF-8 encoded; its XML declaration names 'ISO-8859-1'" in error.message
+
+
+def test_parse_xml_document_rejects_invalid_utf8_naming_line() -> None:
+    error = rejection(b"<a>\n\n<b>\xff</b></a>")
+    assert "invalid UTF-8 at line 3" in error.message
+
+
+# --- malformed XML ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"<a>\n  <b>\n</a>", "line 3"),
+        (b"<a>\n\n\n<b attr=x/></a>", "line 4"),
+        (b"<a/>\n<b/>", "line 2"),
+        (b"<a>\n", "line 2"),
+        (b"not xml at all", "line 1"),
+    ],
+)
+def test_parse_xml_document_rejects_malformed_xml_naming_line(data: bytes, where: str) -> None:
+    error = rejection(data)
+    assert error.message.startswith("document: the diagram is not well-formed XML: ")
+    assert where in error.message
+    assert not error.too_large
