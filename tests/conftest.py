@@ -1,0 +1,69 @@
+"""Shared fixtures. Every database test runs on SQLite and, when LAUNCHGATE_TEST_DATABASE_URL is set, on
+PostgreSQL too (each test in a schema of its own). LAUNCHGATE_REQUIRE_ALL=1 turns a missing database or
+browser into a failure instead of a skip."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import Database, FixedClock, WorkflowEngine, upgrade_to_head
+
+ROOT = Path(__file__).resolve().parent.parent
+BPMN_DIR = ROOT / "bpmn"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PG_URL = os.environ.get("LAUNCHGATE_TEST_DATABASE_URL", "")
+REQUIRE_ALL = os.environ.get("LAUNCHGATE_REQUIRE_ALL") == "1"
+
+
+def _backends() -> list[object]:
+    return ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=_backends())
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, or a new PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'launchgate.db'}"
+        return
+    if not PG_URL:
+        if REQUIRE_ALL:
+            pytest.fail("LAUNCHGATE_TEST_DATABASE_URL is not set but LAUNCHGATE_REQUIRE_ALL=1")
+        pytest.skip("LAUNCHGATE_TEST_DATABASE_URL not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    db = Database.from_url(db_url)
+    upgrade_to_head(db.db_engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2030, 3, 4, 9, 0, tzinfo=UTC))  # a Monday
+
+
+@pytest.fixture
+def engine(database: Database, clock: FixedClock) -> WorkflowEngine:
+    workflow_engine = WorkflowEngine(database, clock=clock)
+    workflow_engine.sync_shipped_processes(BPMN_DIR)
+    return workflow_engine

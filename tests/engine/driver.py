@@ -1,0 +1,54 @@
+"""Drive launches through the engine API the way users do, for tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from engine import Actor, LaunchView, Role, TaskView, WorkflowEngine
+from tests.engine.form_examples import VALID_FORM_DATA, VALID_LAUNCH_START
+
+PM = Actor("pat.pm", frozenset({Role.PM}))
+OTHER_PM = Actor("olga.pm", frozenset({Role.PM}))
+SUPPORT = Actor("sam.support", frozenset({Role.SUPPORT_LEAD}))
+SUPPORT_2 = Actor("sue.support", frozenset({Role.SUPPORT_LEAD}))
+MANAGER = Actor("max.manager", frozenset({Role.SUPPORT_MANAGER}))
+AUDITOR = Actor("ann.auditor", frozenset({Role.AUDITOR}))
+ADMIN = Actor("ada.admin", frozenset({Role.ADMIN}))
+
+
+def form(task_id: str, **changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(VALID_FORM_DATA[task_id])
+    data.update(changes)
+    return data
+
+
+def request_changes(task_id: str) -> dict[str, Any]:
+    return form(task_id, decision="request_changes", comment="Please add the support impact per channel.")
+
+
+def start(engine: WorkflowEngine, actor: Actor = PM, **changes: Any) -> LaunchView:
+    data = dict(VALID_LAUNCH_START)
+    data.update(changes)
+    return engine.start_launch(data=data, actor=actor)
+
+
+def actor_for(task: TaskView) -> Actor:
+    return PM if task.role == "pm" else SUPPORT
+
+
+def open_task(launch: LaunchView, bpmn_id: str) -> TaskView:
+    for task in launch.open_tasks:
+        if task.bpmn_id == bpmn_id:
+            return task
+    raise AssertionError(f"{bpmn_id} is not open; open: {[t.bpmn_id for t in launch.open_tasks]}")
+
+
+def complete(engine: WorkflowEngine, launch: LaunchView, bpmn_id: str, data: dict[str, Any] | None = None) -> LaunchView:
+    task = open_task(launch, bpmn_id)
+    return engine.complete_task(task_id=task.id, data=data if data is not None else form(bpmn_id), actor=actor_for(task))
+
+
+def restart(engine: WorkflowEngine) -> WorkflowEngine:
+    """A new engine on the same database and clock: no cached workflows, state comes from the rows alone."""
+    return WorkflowEngine(engine.db, clock=engine.clock, holidays=engine.holidays)
