@@ -11,12 +11,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.clock import format_utc
 from engine.db.models import AuditEventRecord, AuditHeadRecord
 from engine.domain import Actor, AuditEventView, AuditVerification
 
@@ -48,10 +49,6 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def append_event(
     session: Session,
     *,
@@ -66,10 +63,12 @@ def append_event(
 ) -> AuditEventRecord:
     """Append one event inside the caller's transaction. Call it last, just before commit: it locks the
     chain head until the transaction ends."""
-    head = session.execute(select(AuditHeadRecord).where(AuditHeadRecord.id == 1).with_for_update()).scalar_one()
+    head = session.execute(
+        select(AuditHeadRecord).where(AuditHeadRecord.id == 1).with_for_update()
+    ).scalar_one()
     fields: dict[str, Any] = {
         "sequence": head.sequence + 1,
-        "occurred_at": format_time(at),
+        "occurred_at": format_utc(at),
         "actor": actor.username,
         "role": actor.primary_role,
         "action": action,
@@ -88,7 +87,9 @@ def append_event(
     head.sequence = record.sequence
     head.hash = record.hash
     session.flush()
-    logger.info("audit #%s %s by %s launch=%s task=%s", record.sequence, action, actor.username, launch_id, task_id)
+    logger.info(
+        "audit #%s %s by %s launch=%s task=%s", record.sequence, action, actor.username, launch_id, task_id
+    )
     return record
 
 

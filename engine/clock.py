@@ -34,6 +34,11 @@ class FixedClock:
         self._now = moment
 
 
+def format_utc(moment: datetime) -> str:
+    """A fixed-width, sortable UTC timestamp with microseconds (the audit trail's time format)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def is_business_day(day: date, holidays: Collection[date] = ()) -> bool:
     return day.weekday() < 5 and day not in holidays
 

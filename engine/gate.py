@@ -72,7 +72,8 @@ def changes_after_completion(
 
     - A gate item task passes its item when its pass rule holds (default: completion passes) and re-opens it
       otherwise (a review asking for changes).
-    - A task that is part of an item (a draft, a revision) re-opens a passed item: what was signed off changed.
+    - A task that is part of an item (a draft, a revision) re-opens a passed item: the signed-off
+      material changed.
     """
     changes: list[GateChange] = []
     if task.gate_item:
@@ -120,7 +121,9 @@ def gate_views(
                 passed_at=fact.passed_at,
                 passed_by=fact.passed_by,
                 content_hash=fact.content_hash,
-                holder_role=holder.role if holder else (item.role if item and fact.status is GateItemStatus.OPEN else None),
+                holder_role=holder.role
+                if holder
+                else (item.role if item and fact.status is GateItemStatus.OPEN else None),
                 holder_assignee=holder.assignee if holder else None,
                 holding_task_id=holder.id if holder else None,
                 since=holder.created_at if holder else fact.opened_at,
@@ -147,6 +150,6 @@ def blockers(gate: Iterable[GateItemView]) -> tuple[BlockerView, ...]:
     )
 
 
-def blocked_by_summary(facts: Iterable[GateFact | GateChange]) -> str:
+def blocked_by_summary(facts: Iterable[GateFact]) -> str:
     """Comma-separated keys of open items, denormalised onto the launch row for list views."""
     return ",".join(f.key for f in facts if f.status is not GateItemStatus.PASSED)

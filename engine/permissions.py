@@ -37,7 +37,11 @@ def may_deploy_process(actor: Actor) -> str | None:
 
 
 def may_verify_audit(actor: Actor) -> str | None:
-    return None if actor.roles & {Role.AUDITOR, Role.ADMIN} else "only auditors and admins can verify the audit chain"
+    return (
+        None
+        if actor.roles & {Role.AUDITOR, Role.ADMIN}
+        else "only auditors and admins can verify the audit chain"
+    )
 
 
 def may_complete(actor: Actor, task: TaskFacts) -> str | None:

@@ -135,7 +135,8 @@ class RunningWorkflow:
 
     def has_waiting_events(self) -> bool:
         return any(
-            isinstance(t.task_spec, CatchingEvent) and t.state == TaskState.WAITING for t in self._wf.tasks.values()
+            isinstance(t.task_spec, CatchingEvent) and t.state == TaskState.WAITING
+            for t in self._wf.tasks.values()
         )
 
     def task_count(self) -> int:

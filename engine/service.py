@@ -13,19 +13,21 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import uuid4
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from engine import audit, gate, permissions
 from engine.clock import Clock, SystemClock, add_business_days
 from engine.db import repository as repo
 from engine.db.models import (
+    AuditEventRecord,
     GateItemRecord,
     LaunchRecord,
     OutboxMessageRecord,
@@ -71,7 +73,7 @@ MAX_PAGE = 500
 T = TypeVar("T")
 
 
-class _StaleVersion(Exception):
+class _StaleVersionError(Exception):
     """The launch changed between our read and our write: start the command again."""
 
 
@@ -170,13 +172,20 @@ class WorkflowEngine:
                 actor=actor,
                 action="process.deployed",
                 at=now,
-                detail={"process_id": record.process_id, "version": record.version, "hash": record.content_hash},
+                detail={
+                    "process_id": record.process_id,
+                    "version": record.version,
+                    "hash": record.content_hash,
+                },
             )
             return self._process_version_view(session, record)
 
     def sync_shipped_processes(self, bpmn_dir: Path) -> list[ProcessVersionView]:
         """Deploy every diagram in bpmn/ whose content is not stored yet (run at migrate time)."""
-        return [self.deploy_process(xml=path.read_bytes(), actor=SYSTEM_ACTOR) for path in sorted(bpmn_dir.glob("*.bpmn"))]
+        return [
+            self.deploy_process(xml=path.read_bytes(), actor=SYSTEM_ACTOR)
+            for path in sorted(bpmn_dir.glob("*.bpmn"))
+        ]
 
     def list_process_versions(self, *, actor: Actor) -> list[ProcessVersionView]:
         self._require(permissions.may_read(actor), actor, "process.list")
@@ -238,7 +247,13 @@ class WorkflowEngine:
                     )
                 )
             new_tasks = self._sync_task_index(
-                session, launch_id=launch_id, pm=actor.username, model=model, ready=ready, known=frozenset(), now=now
+                session,
+                launch_id=launch_id,
+                pm=actor.username,
+                model=model,
+                ready=ready,
+                known=frozenset(),
+                now=now,
             )
             audit.append_event(
                 session,
@@ -247,7 +262,11 @@ class WorkflowEngine:
                 at=now,
                 launch_id=launch_id,
                 after=values,
-                detail={"process_id": model.process_id, "process_version": version.version, "new_tasks": new_tasks},
+                detail={
+                    "process_id": model.process_id,
+                    "process_version": version.version,
+                    "new_tasks": new_tasks,
+                },
             )
         self._cache.put(launch_id, 1, workflow)
         logger.info("launch %s started by %s", launch_id, actor.username)
@@ -282,7 +301,11 @@ class WorkflowEngine:
         with self.db.read() as session:
             total = repo.count(session, query)
             rows = (
-                session.execute(query.order_by(LaunchRecord.created_at.desc(), LaunchRecord.id).offset(offset).limit(limit))
+                session.execute(
+                    query.order_by(LaunchRecord.created_at.desc(), LaunchRecord.id)
+                    .offset(offset)
+                    .limit(limit)
+                )
                 .scalars()
                 .all()
             )
@@ -329,7 +352,9 @@ class WorkflowEngine:
         with self.db.read() as session:
             total = repo.count(session, query)
             rows = session.execute(
-                query.order_by(TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.created_at, TaskRecord.id)
+                query.order_by(
+                    TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.created_at, TaskRecord.id
+                )
                 .offset(offset)
                 .limit(limit)
             ).all()
@@ -350,7 +375,7 @@ class WorkflowEngine:
             if task.status == TaskStatus.COMPLETED.value:
                 completion = session.execute(
                     repo.audit_query(launch_id=launch.id, action="task.completed").where(
-                        audit.AuditEventRecord.task_id == task_id
+                        AuditEventRecord.task_id == task_id
                     )
                 ).scalar_one_or_none()
             view = _task_view(task, launch.product_name)
@@ -376,7 +401,10 @@ class WorkflowEngine:
         """Complete a ready task with form data. Validation, permission, the gate and the race are all
         checked; on any refusal nothing of this attempt is written except its audit row."""
         launch_id = self._command(
-            "task.complete", task_id, actor, lambda: self._complete_once(task_id=task_id, data=data, actor=actor)
+            "task.complete",
+            task_id,
+            actor,
+            lambda: self._complete_once(task_id=task_id, data=data, actor=actor),
         )
         return self.get_launch(launch_id=launch_id, actor=actor)
 
@@ -414,7 +442,12 @@ class WorkflowEngine:
     ) -> list[AuditEventView]:
         self._require(permissions.may_verify_audit(actor), actor, "audit.read")
         query = repo.audit_query(
-            launch_id=launch_id, actor=actor_name, action=action, since=since, until=until, after_sequence=after_sequence
+            launch_id=launch_id,
+            actor=actor_name,
+            action=action,
+            since=since,
+            until=until,
+            after_sequence=after_sequence,
         ).limit(max(1, min(limit, 10_000)))
         with self.db.read() as session:
             return [audit.to_view(r) for r in session.execute(query).scalars().all()]
@@ -429,7 +462,9 @@ class WorkflowEngine:
     ) -> None:
         """Audit something that happened outside a command (sign-in, exports, refusals)."""
         with self.db.write() as session:
-            audit.append_event(session, actor=actor, action=action, at=self.clock.now(), launch_id=launch_id, detail=detail)
+            audit.append_event(
+                session, actor=actor, action=action, at=self.clock.now(), launch_id=launch_id, detail=detail
+            )
 
     # ------------------------------------------------------------------ command machinery
 
@@ -439,7 +474,7 @@ class WorkflowEngine:
             for _ in range(MAX_ATTEMPTS):
                 try:
                     return attempt()
-                except _StaleVersion:
+                except _StaleVersionError:
                     logger.info("%s on task %s lost a race; retrying", name, task_id)
             raise ConflictError("the launch is changing too fast; please try again")
         except PermissionDeniedError as exc:
@@ -455,7 +490,11 @@ class WorkflowEngine:
             raise
         except ValidationFailedError as exc:
             self._audit_refusal(
-                actor, f"{name}_invalid", task_id, exc.message, fields=[".".join(map(str, p.loc)) for p in exc.problems]
+                actor,
+                f"{name}_invalid",
+                task_id,
+                exc.message,
+                fields=[".".join(map(str, p.loc)) for p in exc.problems],
             )
             raise
         except WorkflowStuckError as exc:
@@ -499,7 +538,9 @@ class WorkflowEngine:
             if spec.reviews:
                 writers = [t.id for t in loaded.process.model.tasks.values() if t.document == spec.reviews]
                 reviews_by = repo.last_author(session, launch.id, writers)
-            open_tasks = [_open_task(t) for t in repo.launch_tasks(session, launch.id, status=TaskStatus.READY)]
+            open_tasks = [
+                _open_task(t) for t in repo.launch_tasks(session, launch.id, status=TaskStatus.READY)
+            ]
         facts = permissions.TaskFacts(
             role=task.role,
             assignee=task.assignee,
@@ -515,7 +556,9 @@ class WorkflowEngine:
             blockers = gate.blockers(views)
             if blockers:
                 names = ", ".join(b.describe() for b in blockers)
-                raise GateBlockedError(f"go-live is blocked by {len(blockers)} gate item(s): {names}", blockers)
+                raise GateBlockedError(
+                    f"go-live is blocked by {len(blockers)} gate item(s): {names}", blockers
+                )
         workflow = self._restore(launch.id, launch.version, launch.state, loaded.process)
         before_doc = workflow.data_for(task_id).get(spec.document)
         data_after = workflow.complete_user_task(task_id, document=spec.document, data=values)
@@ -526,7 +569,7 @@ class WorkflowEngine:
         finished = workflow.is_finished()
         ready = workflow.ready_user_tasks()
         state = dump_state(workflow)
-        merged = {k: v for k, v in loaded.facts.items()}
+        merged = dict(loaded.facts)
         for change in changes:
             merged[change.key] = _apply(merged[change.key], change)
         passed = sum(1 for f in merged.values() if f.status is GateItemStatus.PASSED)
@@ -543,7 +586,8 @@ class WorkflowEngine:
                 gate_passed=passed,
                 blocked_by=gate.blocked_by_summary(sorted(merged.values(), key=lambda f: f.position)),
             )
-            done = session.execute(
+            done = _execute_dml(
+                session,
                 update(TaskRecord)
                 .where(TaskRecord.id == task_id, TaskRecord.status == TaskStatus.READY.value)
                 .values(
@@ -551,10 +595,10 @@ class WorkflowEngine:
                     completed_at=now,
                     completed_by=actor.username,
                     assignee=task.assignee or actor.username,
-                )
+                ),
             )
             if done.rowcount != 1:
-                raise _StaleVersion()
+                raise _StaleVersionError()
             new_tasks = self._sync_task_index(
                 session,
                 launch_id=launch.id,
@@ -576,7 +620,9 @@ class WorkflowEngine:
                     )
                 )
             if spec.sends:
-                self._enqueue(session, kind=spec.sends, launch=launch, task_id=task_id, payload=values, now=now)
+                self._enqueue(
+                    session, kind=spec.sends, launch=launch, task_id=task_id, payload=values, now=now
+                )
             audit.append_event(
                 session,
                 actor=actor,
@@ -592,14 +638,17 @@ class WorkflowEngine:
                     "decision": values.get("decision"),
                     "comment": values.get("comment"),
                     "gate": [
-                        {"item": c.key, "status": c.status.value, "content_hash": c.content_hash} for c in changes
+                        {"item": c.key, "status": c.status.value, "content_hash": c.content_hash}
+                        for c in changes
                     ],
                     "new_tasks": new_tasks,
                     "launch_status": LaunchStatus.LIVE.value if finished else LaunchStatus.ACTIVE.value,
                 },
             )
         self._cache.put(launch.id, launch.version + 1, workflow)
-        logger.info("launch %s task %s (%s) completed by %s", launch.id, task_id, task.bpmn_id, actor.username)
+        logger.info(
+            "launch %s task %s (%s) completed by %s", launch.id, task_id, task.bpmn_id, actor.username
+        )
         return launch.id
 
     def _reassign_once(self, task_id: str, actor: Actor, how: str, assignee: str | None) -> TaskView:
@@ -669,13 +718,14 @@ class WorkflowEngine:
             values["gate_passed"] = gate_passed
         if blocked_by is not None:
             values["blocked_by"] = blocked_by
-        result = session.execute(
+        result = _execute_dml(
+            session,
             update(LaunchRecord)
             .where(LaunchRecord.id == launch.id, LaunchRecord.version == launch.version)
-            .values(**values)
+            .values(**values),
         )
         if result.rowcount != 1:
-            raise _StaleVersion()
+            raise _StaleVersionError()
 
     def _sync_task_index(
         self,
@@ -741,7 +791,11 @@ class WorkflowEngine:
                 kind=kind,
                 launch_id=launch.id,
                 task_id=task_id,
-                payload={"launch_id": launch.id, "product_name": launch.product_name, "content": dict(payload)},
+                payload={
+                    "launch_id": launch.id,
+                    "product_name": launch.product_name,
+                    "content": dict(payload),
+                },
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,
@@ -797,35 +851,41 @@ class WorkflowEngine:
     def _launch_view(self, session: Session, record: LaunchRecord, *, full: bool) -> LaunchView:
         process = session.get(ProcessVersionRecord, record.process_version_id)
         assert process is not None
-        base = {
-            "id": record.id,
-            "product_name": record.product_name,
-            "summary": record.summary,
-            "planned_launch_date": record.planned_launch_date,
-            "pm": record.pm,
-            "status": LaunchStatus(record.status),
-            "version": record.version,
-            "process_id": process.process_id,
-            "process_version": process.version,
-            "created_at": record.created_at,
-            "updated_at": record.updated_at,
-            "completed_at": record.completed_at,
-            "gate_passed": record.gate_passed,
-            "gate_total": record.gate_total,
-            "blocked_by": tuple(k for k in record.blocked_by.split(",") if k),
-        }
+        view = LaunchView(
+            id=record.id,
+            product_name=record.product_name,
+            summary=record.summary,
+            planned_launch_date=record.planned_launch_date,
+            pm=record.pm,
+            status=LaunchStatus(record.status),
+            version=record.version,
+            process_id=process.process_id,
+            process_version=process.version,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            completed_at=record.completed_at,
+            gate_passed=record.gate_passed,
+            gate_total=record.gate_total,
+            blocked_by=tuple(k for k in record.blocked_by.split(",") if k),
+        )
         if not full:
-            return LaunchView(**base)
+            return view
         model = self._process(record.process_version_id).model
         facts = [_fact(f) for f in repo.gate_items(session, record.id)]
         open_records = repo.launch_tasks(session, record.id, status=TaskStatus.READY)
         views = gate.gate_views(model, facts, [_open_task(t) for t in open_records])
-        return LaunchView(
-            **base,
+        return replace(
+            view,
             gate=views,
             blockers=gate.blockers(views),
             open_tasks=tuple(_task_view(t, record.product_name) for t in open_records),
         )
+
+
+def _execute_dml(session: Session, statement: Update) -> CursorResult[Any]:
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result
 
 
 def _require_ready(task: TaskRecord, launch: LaunchRecord) -> None:

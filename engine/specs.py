@@ -3,7 +3,8 @@
 A diagram is parsed with our hardened parser (engine.xml_safety), checked against an allow-list of BPMN
 elements, every expression is parsed by the safe grammar (engine.expressions), exclusive gateways need a
 default flow, and the gate must hold by construction: no path from the start reaches the go-live task without
-passing every gate item. Only then is the SpiffWorkflow spec built. Loaded processes are cached by content hash.
+passing every gate item. Only then is the SpiffWorkflow spec built. Loaded processes are cached by
+content hash.
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ def _ns(tag: object) -> str:
 
 def _properties(element: etree._Element) -> dict[str, str]:
     found: dict[str, str] = {}
-    for prop in element.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+    for prop in element.iterfind(
+        "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS
+    ):
         name, value = prop.get("name"), prop.get("value")
         if name is not None and value is not None:
             found[name] = value
@@ -182,7 +185,9 @@ class _Checker:
             if _local(child.tag) == "collaboration":
                 for part in child:
                     if isinstance(part.tag, str) and _local(part.tag) not in _COLLABORATION_CHILDREN:
-                        self.problem(part.get("id"), f"<{_local(part.tag)}> is not supported in a collaboration")
+                        self.problem(
+                            part.get("id"), f"<{_local(part.tag)}> is not supported in a collaboration"
+                        )
 
     def _check_elements(self, process: etree._Element) -> None:
         for child in process:
@@ -212,7 +217,9 @@ class _Checker:
                 self.problem(_nearest_id(nested), f"unknown extension property {nested.get('name')!r}")
             return
         if ns == SPIFF_NS and name in {"preScript", "postScript", "script"}:
-            self.problem(_nearest_id(nested), f"<{name}> is not allowed: Launch Gate never runs code from a diagram")
+            self.problem(
+                _nearest_id(nested), f"<{name}> is not allowed: Launch Gate never runs code from a diagram"
+            )
             return
         self.problem(_nearest_id(nested), f"<{name}> is not supported by Launch Gate")
 
@@ -245,7 +252,9 @@ class _Checker:
                 if due.isdigit() and 0 < int(due) <= 365:
                     due_days = int(due)
                 else:
-                    self.problem(task_id, f"due_in_business_days must be a whole number from 1 to 365, not {due!r}")
+                    self.problem(
+                        task_id, f"due_in_business_days must be a whole number from 1 to 365, not {due!r}"
+                    )
             doc = el.find("bpmn:documentation", NS)
             tasks[task_id] = UserTaskModel(
                 id=task_id,
@@ -274,7 +283,9 @@ class _Checker:
             return None
 
     def _check_flows(self, process: etree._Element) -> None:
-        nodes = {el.get("id"): el for el in process if isinstance(el.tag, str) and _local(el.tag) in _FLOW_NODES}
+        nodes = {
+            el.get("id"): el for el in process if isinstance(el.tag, str) and _local(el.tag) in _FLOW_NODES
+        }
         outgoing: dict[str, list[etree._Element]] = {}
         for flow in process.iterfind("bpmn:sequenceFlow", NS):
             flow_id = flow.get("id")
@@ -300,7 +311,10 @@ class _Checker:
                     self.problem(node_id, f"default flow {default!r} does not leave this gateway")
                 for flow in flows:
                     if flow.get("id") != default and flow.find("bpmn:conditionExpression", NS) is None:
-                        self.problem(flow.get("id"), "flow out of an exclusive gateway needs a condition or to be the default")
+                        self.problem(
+                            flow.get("id"),
+                            "flow out of an exclusive gateway needs a condition or to be the default",
+                        )
             if kind != "endEvent" and not flows:
                 self.problem(node_id, "element has no outgoing flow")
         starts = [n for n in nodes.values() if _local(n.tag) == "startEvent"]
@@ -336,7 +350,8 @@ class _Checker:
             if _reachable(edges, kinds, start, go_live[0], avoid=task.id):
                 self.problem(
                     go_live[0],
-                    f"a path reaches the go-live task without passing gate item {task.gate_item!r} ({task.id})",
+                    f"a path reaches the go-live task without passing gate item "
+                    f"{task.gate_item!r} ({task.id})",
                 )
 
 
@@ -440,7 +455,9 @@ def _build_spiff_spec(root: etree._Element, process_id: str) -> Any:
     except DiagramRejectedError:
         raise
     except Exception as exc:  # SpiffWorkflow's own validation, worded for the user
-        raise DiagramRejectedError([DiagramProblem(getattr(exc, "id", None), f"invalid BPMN: {exc}")]) from exc
+        raise DiagramRejectedError(
+            [DiagramProblem(getattr(exc, "id", None), f"invalid BPMN: {exc}")]
+        ) from exc
 
 
 def read_diagram_file(path: Path) -> bytes:

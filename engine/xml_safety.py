@@ -13,7 +13,7 @@ import codecs
 import re
 from typing import Final
 
-from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type stubs; lxml-stubs not installed
+from lxml import etree
 
 from engine.errors import DiagramProblem, DiagramRejectedError
 
@@ -108,7 +108,7 @@ def _parse(payload: bytes) -> etree._Element:
 def _check_tree(root: etree._Element) -> None:
     """Second line of defence: the parsed tree must have no DTD and no entity nodes."""
     docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+    if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise _reject("DOCTYPE declarations are not allowed")
     for entity in root.iter(etree.Entity):
         line = element_line(entity)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.clock import format_utc
 from engine.db.models import (
     AuditEventRecord,
     GateItemRecord,
@@ -36,7 +37,9 @@ def process_version_by_hash(session: Session, content_hash: str) -> ProcessVersi
 def process_versions(session: Session) -> Sequence[ProcessVersionRecord]:
     return (
         session.execute(
-            select(ProcessVersionRecord).order_by(ProcessVersionRecord.process_id, ProcessVersionRecord.version)
+            select(ProcessVersionRecord).order_by(
+                ProcessVersionRecord.process_id, ProcessVersionRecord.version
+            )
         )
         .scalars()
         .all()
@@ -46,14 +49,18 @@ def process_versions(session: Session) -> Sequence[ProcessVersionRecord]:
 def gate_items(session: Session, launch_id: str) -> Sequence[GateItemRecord]:
     return (
         session.execute(
-            select(GateItemRecord).where(GateItemRecord.launch_id == launch_id).order_by(GateItemRecord.position)
+            select(GateItemRecord)
+            .where(GateItemRecord.launch_id == launch_id)
+            .order_by(GateItemRecord.position)
         )
         .scalars()
         .all()
     )
 
 
-def launch_tasks(session: Session, launch_id: str, *, status: TaskStatus | None = None) -> Sequence[TaskRecord]:
+def launch_tasks(
+    session: Session, launch_id: str, *, status: TaskStatus | None = None
+) -> Sequence[TaskRecord]:
     query = select(TaskRecord).where(TaskRecord.launch_id == launch_id)
     if status is not None:
         query = query.where(TaskRecord.status == status.value)
@@ -82,7 +89,7 @@ def filter_launches(
     pm: str | None = None,
     blocked: bool | None = None,
     search: str | None = None,
-) -> Select[tuple[LaunchRecord]]:
+) -> Select[LaunchRecord]:
     query = select(LaunchRecord)
     if status is not None:
         query = query.where(LaunchRecord.status == status)
@@ -98,7 +105,7 @@ def filter_launches(
     return query
 
 
-def count(session: Session, query: Select[tuple[LaunchRecord]] | Select[tuple[TaskRecord]]) -> int:
+def count(session: Session, query: Select[LaunchRecord] | Select[TaskRecord]) -> int:
     return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
 
@@ -109,7 +116,7 @@ def filter_tasks(
     launch_id: str | None = None,
     status: str | None = None,
     inbox_of: tuple[str, Sequence[str]] | None = None,
-) -> Select[tuple[TaskRecord]]:
+) -> Select[TaskRecord]:
     query = select(TaskRecord)
     if role is not None:
         query = query.where(TaskRecord.role == role)
@@ -138,9 +145,7 @@ def audit_query(
     since: datetime | None = None,
     until: datetime | None = None,
     after_sequence: int = 0,
-) -> Select[tuple[AuditEventRecord]]:
-    from engine.audit import format_time
-
+) -> Select[AuditEventRecord]:
     query = select(AuditEventRecord).where(AuditEventRecord.sequence > after_sequence)
     if launch_id is not None:
         query = query.where(AuditEventRecord.launch_id == launch_id)
@@ -149,7 +154,7 @@ def audit_query(
     if action is not None:
         query = query.where(AuditEventRecord.action == action)
     if since is not None:
-        query = query.where(AuditEventRecord.occurred_at >= format_time(since))
+        query = query.where(AuditEventRecord.occurred_at >= format_utc(since))
     if until is not None:
-        query = query.where(AuditEventRecord.occurred_at < format_time(until))
+        query = query.where(AuditEventRecord.occurred_at < format_utc(until))
     return query.order_by(AuditEventRecord.sequence)

@@ -44,11 +44,40 @@ def open_task(launch: LaunchView, bpmn_id: str) -> TaskView:
     raise AssertionError(f"{bpmn_id} is not open; open: {[t.bpmn_id for t in launch.open_tasks]}")
 
 
-def complete(engine: WorkflowEngine, launch: LaunchView, bpmn_id: str, data: dict[str, Any] | None = None) -> LaunchView:
+def complete(
+    engine: WorkflowEngine, launch: LaunchView, bpmn_id: str, data: dict[str, Any] | None = None
+) -> LaunchView:
     task = open_task(launch, bpmn_id)
-    return engine.complete_task(task_id=task.id, data=data if data is not None else form(bpmn_id), actor=actor_for(task))
+    return engine.complete_task(
+        task_id=task.id, data=data if data is not None else form(bpmn_id), actor=actor_for(task)
+    )
 
 
 def restart(engine: WorkflowEngine) -> WorkflowEngine:
     """A new engine on the same database and clock: no cached workflows, state comes from the rows alone."""
     return WorkflowEngine(engine.db, clock=engine.clock, holidays=engine.holidays)
+
+
+HAPPY_PATH: tuple[str, ...] = (
+    "draft_proposal",
+    "review_proposal",
+    "open_beta",
+    "complete_beta_faq",
+    "draft_report_template",
+    "review_report_template",
+    "send_launch_notice",
+    "acknowledge_launch_notice",
+    "go_live",
+)
+
+
+def advance(engine: WorkflowEngine, launch: LaunchView, *bpmn_ids: str) -> LaunchView:
+    """Complete the named open tasks in order, each with valid data by the role's usual actor."""
+    for bpmn_id in bpmn_ids:
+        launch = complete(engine, launch, bpmn_id)
+    return launch
+
+
+def advance_until(engine: WorkflowEngine, launch: LaunchView, bpmn_id: str) -> LaunchView:
+    """Follow the happy path until `bpmn_id` is open (every step before it in HAPPY_PATH completed)."""
+    return advance(engine, launch, *HAPPY_PATH[: HAPPY_PATH.index(bpmn_id)])

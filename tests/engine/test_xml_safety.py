@@ -6,7 +6,7 @@ import codecs
 from pathlib import Path
 
 import pytest
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from engine.errors import DiagramRejectedError
 from engine.xml_safety import MAX_DIAGRAM_BYTES, _check_tree, _parse, element_line, parse_xml_document

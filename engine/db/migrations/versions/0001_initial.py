@@ -111,7 +111,9 @@ def upgrade() -> None:
         sa.Column("sequence", _BIGINT, nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
-    op.execute(sa.text("INSERT INTO audit_head (id, sequence, hash) VALUES (1, 0, :h)").bindparams(h="0" * 64))
+    op.execute(
+        sa.text("INSERT INTO audit_head (id, sequence, hash) VALUES (1, 0, :h)").bindparams(h="0" * 64)
+    )
     op.create_table(
         "outbox_message",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -154,5 +156,13 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_event_insert_only ON audit_event")
         op.execute("DROP FUNCTION IF EXISTS audit_event_insert_only()")
-    for table in ("outbox_message", "audit_head", "audit_event", "gate_item", "task", "launch", "process_version"):
+    for table in (
+        "outbox_message",
+        "audit_head",
+        "audit_event",
+        "gate_item",
+        "task",
+        "launch",
+        "process_version",
+    ):
         op.drop_table(table)

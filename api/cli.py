@@ -1,0 +1,106 @@
+"""`launchgate` command line: database migrations, diagram checks, audit verification, a demo launch."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.settings import get_settings
+from engine import Database, EngineError, WorkflowEngine, is_at_head, upgrade_to_head
+
+app = typer.Typer(
+    help="Launch Gate: BPMN launches that cannot go live until support is ready.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+bpmn_app = typer.Typer(help="Process diagrams.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(bpmn_app, name="bpmn")
+app.add_typer(audit_app, name="audit")
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides LAUNCHGATE_DATABASE_URL.", show_default=False)
+]
+
+
+def _database(url: str | None) -> Database:
+    resolved = url or get_settings().database_url
+    if resolved.startswith("sqlite:///"):
+        Path(resolved.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return Database.from_url(resolved)
+
+
+def _engine(url: str | None) -> WorkflowEngine:
+    database = _database(url)
+    if not is_at_head(database.db_engine):
+        typer.echo("error: the database schema is not up to date; run `launchgate db migrate`", err=True)
+        raise typer.Exit(2)
+    return WorkflowEngine(database)
+
+
+@db_app.command("migrate")
+def db_migrate(database_url: DatabaseOption = None) -> None:
+    """Bring the schema to the newest revision and deploy the shipped diagrams (bpmn/)."""
+    database = _database(database_url)
+    upgrade_to_head(database.db_engine)
+    engine = WorkflowEngine(database)
+    for version in engine.sync_shipped_processes(get_settings().bpmn_dir):
+        typer.echo(f"process {version.process_id} version {version.version} ({version.content_hash[:12]})")
+    typer.echo("database is at the newest schema revision")
+
+
+@bpmn_app.command("check")
+def bpmn_check(files: Annotated[list[Path], typer.Argument(help="BPMN files to check.")]) -> None:
+    """Print every problem in each diagram with its element id; exit 1 if any diagram has one."""
+    failed = False
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            typer.echo(f"{path}: cannot read: {exc.strerror}", err=True)
+            failed = True
+            continue
+        problems = WorkflowEngine.check_diagram(data)
+        if not problems:
+            typer.echo(f"{path}: OK")
+            continue
+        failed = True
+        for problem in problems:
+            typer.echo(f"{path}: {problem.element_id or '(document)'}: {problem.message}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: DatabaseOption = None) -> None:
+    """Recompute the audit hash chain: OK with the head hash, or the first broken sequence number."""
+    result = _engine(database_url).verify_audit()
+    if result.ok:
+        typer.echo(f"OK: {result.count} events, head {result.head_hash}")
+        return
+    typer.echo(f"BROKEN at sequence {result.broken_sequence}: {result.message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo(database_url: DatabaseOption = None) -> None:
+    """Run one launch through every step (with one round of changes) and print its history."""
+    from api.demo import run_demo
+
+    engine = _engine(database_url)
+    try:
+        run_demo(engine, echo=typer.echo)
+    except EngineError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

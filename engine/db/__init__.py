@@ -1,0 +1,1 @@
+"""Persistence: ORM rows, sessions, queries and Alembic migrations. Knows SQLAlchemy, not SpiffWorkflow."""
