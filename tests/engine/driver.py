@@ -81,3 +81,29 @@ def advance(engine: WorkflowEngine, launch: LaunchView, *bpmn_ids: str) -> Launc
 def advance_until(engine: WorkflowEngine, launch: LaunchView, bpmn_id: str) -> LaunchView:
     """Follow the happy path until `bpmn_id` is open (every step before it in HAPPY_PATH completed)."""
     return advance(engine, launch, *HAPPY_PATH[: HAPPY_PATH.index(bpmn_id)])
+
+
+def stored_state(engine: WorkflowEngine, launch_id: str) -> str:
+    """The workflow state exactly as the `launch` row holds it."""
+    from engine.db.models import LaunchRecord
+
+    with engine.db.read() as session:
+        record = session.get(LaunchRecord, launch_id)
+        assert record is not None, f"launch {launch_id} is not stored"
+        return record.state
+
+
+def assert_state_round_trips(engine: WorkflowEngine, launch_id: str) -> str:
+    """Restore the stored state with its process version's spec and dump it again: the JSON must not change.
+    Returns the stored state."""
+    from engine.db.models import LaunchRecord
+    from engine.serialization import dump_state, restore_state
+
+    with engine.db.read() as session:
+        record = session.get(LaunchRecord, launch_id)
+        assert record is not None, f"launch {launch_id} is not stored"
+        state, version_id = record.state, record.process_version_id
+    spec = engine._process(version_id).spiff_spec
+    again = dump_state(restore_state(state, spec, launch_id=launch_id))
+    assert again == state, "stored workflow state does not round-trip through restore_state/dump_state"
+    return state

@@ -1,0 +1,79 @@
+"""The `launchgate` command line, as an operator meets it: output and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from api.cli import app
+from engine import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
+runner = CliRunner()
+
+
+def test_bpmn_check_prints_ok_when_diagram_is_valid() -> None:
+    result = runner.invoke(app, ["bpmn", "check", str(ROOT / "bpmn" / "launch_gate.bpmn")])
+    assert result.exit_code == 0, result.output
+    assert "launch_gate.bpmn: OK" in result.output
+
+
+@pytest.mark.parametrize(
+    ("fixture", "element", "words"),
+    [
+        ("gate_bypass.bpmn", "go_live", "without passing gate item 'signoff'"),
+        ("script_task.bpmn", "run_script", "script tasks are not allowed"),
+        ("missing_default_flow.bpmn", "signoff_decision", "no default flow"),
+        ("doctype_xxe.bpmn", "(document)", "DOCTYPE"),
+    ],
+)
+def test_bpmn_check_names_element_and_fails_when_diagram_is_bad(fixture: str, element: str, words: str) -> None:
+    result = runner.invoke(app, ["bpmn", "check", str(FIXTURES / fixture)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if words in line]
+    assert lines, result.output
+    assert f": {element}: " in lines[0]
+
+
+def test_bpmn_check_fails_when_file_is_missing(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bpmn", "check", str(tmp_path / "nope.bpmn")])
+    assert result.exit_code == 1
+    assert "cannot read" in result.output
+
+
+def test_demo_runs_launch_to_live_and_audit_verifies(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    migrated = runner.invoke(app, ["db", "migrate", "--database-url", url])
+    assert migrated.exit_code == 0, migrated.output
+    assert "process launch_gate version 1" in migrated.output
+    demo = runner.invoke(app, ["demo", "--database-url", url])
+    assert demo.exit_code == 0, demo.output
+    assert "Launch status: live" in demo.output
+    assert "request_changes" in demo.output
+    verified = runner.invoke(app, ["audit", "verify", "--database-url", url])
+    assert verified.exit_code == 0, verified.output
+    assert verified.output.startswith("OK: 13 events, head ")
+
+
+def test_audit_verify_names_sequence_when_row_was_edited(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    runner.invoke(app, ["db", "migrate", "--database-url", url])
+    runner.invoke(app, ["demo", "--database-url", url])
+    database = Database.from_url(url)
+    with database.db_engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_event_no_update"))
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE sequence = 5"))
+    database.dispose()
+    result = runner.invoke(app, ["audit", "verify", "--database-url", url])
+    assert result.exit_code == 1
+    assert "BROKEN at sequence 5" in result.output
+
+
+def test_commands_refuse_database_that_is_not_migrated(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["audit", "verify", "--database-url", f"sqlite:///{tmp_path / 'empty.db'}"])
+    assert result.exit_code == 2
+    assert "launchgate db migrate" in result.output
