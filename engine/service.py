@@ -380,7 +380,7 @@ class WorkflowEngine:
                 ).scalar_one_or_none()
             view = _task_view(task, launch.product_name)
             launch_version, launch_state = launch.version, launch.state
-            process = self._process(launch.process_version_id)
+            process = self._process(launch.process_version_id, session)
         spec = process.model.tasks[task.bpmn_id]
         if task.status == TaskStatus.READY.value:
             workflow = self._restore(launch.id, launch_version, launch_state, process)
@@ -524,7 +524,7 @@ class WorkflowEngine:
             raise NotFoundError(f"task {task_id} does not exist")
         launch = session.get(LaunchRecord, task.launch_id)
         assert launch is not None
-        process = self._process(launch.process_version_id)
+        process = self._process(launch.process_version_id, session)
         facts = {f.key: _fact(f) for f in repo.gate_items(session, launch.id)}
         ready_ids = frozenset(t.id for t in repo.launch_tasks(session, launch.id, status=TaskStatus.READY))
         return _Loaded(task, launch, process, process.model.tasks[task.bpmn_id], facts, ready_ids)
@@ -809,20 +809,24 @@ class WorkflowEngine:
             return cached
         return restore_state(state, process.spiff_spec, launch_id=launch_id)
 
-    def _process(self, version_id: int) -> LoadedProcess:
+    def _process(self, version_id: int, session: Session | None = None) -> LoadedProcess:
+        """The loaded process of a stored version (cached: versions never change). Pass the caller's session
+        when inside one, so a command never holds two pool connections at once."""
         with self._processes_lock:
             found = self._processes.get(version_id)
         if found is not None:
             return found
-        with self.db.read() as session:
-            record = session.get(ProcessVersionRecord, version_id)
-            if record is None:
-                raise NotFoundError(f"process version {version_id} does not exist")
-            xml = record.bpmn_xml.encode("utf-8")
-        # Stored versions were validated at deploy; the form check is repeated so a running launch never
+        if session is None:
+            with self.db.read() as own:
+                return self._process(version_id, own)
+        record = session.get(ProcessVersionRecord, version_id)
+        if record is None:
+            raise NotFoundError(f"process version {version_id} does not exist")
+        xml = record.bpmn_xml.encode("utf-8")
+        # Stored versions were validated at deploy; loading validates again, so a running launch never
         # meets a task it cannot validate.
         loaded = load_process(xml, known_forms=TASK_FORMS.keys())
-        if content_hash(xml) != loaded.model.content_hash:
+        if content_hash(xml) != record.content_hash:
             raise WorkflowStuckError(f"process version {version_id} does not match its content hash")
         with self._processes_lock:
             self._processes[version_id] = loaded
@@ -870,7 +874,7 @@ class WorkflowEngine:
         )
         if not full:
             return view
-        model = self._process(record.process_version_id).model
+        model = self._process(record.process_version_id, session).model
         facts = [_fact(f) for f in repo.gate_items(session, record.id)]
         open_records = repo.launch_tasks(session, record.id, status=TaskStatus.READY)
         views = gate.gate_views(model, facts, [_open_task(t) for t in open_records])

@@ -16,7 +16,8 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 def alembic_config(db_engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", db_engine.url.render_as_string(hide_password=False))
+    # ConfigParser treats "%" as interpolation; URLs may contain it (options=-csearch_path%3D…).
+    config.set_main_option("sqlalchemy.url", db_engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return config
 
 
