@@ -286,10 +286,19 @@ class _Checker:
         nodes = {
             el.get("id"): el for el in process if isinstance(el.tag, str) and _local(el.tag) in _FLOW_NODES
         }
+        # Elements refused by the allow-list were reported already; flows touching them are not news.
+        rejected = {
+            el.get("id")
+            for el in process
+            if isinstance(el.tag, str) and el.get("id") not in nodes and _local(el.tag) != "sequenceFlow"
+        }
         outgoing: dict[str, list[etree._Element]] = {}
         for flow in process.iterfind("bpmn:sequenceFlow", NS):
             flow_id = flow.get("id")
             source, target = flow.get("sourceRef"), flow.get("targetRef")
+            if source in rejected or target in rejected:
+                outgoing.setdefault(source or "", [])
+                continue
             if source not in nodes or target not in nodes:
                 self.problem(flow_id, f"sequence flow connects unknown elements {source!r} → {target!r}")
                 continue
@@ -315,7 +324,7 @@ class _Checker:
                             flow.get("id"),
                             "flow out of an exclusive gateway needs a condition or to be the default",
                         )
-            if kind != "endEvent" and not flows:
+            if kind != "endEvent" and not flows and node_id not in outgoing:
                 self.problem(node_id, "element has no outgoing flow")
         starts = [n for n in nodes.values() if _local(n.tag) == "startEvent"]
         if len(starts) != 1:

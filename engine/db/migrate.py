@@ -17,7 +17,8 @@ def alembic_config(db_engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     # ConfigParser treats "%" as interpolation; URLs may contain it (options=-csearch_path%3D…).
-    config.set_main_option("sqlalchemy.url", db_engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    url = db_engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

@@ -66,7 +66,12 @@ class Database:
         self.db_engine = db_engine
         self.url = db_engine.url.render_as_string(hide_password=False)
         self.is_sqlite = db_engine.dialect.name == "sqlite"
-        self._read = sessionmaker(bind=db_engine, expire_on_commit=False, autoflush=False)
+        # A command's reads must come from one snapshot (the task row and the launch state agree);
+        # PostgreSQL's default READ COMMITTED would mix snapshots, SQLite's read transactions never do.
+        read_bind = db_engine
+        if db_engine.dialect.name == "postgresql":
+            read_bind = db_engine.execution_options(isolation_level="REPEATABLE READ")
+        self._read = sessionmaker(bind=read_bind, expire_on_commit=False, autoflush=False)
         self._write = sessionmaker(
             bind=db_engine.execution_options(**{_WRITE_OPTION: True}),
             expire_on_commit=False,

@@ -31,7 +31,9 @@ def test_bpmn_check_prints_ok_when_diagram_is_valid() -> None:
         ("doctype_xxe.bpmn", "(document)", "DOCTYPE"),
     ],
 )
-def test_bpmn_check_names_element_and_fails_when_diagram_is_bad(fixture: str, element: str, words: str) -> None:
+def test_bpmn_check_names_element_and_fails_when_diagram_is_bad(
+    fixture: str, element: str, words: str
+) -> None:
     result = runner.invoke(app, ["bpmn", "check", str(FIXTURES / fixture)])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if words in line]

@@ -248,7 +248,9 @@ class Journey:
             n = self.template_drafts + 1
             return form(
                 "draft_report_template",
-                metrics=[{"name": "Contacts", "definition": f"Contacts about reminders per week (draft {n})."}],
+                metrics=[
+                    {"name": "Contacts", "definition": f"Contacts about reminders per week (draft {n})."}
+                ],
             )
         if step.decision == CHANGES:
             data = request_changes(step.task)
@@ -272,7 +274,9 @@ class Journey:
             self.review_rounds += 1
         item = DECIDES.get(step.task)
         if item is not None and step.decision != CHANGES:
-            reviewed = {"review_proposal": self.proposal, "review_report_template": self.template}.get(step.task, data)
+            reviewed = {"review_proposal": self.proposal, "review_report_template": self.template}.get(
+                step.task, data
+            )
             self.passed[item] = (now, who, document_hash(reviewed))
         previously_open = {t.bpmn_id for t in self.launch.open_tasks} - {step.task}
         self.created = {k: v for k, v in self.created.items() if k in previously_open}
@@ -286,7 +290,9 @@ class Journey:
         detail = self.engine.get_task(task_id=task.id, actor=who)
         assert detail.task == task
         if task.bpmn_id == "revise_proposal":
-            assert detail.current_data == self.proposal, "revise_proposal is not prefilled with the last proposal"
+            assert detail.current_data == self.proposal, (
+                "revise_proposal is not prefilled with the last proposal"
+            )
         if task.bpmn_id == "draft_report_template" and self.template is not None:
             assert detail.current_data == self.template, "the redraft is not prefilled with the last template"
         if task.bpmn_id == "review_proposal":
@@ -333,7 +339,12 @@ class Journey:
                     content_hash,
                 ), g.key
             else:
-                assert (g.status, g.passed_at, g.passed_by, g.content_hash) == (GateItemStatus.OPEN, None, None, None)
+                assert (g.status, g.passed_at, g.passed_by, g.content_hash) == (
+                    GateItemStatus.OPEN,
+                    None,
+                    None,
+                    None,
+                )
 
         # blockers: what, who, since, due
         assert [b.item for b in launch.blockers] == open_items
@@ -430,7 +441,9 @@ def test_launch_goes_live_when_approved_first_time_and_report_template_branch_fi
     journey.assert_went_live()
 
 
-@pytest.mark.parametrize("branches", [INTERLEAVED, INTERLEAVED_OTHER_WAY], ids=["beta_starts", "template_starts"])
+@pytest.mark.parametrize(
+    "branches", [INTERLEAVED, INTERLEAVED_OTHER_WAY], ids=["beta_starts", "template_starts"]
+)
 def test_launch_goes_live_when_branches_interleave(
     engine: WorkflowEngine, clock: FixedClock, branches: list[Step]
 ) -> None:
@@ -438,7 +451,9 @@ def test_launch_goes_live_when_branches_interleave(
     journey.assert_went_live()
 
 
-def test_launch_goes_live_when_proposal_needs_three_change_rounds(engine: WorkflowEngine, clock: FixedClock) -> None:
+def test_launch_goes_live_when_proposal_needs_three_change_rounds(
+    engine: WorkflowEngine, clock: FixedClock
+) -> None:
     journey = Journey(engine, clock)
     journey.run(_proposal(3))
     assert journey.revisions == 3
@@ -474,7 +489,9 @@ def test_launch_goes_live_when_report_template_needs_two_change_rounds(
     assert template.content_hash != document_hash(journey.first_template)
 
 
-def test_launch_goes_live_when_both_loops_run_in_one_launch(engine: WorkflowEngine, clock: FixedClock) -> None:
+def test_launch_goes_live_when_both_loops_run_in_one_launch(
+    engine: WorkflowEngine, clock: FixedClock
+) -> None:
     journey = Journey(engine, clock).run(_proposal(2) + TEMPLATE_TWO_ROUNDS_BETA_LAST + FINISH)
     assert (journey.revisions, journey.template_drafts) == (2, 3)
     journey.assert_went_live()
@@ -500,7 +517,9 @@ def test_go_live_refused_with_blockers_when_gate_items_are_open_whatever_the_flo
     with journey.engine.db.write() as session:
         session.execute(
             update(GateItemRecord)
-            .where(GateItemRecord.launch_id == launch_id, GateItemRecord.key.in_(["beta_faq", "report_template"]))
+            .where(
+                GateItemRecord.launch_id == launch_id, GateItemRecord.key.in_(["beta_faq", "report_template"])
+            )
             .values(status=GateItemStatus.OPEN.value, passed_at=None, passed_by=None, content_hash=None)
         )
     engine = restart(journey.engine)
@@ -530,7 +549,9 @@ def test_go_live_refused_with_blockers_when_gate_items_are_open_whatever_the_flo
 # ---------------------------------------------------------------------------------------------- four eyes
 
 
-def test_review_proposal_denied_when_reviewer_drafted_the_proposal(engine: WorkflowEngine, clock: FixedClock) -> None:
+def test_review_proposal_denied_when_reviewer_drafted_the_proposal(
+    engine: WorkflowEngine, clock: FixedClock
+) -> None:
     journey = Journey(engine, clock, starter=DUAL)
     journey.step(Step("draft_proposal", ("review_proposal",)))
     for round_ in (1, 2):
@@ -540,7 +561,11 @@ def test_review_proposal_denied_when_reviewer_drafted_the_proposal(engine: Workf
             journey.engine.complete_task(task_id=review.id, data=form("review_proposal"), actor=DUAL)
         _unchanged(journey.engine, journey.launch, state, review)
         event = _last_event(journey.engine, journey.launch.id)
-        assert (event.action, event.actor, event.task_id) == ("task.complete_denied", DUAL.username, review.id)
+        assert (event.action, event.actor, event.task_id) == (
+            "task.complete_denied",
+            DUAL.username,
+            review.id,
+        )
         if round_ == 1:
             journey.step(Step("review_proposal", ("revise_proposal",), CHANGES), actor=SUPPORT)
             journey.step(Step("revise_proposal", ("review_proposal",)), actor=DUAL)
@@ -571,7 +596,9 @@ def test_review_report_template_denied_when_reviewer_drafted_the_latest_template
     assert assigned.assignee == OTHER_PM.username
     journey.launch = journey.engine.get_launch(launch_id=journey.launch.id, actor=AUDITOR)
     clock.advance(STEP)
-    launch = journey.engine.complete_task(task_id=review.id, data=form("review_report_template"), actor=OTHER_PM)
+    launch = journey.engine.complete_task(
+        task_id=review.id, data=form("review_report_template"), actor=OTHER_PM
+    )
     item = next(g for g in launch.gate if g.key == "report_template")
     assert (item.status, item.passed_by) == (GateItemStatus.PASSED, OTHER_PM.username)
     assert item.content_hash == document_hash(journey.template)
@@ -587,10 +614,40 @@ def test_review_report_template_allowed_when_someone_else_drafted_the_latest_rou
     review = open_task(journey.launch, "review_report_template")
     journey.engine.assign_task(task_id=review.id, assignee=OTHER_PM.username, actor=DUAL)
     journey.launch = journey.engine.get_launch(launch_id=journey.launch.id, actor=AUDITOR)
-    journey.step(Step("review_report_template", ("draft_report_template", "open_beta"), CHANGES), actor=OTHER_PM)
+    journey.step(
+        Step("review_report_template", ("draft_report_template", "open_beta"), CHANGES), actor=OTHER_PM
+    )
     journey.step(Step("draft_report_template", ("open_beta", "review_report_template")), actor=SUPPORT)
     journey.step(Step("review_report_template", ("open_beta",), APPROVE), actor=DUAL)
     assert journey.launch.gate[2].passed_by == DUAL.username
+
+
+def test_review_report_template_denied_when_reviewer_drafted_latest_round_on_a_lagging_clock(
+    engine: WorkflowEngine, clock: FixedClock
+) -> None:
+    journey = Journey(engine, clock, starter=DUAL)
+    journey.step(Step("draft_proposal", ("review_proposal",)))
+    journey.step(Step("review_proposal", ("draft_report_template", "open_beta"), APPROVE), actor=SUPPORT)
+    eng = journey.engine
+    # 12:00:00 SUPPORT drafts round 1; 12:00:01 another PM asks for changes.
+    draft = open_task(journey.launch, "draft_report_template")
+    launch = eng.complete_task(task_id=draft.id, data=form("draft_report_template"), actor=SUPPORT)
+    review = open_task(launch, "review_report_template")
+    eng.assign_task(task_id=review.id, assignee=OTHER_PM.username, actor=DUAL)
+    clock.advance(timedelta(seconds=1))
+    launch = eng.complete_task(
+        task_id=review.id, data=request_changes("review_report_template"), actor=OTHER_PM
+    )
+    # 12:00:02 DUAL redrafts it, served by a node whose clock lags three seconds (stamped 11:59:59).
+    clock.advance(timedelta(seconds=-2))
+    redraft = open_task(launch, "draft_report_template")
+    launch = eng.complete_task(task_id=redraft.id, data=form("draft_report_template"), actor=DUAL)
+    review = open_task(launch, "review_report_template")
+    assert review.assignee == DUAL.username
+    clock.advance(timedelta(seconds=10))
+    # DUAL wrote the template under review: four eyes must refuse them.
+    with pytest.raises(PermissionDeniedError, match="own submission"):
+        eng.complete_task(task_id=review.id, data=form("review_report_template"), actor=DUAL)
 
 
 # ---------------------------------------------------------------------------------------------- roles
@@ -651,14 +708,20 @@ def test_support_task_claim_release_assign_follow_roles_and_are_audited(
     eng = restart(eng)
     with pytest.raises(PermissionDeniedError, match="only a support manager"):
         eng.assign_task(task_id=review.id, assignee=SUPPORT_2.username, actor=PM)
-    assert eng.assign_task(task_id=review.id, assignee=SUPPORT_2.username, actor=MANAGER).assignee == "sue.support"
+    assert (
+        eng.assign_task(task_id=review.id, assignee=SUPPORT_2.username, actor=MANAGER).assignee
+        == "sue.support"
+    )
     assert assignee() == SUPPORT_2.username
     eng = restart(eng)
     with pytest.raises(PermissionDeniedError, match=f"assigned to {SUPPORT_2.username}"):
         eng.complete_task(task_id=review.id, data=form("review_proposal"), actor=SUPPORT)
     # the support manager may take a task back from its assignee
     assert eng.release_task(task_id=review.id, actor=MANAGER).assignee is None
-    assert eng.assign_task(task_id=review.id, assignee=SUPPORT_2.username, actor=MANAGER).assignee == "sue.support"
+    assert (
+        eng.assign_task(task_id=review.id, assignee=SUPPORT_2.username, actor=MANAGER).assignee
+        == "sue.support"
+    )
     # five successful reassignments, each one version; the refusals changed nothing
     assert eng.get_launch(launch_id=launch_id, actor=AUDITOR).version == start_version + 5
     clock.advance(STEP)
@@ -680,7 +743,9 @@ def test_support_task_claim_release_assign_follow_roles_and_are_audited(
         ("task.assigned", MANAGER.username),
         ("task.completed", SUPPORT_2.username),
     ]
-    changes = [(e.before, e.after) for e in history if e.action in ("task.claimed", "task.released", "task.assigned")]
+    changes = [
+        (e.before, e.after) for e in history if e.action in ("task.claimed", "task.released", "task.assigned")
+    ]
     assert changes == [
         ({"assignee": None}, {"assignee": SUPPORT.username}),
         ({"assignee": SUPPORT.username}, {"assignee": None}),
@@ -692,7 +757,9 @@ def test_support_task_claim_release_assign_follow_roles_and_are_audited(
     assert eng.verify_audit().ok
 
 
-def test_pm_task_assign_only_by_launch_pm_and_assignee_completes(engine: WorkflowEngine, clock: FixedClock) -> None:
+def test_pm_task_assign_only_by_launch_pm_and_assignee_completes(
+    engine: WorkflowEngine, clock: FixedClock
+) -> None:
     journey = Journey(engine, clock)
     launch_id = journey.launch.id
     draft = open_task(journey.launch, "draft_proposal")
@@ -707,7 +774,9 @@ def test_pm_task_assign_only_by_launch_pm_and_assignee_completes(engine: Workflo
         eng.claim_task(task_id=draft.id, actor=OTHER_PM)
     with pytest.raises(PermissionDeniedError, match="only the assignee"):
         eng.release_task(task_id=draft.id, actor=OTHER_PM)
-    assert eng.assign_task(task_id=draft.id, assignee=OTHER_PM.username, actor=PM).assignee == OTHER_PM.username
+    assert (
+        eng.assign_task(task_id=draft.id, assignee=OTHER_PM.username, actor=PM).assignee == OTHER_PM.username
+    )
     eng = restart(eng)
     with pytest.raises(PermissionDeniedError, match=f"assigned to {OTHER_PM.username}"):
         eng.complete_task(task_id=draft.id, data=form("draft_proposal"), actor=PM)

@@ -10,11 +10,10 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, event, func, select
 
 from engine import (
     Actor,
@@ -29,22 +28,11 @@ from engine import (
 from engine.db.models import AuditEventRecord, LaunchRecord, OutboxMessageRecord, TaskRecord
 from tests.engine import driver
 
-SHIPPED_DIAGRAM = Path(__file__).resolve().parents[2] / "bpmn" / "launch_gate.bpmn"
 THREADS = 50
 OK = "ok"
-
-# The shipped diagram does not (yet) mark send_launch_notice as sending anything (see the strict xfail at
-# the end). The race tests deploy a copy that does, so they prove "one notification" either way.
-_NOTICE_ANCHOR = b'<spiffworkflow:property name="gate_part_of" value="launch_notice" />'
-_NOTICE_SENDS = _NOTICE_ANCHOR + b'\n          <spiffworkflow:property name="sends" value="launch_notice" />'
-
-
-def _deploy_notice_sender(engine: WorkflowEngine) -> None:
-    xml = SHIPPED_DIAGRAM.read_bytes()
-    if b'name="sends"' not in xml:
-        assert xml.count(_NOTICE_ANCHOR) == 1
-        xml = xml.replace(_NOTICE_ANCHOR, _NOTICE_SENDS)
-    engine.deploy_process(xml=xml, actor=driver.ADMIN)
+ENGINE_MODES = pytest.mark.parametrize(
+    "engine_per_thread", [False, True], ids=["shared-engine", "engine-per-thread"]
+)
 
 
 def _count(engine: WorkflowEngine, model: Any, *where: ColumnElement[bool]) -> int:
@@ -52,13 +40,17 @@ def _count(engine: WorkflowEngine, model: Any, *where: ColumnElement[bool]) -> i
         return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
+def _task_rows(engine: WorkflowEngine, launch_id: str, bpmn_id: str | None = None) -> int:
+    where = [TaskRecord.launch_id == launch_id]
+    if bpmn_id is not None:
+        where.append(TaskRecord.bpmn_id == bpmn_id)
+    return _count(engine, TaskRecord, *where)
+
+
 def _audit(engine: WorkflowEngine, *where: ColumnElement[bool]) -> list[AuditEventRecord]:
+    query = select(AuditEventRecord).where(*where).order_by(AuditEventRecord.sequence)
     with engine.db.read() as session:
-        return list(
-            session.execute(
-                select(AuditEventRecord).where(*where).order_by(AuditEventRecord.sequence)
-            ).scalars()
-        )
+        return list(session.execute(query).scalars())
 
 
 def _launch_version(engine: WorkflowEngine, launch_id: str) -> int:
@@ -104,33 +96,23 @@ def _retries(caplog: pytest.LogCaptureFixture) -> int:
 
 def _before_join(engine: WorkflowEngine) -> LaunchView:
     """A launch whose only open tasks are the last items of the two parallel branches."""
-    launch = driver.advance(
-        engine,
-        driver.start(engine),
-        "draft_proposal",
-        "review_proposal",
-        "open_beta",
-        "draft_report_template",
-    )
+    steps = ("draft_proposal", "review_proposal", "open_beta", "draft_report_template")
+    launch = driver.advance(engine, driver.start(engine), *steps)
     assert sorted(t.bpmn_id for t in launch.open_tasks) == ["complete_beta_faq", "review_report_template"]
     assert launch.gate_passed == 1
     return launch
 
 
-@pytest.mark.parametrize("engine_per_thread", [False, True], ids=["shared-engine", "engine-per-thread"])
+@ENGINE_MODES
 def test_complete_task_succeeds_exactly_once_when_50_threads_complete_it_together(
     engine: WorkflowEngine, engine_per_thread: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _deploy_notice_sender(engine)
     launch = driver.advance_until(engine, driver.start(engine), "send_launch_notice")
     task = driver.open_task(launch, "send_launch_notice")
+    # Engine per thread: 50 cold engines (empty caches) sharing one connection pool.
     engines = [driver.restart(engine) if engine_per_thread else engine for _ in range(THREADS)]
-    for each in {id(e): e for e in engines}.values():
-        # A process that has served a request before. (Cold engines sharing one pool can starve it: see
-        # test_complete_task_holds_one_connection_at_a_time_when_engine_is_cold.)
-        each.get_launch(launch_id=launch.id, actor=driver.PM)
     version_before = _launch_version(engine, launch.id)
-    tasks_before = _count(engine, TaskRecord, TaskRecord.launch_id == launch.id)
+    tasks_before = _task_rows(engine, launch.id)
     audit_before = engine.verify_audit().count
     caplog.set_level(logging.INFO, logger="engine.service")
 
@@ -144,8 +126,7 @@ def test_complete_task_succeeds_exactly_once_when_50_threads_complete_it_togethe
     outcomes = _outcomes(results)
     dialect = engine.db.db_engine.dialect.name
     print(f"\n[{dialect}] 50-thread race outcomes: {dict(outcomes)}, retries: {_retries(caplog)}")
-    others = [r for r in results if r != OK and not isinstance(r, ConflictError)]
-    assert others == []
+    assert [r for r in results if r != OK and not isinstance(r, ConflictError)] == []
     assert outcomes[OK] == 1
     assert sum(isinstance(r, ConflictError) for r in results) == THREADS - 1
     winner = f"req-{results.index(OK)}"
@@ -162,16 +143,8 @@ def test_complete_task_succeeds_exactly_once_when_50_threads_complete_it_togethe
     assert verification.ok, verification.message
     assert verification.count == audit_before + THREADS  # one row per attempt, nothing else
 
-    assert _count(engine, TaskRecord, TaskRecord.launch_id == launch.id) == tasks_before + 1
-    assert (
-        _count(
-            engine,
-            TaskRecord,
-            TaskRecord.launch_id == launch.id,
-            TaskRecord.bpmn_id == "acknowledge_launch_notice",
-        )
-        == 1
-    )
+    assert _task_rows(engine, launch.id) == tasks_before + 1
+    assert _task_rows(engine, launch.id, "acknowledge_launch_notice") == 1
     assert _count(engine, OutboxMessageRecord, OutboxMessageRecord.launch_id == launch.id) == 1
     assert _count(engine, OutboxMessageRecord, OutboxMessageRecord.task_id == task.id) == 1
     assert _launch_version(engine, launch.id) == version_before + 1
@@ -182,14 +155,13 @@ def test_complete_task_succeeds_exactly_once_when_50_threads_complete_it_togethe
 def test_complete_task_raises_conflict_and_persists_nothing_when_another_engine_completed_it_first(
     engine: WorkflowEngine,
 ) -> None:
-    _deploy_notice_sender(engine)
     launch = driver.advance_until(engine, driver.start(engine), "send_launch_notice")
     task = driver.open_task(launch, "send_launch_notice")
     engine_a, engine_b = driver.restart(engine), driver.restart(engine)
     data_a = driver.form("send_launch_notice", rollback_plan="A's plan: never written")
     data_b = driver.form("send_launch_notice", rollback_plan="B's plan")
     version_before = _launch_version(engine, launch.id)
-    tasks_before = _count(engine, TaskRecord, TaskRecord.launch_id == launch.id)
+    tasks_before = _task_rows(engine, launch.id)
     audit_before = engine.verify_audit().count
     calls: list[str] = []
 
@@ -213,16 +185,14 @@ def test_complete_task_raises_conflict_and_persists_nothing_when_another_engine_
     assert new_rows[0].after["rollback_plan"] == "B's plan"
     assert new_rows[1].after is None
     assert _launch_version(engine, launch.id) == version_before + 1
-    assert _count(engine, TaskRecord, TaskRecord.launch_id == launch.id) == tasks_before + 1
+    assert _task_rows(engine, launch.id) == tasks_before + 1
+    assert _task_rows(engine, launch.id, "acknowledge_launch_notice") == 1
+    outbox_query = select(OutboxMessageRecord).where(OutboxMessageRecord.launch_id == launch.id)
     with engine.db.read() as session:
         record = session.get(TaskRecord, task.id)
         assert record is not None
         assert record.status == TaskStatus.COMPLETED.value
-        outbox = list(
-            session.execute(
-                select(OutboxMessageRecord).where(OutboxMessageRecord.launch_id == launch.id)
-            ).scalars()
-        )
+        outbox = list(session.execute(outbox_query).scalars())
     assert len(outbox) == 1
     assert outbox[0].payload["content"]["rollback_plan"] == "B's plan"
     after = engine.get_launch(launch_id=launch.id, actor=driver.PM)
@@ -252,36 +222,29 @@ def test_complete_task_is_retried_and_join_fires_once_when_other_branch_commits_
         task_id=faq.id, data=driver.form("complete_beta_faq"), actor=driver.SUPPORT
     )
 
-    assert calls == ["complete_task", "complete_task"]  # first attempt lost, the retry went through
+    assert calls == ["complete_task", "complete_task"]  # the first attempt lost, the retry went through
     assert [t.bpmn_id for t in result.open_tasks] == ["send_launch_notice"]
     assert result.gate_passed == 3
-    statuses = {g.key: g.status for g in result.gate}
-    assert statuses == {
+    assert {g.key: g.status for g in result.gate} == {
         "proposal_signoff": GateItemStatus.PASSED,
         "beta_faq": GateItemStatus.PASSED,
         "report_template": GateItemStatus.PASSED,
         "launch_notice": GateItemStatus.OPEN,
     }
     assert _launch_version(engine, launch.id) == version_before + 2
-    assert (
-        _count(
-            engine, TaskRecord, TaskRecord.launch_id == launch.id, TaskRecord.bpmn_id == "send_launch_notice"
-        )
-        == 1
-    )
+    assert _task_rows(engine, launch.id, "send_launch_notice") == 1
     completed = _audit(
         engine, AuditEventRecord.action == "task.completed", AuditEventRecord.launch_id == launch.id
     )
-    assert Counter(e.task_id for e in completed)[faq.id] == 1
-    assert Counter(e.task_id for e in completed)[review.id] == 1
+    per_task = Counter(e.task_id for e in completed)
+    assert (per_task[faq.id], per_task[review.id]) == (1, 1)
     assert _audit(engine, AuditEventRecord.action.like("%conflict%")) == []
     assert engine.verify_audit().ok
-    # The launch goes on normally from here.
     finished = driver.advance(engine, result, "send_launch_notice", "acknowledge_launch_notice", "go_live")
     assert finished.status is LaunchStatus.LIVE
 
 
-@pytest.mark.parametrize("engine_per_thread", [False, True], ids=["shared-engine", "engine-per-thread"])
+@ENGINE_MODES
 def test_join_fires_once_when_last_two_parallel_gate_items_complete_at_the_same_instant(
     engine: WorkflowEngine, engine_per_thread: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -293,40 +256,86 @@ def test_join_fires_once_when_last_two_parallel_gate_items_complete_at_the_same_
         review = driver.open_task(launch, "review_report_template")
         engines = [driver.restart(engine) if engine_per_thread else engine for _ in range(2)]
         commands = [
-            lambda e: e.complete_task(
-                task_id=faq.id, data=driver.form("complete_beta_faq"), actor=driver.SUPPORT
-            ),
-            lambda e: e.complete_task(
-                task_id=review.id, data=driver.form("review_report_template"), actor=driver.PM
-            ),
+            (faq.id, driver.form("complete_beta_faq"), driver.SUPPORT),
+            (review.id, driver.form("review_report_template"), driver.PM),
         ]
 
-        results = _race(2, lambda i: commands[i](engines[i]))
+        def work(i: int, commands: list[Any] = commands, engines: list[WorkflowEngine] = engines) -> None:
+            task_id, data, actor = commands[i]
+            engines[i].complete_task(task_id=task_id, data=data, actor=actor)
+
+        results = _race(2, work)
 
         assert results == [OK, OK]
         after = engine.get_launch(launch_id=launch.id, actor=driver.PM)
         assert after.gate_passed == 3
         assert [t.bpmn_id for t in after.open_tasks] == ["send_launch_notice"]
         assert _launch_version(engine, launch.id) == version_before + 2
-        assert (
-            _count(
-                engine,
-                TaskRecord,
-                TaskRecord.launch_id == launch.id,
-                TaskRecord.bpmn_id == "send_launch_notice",
-            )
-            == 1
-        )
+        assert _task_rows(engine, launch.id, "send_launch_notice") == 1
     print(f"\n[{engine.db.db_engine.dialect.name}] join race: retries over 3 rounds: {_retries(caplog)}")
     assert engine.verify_audit().ok
 
 
-@pytest.mark.xfail(
-    reason="bpmn/launch_gate.bpmn: send_launch_notice has no 'sends' property, so completing it writes no "
-    "outbox row and the notice DOMAIN.md promises is never e-mailed (G5)",
-    strict=True,
-)
-def test_send_launch_notice_writes_one_outbox_row_when_shipped_diagram(engine: WorkflowEngine) -> None:
+def test_complete_task_holds_one_connection_at_a_time_when_engine_is_cold(engine: WorkflowEngine) -> None:
+    """A command that needs two pooled connections at once lets ~30 concurrent requests on a cold engine
+    starve the pool (seen: 30 of 50 racing threads failed with a pool TimeoutError)."""
     launch = driver.advance_until(engine, driver.start(engine), "send_launch_notice")
-    driver.complete(engine, launch, "send_launch_notice")
-    assert _count(engine, OutboxMessageRecord, OutboxMessageRecord.launch_id == launch.id) == 1
+    task = driver.open_task(launch, "send_launch_notice")
+    cold = driver.restart(engine)  # empty process cache, as after a server restart
+    held = threading.local()
+    peak: list[int] = [0]
+
+    def on_checkout(*_: object) -> None:
+        held.count = getattr(held, "count", 0) + 1
+        peak[0] = max(peak[0], held.count)
+
+    def on_checkin(*_: object) -> None:
+        held.count = getattr(held, "count", 0) - 1
+
+    pool_owner = engine.db.db_engine
+    event.listen(pool_owner, "checkout", on_checkout)
+    event.listen(pool_owner, "checkin", on_checkin)
+    try:
+        cold.complete_task(task_id=task.id, data=driver.form("send_launch_notice"), actor=driver.PM)
+    finally:
+        event.remove(pool_owner, "checkout", on_checkout)
+        event.remove(pool_owner, "checkin", on_checkin)
+    assert peak[0] == 1, f"one command held {peak[0]} connections at once"
+
+
+def test_complete_task_raises_conflict_when_another_engine_commits_between_its_reads(
+    engine: WorkflowEngine,
+) -> None:
+    """B commits right after A has read the task row and before A reads the launch row. A must see one
+    consistent picture (a conflict), never a half-old, half-new one."""
+    launch = driver.advance_until(engine, driver.start(engine), "send_launch_notice")
+    task = driver.open_task(launch, "send_launch_notice")
+    engine_a, engine_b = driver.restart(engine), driver.restart(engine)
+    engine_a.get_launch(launch_id=launch.id, actor=driver.PM)  # warm: no process loading between the reads
+    audit_before = engine.verify_audit().count
+    armed = {"on": False}
+
+    def after_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if armed["on"] and statement.lstrip().upper().startswith("SELECT") and "FROM task" in statement:
+            armed["on"] = False
+            engine_b.complete_task(
+                task_id=task.id, data=driver.form("send_launch_notice"), actor=_as(driver.PM, "req-b")
+            )
+
+    event.listen(engine.db.db_engine, "after_cursor_execute", after_execute)
+    try:
+        armed["on"] = True
+        with pytest.raises(ConflictError):
+            engine_a.complete_task(
+                task_id=task.id, data=driver.form("send_launch_notice"), actor=_as(driver.PM, "req-a")
+            )
+    finally:
+        event.remove(engine.db.db_engine, "after_cursor_execute", after_execute)
+
+    assert not armed["on"]  # B did commit in between
+    new_rows = _audit(engine, AuditEventRecord.sequence > audit_before)
+    assert [(e.action, e.request_id) for e in new_rows] == [
+        ("task.completed", "req-b"),
+        ("task.complete_conflict", "req-a"),
+    ]
+    assert engine.verify_audit().ok

@@ -1,0 +1,215 @@
+"""The audit trail (RELIABILITY G7): hash-chained, insert-only at the database, verifiable online and
+offline, and verification names the first broken sequence number. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, delete, exc, func, select, text, update
+
+from engine import ConflictError, PermissionDeniedError, WorkflowEngine
+from engine.audit import GENESIS_HASH, event_hash, record_fields, verify_events
+from engine.db.models import AuditEventRecord, AuditHeadRecord
+from tests.engine import driver
+
+AUDIT = AuditEventRecord.__table__
+_SQLITE_GUARDS = {
+    verb: f"CREATE TRIGGER audit_event_no_{verb.lower()} BEFORE {verb} ON audit_event "
+    "BEGIN SELECT RAISE(ABORT, 'audit_event is insert-only'); END"
+    for verb in ("UPDATE", "DELETE")
+}
+
+
+@pytest.fixture
+def history(engine: WorkflowEngine) -> WorkflowEngine:
+    """An engine whose audit chain holds a deploy, a start, completions, a denial and a conflict."""
+    launch = driver.start(engine)
+    draft = driver.open_task(launch, "draft_proposal")
+    launch = driver.complete(engine, launch, "draft_proposal")
+    review = driver.open_task(launch, "review_proposal")
+    with pytest.raises(PermissionDeniedError):
+        engine.complete_task(task_id=review.id, data=driver.form("review_proposal"), actor=driver.OTHER_PM)
+    with pytest.raises(ConflictError):
+        engine.complete_task(task_id=draft.id, data=driver.form("draft_proposal"), actor=driver.PM)
+    driver.complete(engine, launch, "review_proposal")
+    return engine
+
+
+def _rows(engine: WorkflowEngine) -> list[dict[str, Any]]:
+    with engine.db.read() as session:
+        query = select(AuditEventRecord).order_by(AuditEventRecord.sequence)
+        return [record_fields(r) for r in session.execute(query).scalars()]
+
+
+def _tamper(engine: WorkflowEngine, edit: Callable[[Connection], object]) -> None:
+    """What a DBA with the keys could do: switch the insert-only guard off, change rows, switch it back
+    on, all in one transaction."""
+    with engine.db.db_engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            for verb in _SQLITE_GUARDS:
+                conn.execute(text(f"DROP TRIGGER audit_event_no_{verb.lower()}"))
+            edit(conn)
+            for ddl in _SQLITE_GUARDS.values():
+                conn.execute(text(ddl))
+        else:
+            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_insert_only"))
+            edit(conn)
+            conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_insert_only"))
+
+
+def test_verify_audit_is_ok_and_head_is_last_hash_after_commands(history: WorkflowEngine) -> None:
+    rows = _rows(history)
+    actions = [r["action"] for r in rows]
+    assert {"process.deployed", "launch.started", "task.completed"} <= set(actions)
+    assert {"task.complete_denied", "task.complete_conflict"} <= set(actions)
+
+    result = history.verify_audit()
+
+    assert result.ok, result.message
+    assert result.broken_sequence is None
+    assert result.count == len(rows)
+    assert result.head_hash == rows[-1]["hash"]
+    assert [r["sequence"] for r in rows] == list(range(1, len(rows) + 1))
+    assert rows[0]["prev_hash"] == GENESIS_HASH
+    for previous, row in pairwise(rows):
+        assert row["prev_hash"] == previous["hash"]
+    with history.db.read() as session:
+        head = session.execute(select(AuditHeadRecord)).scalar_one()
+        assert (head.sequence, head.hash) == (len(rows), rows[-1]["hash"])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        update(AUDIT).where(AUDIT.c.sequence == 2).values(actor="mallory"),
+        update(AUDIT).values(detail={"rewritten": True}),
+        delete(AUDIT).where(AUDIT.c.sequence == 2),
+        delete(AUDIT),
+    ],
+    ids=["update-one", "update-all", "delete-one", "delete-all"],
+)
+def test_audit_event_change_is_refused_by_the_database(history: WorkflowEngine, statement: Any) -> None:
+    before = _rows(history)
+
+    with pytest.raises(exc.DBAPIError) as caught, history.db.db_engine.begin() as conn:
+        conn.execute(statement)
+
+    assert "audit_event is insert-only" in str(caught.value)
+    assert _rows(history) == before
+    assert history.verify_audit().ok
+
+
+def test_audit_event_truncate_is_refused_by_the_database(history: WorkflowEngine) -> None:
+    before = _rows(history)
+    # SQLite has no TRUNCATE; an unqualified DELETE is its truncate optimisation (triggers turn it off).
+    statement = "DELETE FROM audit_event" if history.db.is_sqlite else "TRUNCATE audit_event"
+
+    with (
+        pytest.raises(exc.DBAPIError, match="audit_event is insert-only"),
+        history.db.db_engine.begin() as conn,
+    ):
+        conn.execute(text(statement))
+
+    assert _rows(history) == before
+
+
+def test_audit_guard_is_back_after_tampering(history: WorkflowEngine) -> None:
+    _tamper(history, lambda conn: None)
+
+    with (
+        pytest.raises(exc.DBAPIError, match="audit_event is insert-only"),
+        history.db.db_engine.begin() as conn,
+    ):
+        conn.execute(update(AUDIT).values(actor="mallory"))
+
+
+@pytest.mark.parametrize("field", ["actor", "detail", "after"])
+def test_verify_audit_names_the_row_when_a_row_was_edited(history: WorkflowEngine, field: str) -> None:
+    rows = _rows(history)
+    target = next(r for r in rows[1:-1] if r["action"] == "task.completed")
+    new_value = {"actor": "mallory", "detail": {"task": "forged"}, "after": {"decision": "approve"}}[field]
+    assert target[field] != new_value
+    _tamper(
+        history,
+        lambda conn: conn.execute(
+            update(AUDIT).where(AUDIT.c.sequence == target["sequence"]).values({field: new_value})
+        ),
+    )
+
+    result = history.verify_audit()
+
+    assert not result.ok
+    assert result.broken_sequence == target["sequence"]
+    assert f"#{target['sequence']}" in result.message
+    assert result.head_hash is None
+
+
+def test_verify_audit_names_the_next_row_when_an_edited_row_was_rehashed(history: WorkflowEngine) -> None:
+    rows = _rows(history)
+    target = dict(rows[2])
+    target["actor"] = "mallory"
+    forged_hash = event_hash(target)
+    _tamper(
+        history,
+        lambda conn: conn.execute(
+            update(AUDIT)
+            .where(AUDIT.c.sequence == target["sequence"])
+            .values(actor="mallory", hash=forged_hash)
+        ),
+    )
+
+    result = history.verify_audit()
+
+    assert not result.ok
+    assert result.broken_sequence == target["sequence"] + 1  # the next row no longer links to it
+    assert f"#{target['sequence'] + 1}" in result.message
+
+
+@pytest.mark.parametrize("where", ["middle", "last"])
+def test_verify_audit_names_the_sequence_when_a_row_was_deleted(history: WorkflowEngine, where: str) -> None:
+    rows = _rows(history)
+    sequence = rows[len(rows) // 2]["sequence"] if where == "middle" else rows[-1]["sequence"]
+    _tamper(history, lambda conn: conn.execute(delete(AUDIT).where(AUDIT.c.sequence == sequence)))
+    with history.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEventRecord)) == len(rows) - 1
+
+    result = history.verify_audit()
+
+    assert not result.ok
+    assert result.broken_sequence == sequence
+    assert f"#{sequence}" in result.message
+
+
+def test_verify_events_checks_an_exported_chain_offline(history: WorkflowEngine) -> None:
+    views = history.audit_events(actor=driver.AUDITOR, limit=10_000)
+    exported = json.loads(json.dumps([record_fields(v) for v in views]))  # as read back from an export file
+    assert len(exported) == len(_rows(history))
+
+    result = verify_events(exported, head_sequence=len(exported), head_hash=exported[-1]["hash"])
+
+    assert result.ok, result.message
+    assert result.count == len(exported)
+    assert result.head_hash == exported[-1]["hash"]
+    assert result == history.verify_audit()
+
+
+def test_verify_events_detects_an_edit_in_an_exported_chain(history: WorkflowEngine) -> None:
+    exported = json.loads(json.dumps([record_fields(v) for v in history.audit_events(actor=driver.AUDITOR)]))
+    edited = copy.deepcopy(exported)
+    edited[3]["detail"]["forged"] = True
+    missing = exported[:4] + exported[5:]
+
+    changed = verify_events(edited)
+    gap = verify_events(missing)
+
+    assert not changed.ok
+    assert changed.broken_sequence == exported[3]["sequence"]
+    assert f"#{exported[3]['sequence']}" in changed.message
+    assert not gap.ok
+    assert gap.broken_sequence == exported[4]["sequence"]
+    assert verify_events(exported).ok  # the untouched export still verifies
