@@ -49,6 +49,14 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def lock_chain(session: Session) -> AuditHeadRecord:
+    """Lock the chain head for the rest of the transaction (a row lock on PostgreSQL; SQLite's write
+    transactions are already exclusive)."""
+    return session.execute(
+        select(AuditHeadRecord).where(AuditHeadRecord.id == 1).with_for_update()
+    ).scalar_one()
+
+
 def append_event(
     session: Session,
     *,
@@ -63,9 +71,7 @@ def append_event(
 ) -> AuditEventRecord:
     """Append one event inside the caller's transaction. Call it last, just before commit: it locks the
     chain head until the transaction ends."""
-    head = session.execute(
-        select(AuditHeadRecord).where(AuditHeadRecord.id == 1).with_for_update()
-    ).scalar_one()
+    head = lock_chain(session)
     fields: dict[str, Any] = {
         "sequence": head.sequence + 1,
         "occurred_at": format_utc(at),

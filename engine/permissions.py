@@ -57,6 +57,8 @@ def may_complete(actor: Actor, task: TaskFacts) -> str | None:
 def may_claim(actor: Actor, task: TaskFacts) -> str | None:
     if not actor.has_role(task.role):
         return f"this task is for the {task.role} role, which you do not hold"
+    if task.role != SUPPORT_ROLE and actor.username != task.launch_pm:
+        return "only the launch's product manager can take its product-manager tasks (or assign them)"
     if task.assignee is not None and task.assignee != actor.username:
         return f"this task is already assigned to {task.assignee}"
     return None

@@ -8,12 +8,12 @@ row: the state holds only tasks and data, and restoring takes the spec of the la
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from engine.errors import WorkflowStuckError
@@ -49,19 +49,22 @@ def _make_serializer() -> Any:
 
 
 _SERIALIZER = _make_serializer()
+# The registry toggles an encoder flag while converting: one conversion at a time per process.
+_SERIALIZER_LOCK = threading.Lock()
 
 
 def dump_state(workflow: RunningWorkflow) -> str:
     """The workflow's state as compact JSON, without the spec."""
     serializer = _SERIALIZER
-    serializer.registry._encoder_mode = True
-    try:
-        dct = serializer.to_dict(workflow.raw)
-    finally:
-        serializer.registry._encoder_mode = False
-    dct[_VERSION_KEY] = serializer.VERSION
-    dct["format"] = STATE_FORMAT
-    return json.dumps(dct, cls=serializer._encoder_cls, separators=(",", ":"))
+    with _SERIALIZER_LOCK:
+        serializer.registry._encoder_mode = True
+        try:
+            dct = serializer.to_dict(workflow.raw)
+            dct[_VERSION_KEY] = serializer.VERSION
+            dct["format"] = STATE_FORMAT
+            return json.dumps(dct, cls=serializer._encoder_cls, separators=(",", ":"))
+        finally:
+            serializer.registry._encoder_mode = False
 
 
 def restore_state(state: str, spec: Any, *, launch_id: str | None = None) -> RunningWorkflow:
@@ -76,7 +79,14 @@ def restore_state(state: str, spec: Any, *, launch_id: str | None = None) -> Run
     version = dct.pop(_VERSION_KEY, None)
     dct.pop("spec", None)  # never trust a spec found in an instance row
     dct.pop("subprocess_specs", None)
-    if version in MIGRATIONS:
-        MIGRATIONS[version](dct)
-    workflow = _SERIALIZER.registry.restore(dct, spec=spec)
+    if version != _SERIALIZER.VERSION:
+        # Older formats' migrations need the embedded spec we never store; refuse clearly instead.
+        raise WorkflowStuckError(
+            f"stored state of launch {launch_id} uses serializer format {version!r}; "
+            f"this release reads {_SERIALIZER.VERSION!r}"
+        )
+    try:
+        workflow = _SERIALIZER.registry.restore(dct, spec=spec)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise WorkflowStuckError(f"stored state of launch {launch_id} cannot be restored: {exc!r}") from exc
     return RunningWorkflow(workflow, launch_id=launch_id)

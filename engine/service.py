@@ -53,6 +53,7 @@ from engine.domain import (
 from engine.errors import (
     ConflictError,
     DiagramProblem,
+    ExpressionEvaluationError,
     GateBlockedError,
     NotFoundError,
     PermissionDeniedError,
@@ -70,6 +71,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_PROCESS_ID = "launch_gate"
 MAX_ATTEMPTS = 8
 MAX_PAGE = 500
+_TASK_COMMANDS = frozenset({"task.complete", "task.claim", "task.release", "task.assign"})
 T = TypeVar("T")
 
 
@@ -153,6 +155,7 @@ class WorkflowEngine:
         loaded = load_process(xml, known_forms=TASK_FORMS.keys())
         now = self.clock.now()
         with self.db.write() as session:
+            audit.lock_chain(session)  # serialises deploys across processes: version numbers never collide
             existing = repo.process_version_by_hash(session, loaded.model.content_hash)
             if existing is not None:
                 return self._process_version_view(session, existing)
@@ -563,9 +566,14 @@ class WorkflowEngine:
         before_doc = workflow.data_for(task_id).get(spec.document)
         data_after = workflow.complete_user_task(task_id, document=spec.document, data=values)
         now = self.clock.now()
-        changes = gate.changes_after_completion(
-            model, spec, data_after=data_after, actor=actor.username, at=now, facts=loaded.facts
-        )
+        try:
+            changes = gate.changes_after_completion(
+                model, spec, data_after=data_after, actor=actor.username, at=now, facts=loaded.facts
+            )
+        except ExpressionEvaluationError as exc:
+            raise WorkflowStuckError(
+                f"the gate rule of {spec.id} could not be evaluated: {exc.message}"
+            ) from exc
         finished = workflow.is_finished()
         ready = workflow.ready_user_tasks()
         state = dump_state(workflow)
@@ -837,8 +845,13 @@ class WorkflowEngine:
             self.before_write(name)
 
     def _require(self, reason: str | None, actor: Actor, action: str) -> None:
-        if reason is not None:
-            raise PermissionDeniedError(reason)
+        """Refuse with `reason`. Commands on tasks audit refusals in `_command`; every other refused action
+        is audited here, so each denied attempt is one audit row."""
+        if reason is None:
+            return
+        if action not in _TASK_COMMANDS:
+            self.record_event(actor=actor, action=f"{action}_denied", detail={"reason": reason})
+        raise PermissionDeniedError(reason)
 
     def _process_version_view(self, session: Session, record: ProcessVersionRecord) -> ProcessVersionView:
         latest = repo.latest_process_version(session, record.process_id)

@@ -10,12 +10,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import GateBlockedError, LaunchStatus, TaskStatus, WorkflowEngine, WorkflowStuckError
+from engine import (
+    GateBlockedError,
+    LaunchStatus,
+    PermissionDeniedError,
+    TaskStatus,
+    WorkflowEngine,
+    WorkflowStuckError,
+)
 from engine.db.models import AuditEventRecord, LaunchRecord
 from engine.runtime import RunningWorkflow
 from engine.serialization import dump_state, restore_state
 from engine.specs import load_process
-from tests.engine.driver import ADMIN, PM, SUPPORT, complete, form, start
+from tests.engine.driver import ADMIN, OTHER_PM, PM, SUPPORT, complete, form, start
 from tests.engine.form_examples import VALID_FORM_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,3 +135,48 @@ def test_go_live_is_refused_with_blockers_when_diagram_reaches_it_early(engine: 
     assert [b.item for b in refused.value.blockers] == ["report_template"]
     assert "Report template approved" in refused.value.message
     assert engine.get_launch(launch_id=launch.id, actor=PM).status is LaunchStatus.ACTIVE
+
+
+def test_restore_state_refuses_clearly_when_serializer_format_is_unknown() -> None:
+    xml = (GOLDEN / "launch_gate_0.1.0.bpmn").read_bytes()
+    old = json.loads((GOLDEN / "launch_gate_0.1.0_mid_launch.json").read_text())
+    old["serializer_version"] = "1.2"
+    with pytest.raises(WorkflowStuckError, match=r"serializer format '1\.2'"):
+        restore_state(json.dumps(old), load_process(xml).spiff_spec, launch_id="old")
+
+
+def test_complete_task_fails_loudly_when_gate_rule_cannot_be_evaluated(engine: WorkflowEngine) -> None:
+    xml = (ROOT / "bpmn" / "launch_gate.bpmn").read_text()
+    variant = xml.replace("proposal_review.decision == 'approve'", "proposal_review.missing == 'approve'")
+    engine.deploy_process(xml=variant.encode(), actor=ADMIN)
+    launch = complete(engine, start(engine), "draft_proposal")
+    review = next(t for t in launch.open_tasks if t.bpmn_id == "review_proposal")
+    with pytest.raises(WorkflowStuckError, match="gate rule of review_proposal"):
+        engine.complete_task(task_id=review.id, data=form("review_proposal"), actor=SUPPORT)
+    after = engine.get_launch(launch_id=launch.id, actor=PM)
+    assert after.version == launch.version
+    assert [t.bpmn_id for t in after.open_tasks] == ["review_proposal"]
+
+
+def test_denied_start_and_deploy_are_audited_and_change_nothing(engine: WorkflowEngine) -> None:
+    before = engine.verify_audit().count
+    with pytest.raises(PermissionDeniedError):
+        start(engine, actor=SUPPORT)
+    with pytest.raises(PermissionDeniedError):
+        engine.deploy_process(xml=(ROOT / "bpmn" / "launch_gate.bpmn").read_bytes(), actor=PM)
+    events = engine.audit_events(actor=ADMIN, after_sequence=before)
+    assert [(e.action, e.actor) for e in events] == [
+        ("launch.start_denied", SUPPORT.username),
+        ("process.deploy_denied", PM.username),
+    ]
+    assert engine.list_launches(actor=PM).total == 0
+    assert engine.verify_audit().ok
+
+
+def test_other_pm_cannot_claim_released_pm_task(engine: WorkflowEngine) -> None:
+    launch = start(engine)
+    draft = launch.open_tasks[0]
+    engine.release_task(task_id=draft.id, actor=PM)
+    with pytest.raises(PermissionDeniedError, match="launch's product manager"):
+        engine.claim_task(task_id=draft.id, actor=OTHER_PM)
+    assert engine.claim_task(task_id=draft.id, actor=PM).assignee == PM.username

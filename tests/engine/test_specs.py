@@ -305,7 +305,11 @@ def test_deploy_process_is_denied_when_actor_is_not_admin(
     with pytest.raises(PermissionDeniedError):
         engine.deploy_process(xml=_fixture("script_task"), actor=actor)
 
-    assert _counts(engine) == before
+    versions, events = _counts(engine)
+    assert versions == before[0]
+    assert events == before[1] + 2  # each refused attempt is one audit row (G7), nothing else is stored
+    refused = engine.audit_events(actor=driver.ADMIN, after_sequence=before[1])
+    assert [(e.action, e.actor) for e in refused] == [("process.deploy_denied", actor.username)] * 2
 
 
 def test_deploy_process_returns_the_stored_version_when_content_unchanged(engine: WorkflowEngine) -> None:
