@@ -1,5 +1,5 @@
 # Launch Gate: two commands do everything.
-#   make run   - virtualenv, install, migrate, demo launch (SQLite)
+#   make run   - virtualenv, install, migrate, seed demo users + a demo launch, serve (SQLite)
 #   make test  - virtualenv, install, lint, type check, import contracts, tests
 PYTHON ?= python3
 VENV := .venv
@@ -22,7 +22,8 @@ install: $(STAMP)
 run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/launchgate db migrate
-	$(BIN)/launchgate demo
+	$(BIN)/launchgate seed
+	$(BIN)/launchgate serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -85,6 +85,32 @@ def audit_verify(database_url: DatabaseOption = None) -> None:
     raise typer.Exit(1)
 
 
+@audit_app.command("verify-export")
+def audit_verify_export(
+    file: Annotated[Path, typer.Argument(help="A complete, unfiltered export: .csv or .jsonl")],
+) -> None:
+    """Verify an exported audit trail offline (no database): the same check as `audit verify`."""
+    from api.exports import read_csv, read_jsonl
+    from engine.audit import verify_events
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"error: cannot read {file}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        events = list(read_csv(text) if file.suffix.lower() == ".csv" else read_jsonl(text))
+    except (ValueError, KeyError) as exc:
+        typer.echo(f"error: {file} is not an audit export: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    result = verify_events(events)
+    if result.ok:
+        typer.echo(f"OK: {result.count} events, head {result.head_hash}")
+        return
+    typer.echo(f"BROKEN at sequence {result.broken_sequence}: {result.message}", err=True)
+    raise typer.Exit(1)
+
+
 @app.command("demo")
 def demo(database_url: DatabaseOption = None) -> None:
     """Run one launch through every step (with one round of changes) and print its history."""
@@ -96,6 +122,50 @@ def demo(database_url: DatabaseOption = None) -> None:
     except EngineError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
+
+
+@app.command("seed")
+def seed(database_url: DatabaseOption = None) -> None:
+    """Create the demo users (one per role) and, if there is none yet, one demo launch. Prints the logins."""
+    from api.demo import seed_demo
+
+    database = _database(database_url)
+    seed_demo(database, echo=typer.echo)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides LAUNCHGATE_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides LAUNCHGATE_PORT.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Server processes (PostgreSQL for more than one).")
+    ] = None,
+) -> None:
+    """Serve the API (and, later, the pages) with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    database = _database(None)
+    if not is_at_head(database.db_engine):
+        typer.echo("error: the database schema is not up to date; run `launchgate db migrate`", err=True)
+        raise typer.Exit(2)
+    count = workers or settings.workers
+    if count > 1 and database.is_sqlite:
+        typer.echo("error: several server processes need PostgreSQL (LAUNCHGATE_DATABASE_URL)", err=True)
+        raise typer.Exit(2)
+    database.dispose()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    typer.echo(
+        f"Launch Gate on http://{bind_host}:{bind_port}  (API docs: http://{bind_host}:{bind_port}/docs)"
+    )
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=count,
+        log_level="info",
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

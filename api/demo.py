@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from engine import Actor, GateBlockedError, LaunchView, Role, WorkflowEngine
+from engine import AccountService, Actor, Database, GateBlockedError, LaunchView, Role, WorkflowEngine
 
 DEMO_PM = Actor("pat.pm", frozenset({Role.PM}))
 DEMO_SUPPORT = Actor("sam.support", frozenset({Role.SUPPORT_LEAD}))
@@ -146,3 +146,25 @@ def run_demo(engine: WorkflowEngine, *, echo: Callable[[str], None]) -> LaunchVi
         extra = f" ({decision})" if decision else ""
         echo(f"  #{event.sequence:<4} {event.occurred_at}  {event.actor:12} {event.action} {title}{extra}")
     return launch
+
+
+DEMO_USERS: tuple[tuple[str, str, Role, str], ...] = (
+    ("pat.pm", "demo-pm-password", Role.PM, "Pat (Product Manager)"),
+    ("sam.support", "demo-support-password", Role.SUPPORT_LEAD, "Sam (Support Lead)"),
+    ("max.manager", "demo-manager-password", Role.SUPPORT_MANAGER, "Max (Support Manager)"),
+    ("ann.auditor", "demo-auditor-password", Role.AUDITOR, "Ann (Auditor)"),
+    ("ada.admin", "demo-admin-password", Role.ADMIN, "Ada (Admin)"),
+)
+
+
+def seed_demo(database: Database, *, echo: Callable[[str], None]) -> None:
+    """Demo users, one per role, and one demo launch waiting for its proposal (only if none exists)."""
+    accounts = AccountService(database)
+    for username, password, role, name in DEMO_USERS:
+        accounts.ensure_user(username=username, password=password, roles=[role], display_name=name)
+    engine = WorkflowEngine(database)
+    if engine.list_launches(actor=DEMO_PM).total == 0:
+        start_demo_launch(engine)
+    echo("Demo logins (user / password / role):")
+    for username, password, role, _ in DEMO_USERS:
+        echo(f"  {username:12} {password:24} {role.value}")

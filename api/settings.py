@@ -19,6 +19,17 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
     )
     bpmn_dir: Path = Field(default=PROJECT_ROOT / "bpmn", description="Diagrams deployed at migrate time")
+    host: str = Field(default="127.0.0.1", description="Address `launchgate serve` listens on")
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(
+        default=1, ge=1, le=64, description="Server processes (use PostgreSQL for more than one)"
+    )
+    fault_injection: str = Field(
+        default="",
+        description="TESTS ONLY: 'before_write:<command>' or 'after_commit:<command>' makes the server stop "
+        "there (write a marker file in fault_marker_dir, then hang) so a test can kill it",
+    )
+    fault_marker_dir: Path | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -1,5 +1,6 @@
 """Launch Gate's workflow engine. Framework-free; this is its public surface."""
 
+from engine.accounts import AccountService, ApiTokenView, SessionGrant, SessionView, UserView
 from engine.clock import Clock, FixedClock, SystemClock
 from engine.db.migrate import is_at_head, upgrade_to_head
 from engine.db.session import Database
@@ -9,6 +10,7 @@ from engine.domain import (
     AuditEventView,
     AuditVerification,
     BlockerView,
+    CommentView,
     GateItemStatus,
     GateItemView,
     LaunchStatus,
@@ -21,6 +23,7 @@ from engine.domain import (
     TaskView,
 )
 from engine.errors import (
+    AuthenticationError,
     ConflictError,
     DiagramProblem,
     DiagramRejectedError,
@@ -29,6 +32,7 @@ from engine.errors import (
     GateBlockedError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     TaskNotReadyError,
     ValidationFailedError,
     WorkflowStuckError,
@@ -37,11 +41,15 @@ from engine.service import WorkflowEngine
 
 __all__ = [
     "SYSTEM_ACTOR",
+    "AccountService",
     "Actor",
+    "ApiTokenView",
     "AuditEventView",
     "AuditVerification",
+    "AuthenticationError",
     "BlockerView",
     "Clock",
+    "CommentView",
     "ConflictError",
     "Database",
     "DiagramProblem",
@@ -58,12 +66,16 @@ __all__ = [
     "Page",
     "PermissionDeniedError",
     "ProcessVersionView",
+    "RateLimitedError",
     "Role",
+    "SessionGrant",
+    "SessionView",
     "SystemClock",
     "TaskDetailView",
     "TaskNotReadyError",
     "TaskStatus",
     "TaskView",
+    "UserView",
     "ValidationFailedError",
     "WorkflowEngine",
     "WorkflowStuckError",

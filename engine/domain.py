@@ -186,3 +186,13 @@ class Page(Generic[T]):
     offset: int
     limit: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommentView:
+    id: int
+    launch_id: str
+    task_id: str | None
+    author: str
+    body: str
+    created_at: datetime

@@ -99,3 +99,15 @@ class AuditChainBrokenError(EngineError):
     def __init__(self, message: str, sequence: int) -> None:
         super().__init__(message)
         self.sequence = sequence
+
+
+class AuthenticationError(EngineError):
+    """Sign-in failed, or a session/token is missing, expired or revoked. Deliberately vague."""
+
+
+class RateLimitedError(EngineError):
+    """Too many attempts; try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

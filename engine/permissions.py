@@ -28,6 +28,12 @@ def may_read(actor: Actor) -> str | None:
     return None
 
 
+def may_comment(actor: Actor) -> str | None:
+    if actor.roles & {Role.PM, Role.SUPPORT_LEAD, Role.SUPPORT_MANAGER}:
+        return None
+    return "auditors and admins read launches; they do not comment on them"
+
+
 def may_start_launch(actor: Actor) -> str | None:
     return None if actor.has_role(Role.PM) else "only a product manager (pm) can start a launch"
 

@@ -28,6 +28,7 @@ from engine.clock import Clock, SystemClock, add_business_days
 from engine.db import repository as repo
 from engine.db.models import (
     AuditEventRecord,
+    CommentRecord,
     GateItemRecord,
     LaunchRecord,
     OutboxMessageRecord,
@@ -41,6 +42,7 @@ from engine.domain import (
     AuditEventView,
     AuditVerification,
     BlockerView,
+    CommentView,
     GateItemStatus,
     LaunchStatus,
     LaunchView,
@@ -54,6 +56,7 @@ from engine.errors import (
     ConflictError,
     DiagramProblem,
     ExpressionEvaluationError,
+    FieldProblem,
     GateBlockedError,
     NotFoundError,
     PermissionDeniedError,
@@ -71,6 +74,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_PROCESS_ID = "launch_gate"
 MAX_ATTEMPTS = 8
 MAX_PAGE = 500
+MAX_COMMENT = 4000
 _TASK_COMMANDS = frozenset({"task.complete", "task.claim", "task.release", "task.assign"})
 T = TypeVar("T")
 
@@ -138,8 +142,10 @@ class WorkflowEngine:
         self._cache = _WorkflowCache(cache_size)
         self._processes: dict[int, LoadedProcess] = {}
         self._processes_lock = threading.Lock()
-        # Test hook: called with the command name after the in-memory work, before the write transaction.
+        # Test hooks, called with the command name: after the in-memory work and before the write
+        # transaction; and right after the commit (before the caller hears about it).
         self.before_write: Callable[[str], None] | None = None
+        self.after_commit: Callable[[str], None] | None = None
         self._on_commit = on_commit
 
     # ------------------------------------------------------------------ process versions
@@ -273,6 +279,8 @@ class WorkflowEngine:
             )
         self._cache.put(launch_id, 1, workflow)
         logger.info("launch %s started by %s", launch_id, actor.username)
+        if self.after_commit is not None:
+            self.after_commit("start_launch")
         return self.get_launch(launch_id=launch_id, actor=actor)
 
     def get_launch(self, *, launch_id: str, actor: Actor) -> LaunchView:
@@ -428,6 +436,53 @@ class WorkflowEngine:
         return self._command(
             "task.assign", task_id, actor, lambda: self._reassign_once(task_id, actor, "assign", assignee)
         )
+
+    # ------------------------------------------------------------------ comments
+
+    def add_comment(
+        self, *, launch_id: str, body: str, actor: Actor, task_id: str | None = None
+    ) -> CommentView:
+        """A comment on a launch, or on one of its tasks. Kept after the task completes; in the history."""
+        self._require(permissions.may_comment(actor), actor, "comment.add")
+        text = body.strip()
+        if not 1 <= len(text) <= MAX_COMMENT:
+            raise ValidationFailedError(
+                "the comment is empty or too long",
+                [FieldProblem(("body",), f"write 1 to {MAX_COMMENT} characters", "string_length")],
+            )
+        now = self.clock.now()
+        with self.db.write() as session:
+            if session.get(LaunchRecord, launch_id) is None:
+                raise NotFoundError(f"launch {launch_id} does not exist")
+            if task_id is not None:
+                task = session.get(TaskRecord, task_id)
+                if task is None or task.launch_id != launch_id:
+                    raise NotFoundError(f"task {task_id} does not exist in launch {launch_id}")
+            record = CommentRecord(
+                launch_id=launch_id, task_id=task_id, author=actor.username, body=text, created_at=now
+            )
+            session.add(record)
+            session.flush()
+            audit.append_event(
+                session,
+                actor=actor,
+                action="comment.added",
+                at=now,
+                launch_id=launch_id,
+                task_id=task_id,
+                after={"comment_id": record.id, "body": text},
+            )
+            return _comment_view(record)
+
+    def list_comments(self, *, launch_id: str, actor: Actor, task_id: str | None = None) -> list[CommentView]:
+        self._require(permissions.may_read(actor), actor, "comment.list")
+        with self.db.read() as session:
+            if session.get(LaunchRecord, launch_id) is None:
+                raise NotFoundError(f"launch {launch_id} does not exist")
+            query = select(CommentRecord).where(CommentRecord.launch_id == launch_id)
+            if task_id is not None:
+                query = query.where(CommentRecord.task_id == task_id)
+            return [_comment_view(r) for r in session.execute(query.order_by(CommentRecord.id)).scalars()]
 
     # ------------------------------------------------------------------ audit
 
@@ -657,6 +712,8 @@ class WorkflowEngine:
         logger.info(
             "launch %s task %s (%s) completed by %s", launch.id, task_id, task.bpmn_id, actor.username
         )
+        if self.after_commit is not None:
+            self.after_commit("complete_task")
         return launch.id
 
     def _reassign_once(self, task_id: str, actor: Actor, how: str, assignee: str | None) -> TaskView:
@@ -975,6 +1032,17 @@ def _task_view(record: TaskRecord, product_name: str) -> TaskView:
         gate_item=record.gate_item,
         is_go_live=record.is_go_live,
         product_name=product_name,
+    )
+
+
+def _comment_view(record: CommentRecord) -> CommentView:
+    return CommentView(
+        id=record.id,
+        launch_id=record.launch_id,
+        task_id=record.task_id,
+        author=record.author,
+        body=record.body,
+        created_at=record.created_at,
     )
 
 

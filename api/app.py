@@ -1,0 +1,113 @@
+"""The FastAPI application: JSON API under /api/v1, health checks, one error shape, security headers."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+
+from api.errors import install_error_handlers
+from api.routes import audit, auth, health, launches, processes, tasks, users
+from api.settings import Settings, get_settings
+from engine import AccountService, Database, WorkflowEngine
+
+logger = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+DESCRIPTION = """
+Launch Gate runs product launches as BPMN workflows that cannot go live until support is ready.
+
+**Sign in** with `POST /api/v1/auth/sign-in` (sets an HttpOnly session cookie; send the returned
+`csrf_token` as `X-CSRF-Token` on changes), or create a personal API token (`POST /api/v1/auth/tokens`)
+and send `Authorization: Bearer <token>`.
+
+**Errors** always have one shape (`application/problem+json`): `type`, `title`, `status`, `detail`,
+`errors` (field errors with their location) and, when go-live is blocked, `blockers`.
+"""
+_DOC_PATHS = ("/docs", "/redoc", "/openapi.json")
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database.from_url(settings.database_url)
+    engine = WorkflowEngine(database)
+    accounts = AccountService(database, clock=engine.clock)
+    _install_fault_injection(engine, settings)
+
+    app = FastAPI(
+        title="Launch Gate",
+        version="0.2.0",
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "launches", "description": "Start and follow launches; the gate and its blockers."},
+            {"name": "tasks", "description": "Inboxes and the work itself."},
+            {"name": "audit", "description": "The hash-chained history (auditors)."},
+            {"name": "process versions", "description": "Deployed diagrams (admins deploy)."},
+            {"name": "users", "description": "Accounts and roles (admins)."},
+            {"name": "sign-in", "description": "Sessions and API tokens."},
+            {"name": "health", "description": "Liveness and readiness."},
+        ],
+    )
+    app.state.engine = engine
+    app.state.accounts = accounts
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (launches.router, tasks.router, audit.router, processes.router, users.router, auth.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.middleware("http")(_headers)
+    return app
+
+
+async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    started = time.perf_counter()
+    rid = request.headers.get("X-Request-ID", "")[:100] or uuid.uuid4().hex
+    response = await call_next(request)
+    response.headers["X-Request-ID"] = rid
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if not request.url.path.startswith(_DOC_PATHS):
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+        )
+    if request.url.scheme == "https":
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    logger.debug(
+        "%s %s %s %.1f ms",
+        request.method,
+        request.url.path,
+        response.status_code,
+        1000 * (time.perf_counter() - started),
+    )
+    return response
+
+
+def _install_fault_injection(engine: WorkflowEngine, settings: Settings) -> None:
+    """TESTS ONLY: stop the server at a chosen point so a test can kill -9 it there."""
+    if not settings.fault_injection:
+        return
+    point, _, command = settings.fault_injection.partition(":")
+    marker_dir = settings.fault_marker_dir or Path(".")
+    logger.warning("FAULT INJECTION ACTIVE: %s", settings.fault_injection)
+
+    def hang(name: str) -> None:
+        if name == command:
+            (marker_dir / f"{point}-{command}").write_text("reached\n")
+            time.sleep(3600)
+
+    if point == "before_write":
+        engine.before_write = hang
+    elif point == "after_commit":
+        engine.after_commit = hang
+    else:
+        raise ValueError(f"unknown fault injection point {point!r}")
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory api.app:app_from_environment` (several workers)."""
+    return create_app()

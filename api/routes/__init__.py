@@ -1,0 +1,1 @@
+"""JSON API routes under /api/v1. Every route declares its policy (api.security.allow)."""

@@ -1,0 +1,159 @@
+"""The audit trail for auditors: filtered events, complete exports (CSV, JSON lines), verification."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from api.exports import EXPORT_COLUMNS, neutralise
+from api.routes.deps import AuditorDep
+from api.schemas import AuditEventRead, AuditVerifyRead
+from api.security import EngineDep
+from engine import Actor, AuditEventView, WorkflowEngine
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+BATCH = 1000
+
+
+class _Filters(BaseModel):
+    """Filters shared by the event list and the exports (query parameters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    launch_id: str | None = Field(default=None, max_length=36)
+    actor: str | None = Field(default=None, max_length=100)
+    action: str | None = Field(default=None, max_length=60)
+    since: AwareDatetime | None = Field(default=None, description="ISO time with zone")
+    until: AwareDatetime | None = Field(default=None, description="ISO time with zone")
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def _events(
+    engine: WorkflowEngine, actor: Actor, filters: _Filters, *, upto: int | None = None
+) -> Iterator[AuditEventView]:
+    after = 0
+    while True:
+        batch = engine.audit_events(
+            actor=actor,
+            launch_id=filters.launch_id,
+            actor_name=filters.actor,
+            action=filters.action,
+            since=filters.since,
+            until=filters.until,
+            after_sequence=after,
+            limit=BATCH,
+        )
+        for event in batch:
+            if upto is not None and event.sequence > upto:
+                return
+            yield event
+        if len(batch) < BATCH:
+            return
+        after = batch[-1].sequence
+
+
+@router.get("/events", response_model=list[AuditEventRead], summary="Audit events, filtered, oldest first")
+def list_events(
+    caller: AuditorDep,
+    engine: EngineDep,
+    filters: Annotated[_Filters, Query()],
+    after_sequence: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditEventRead]:
+    events = engine.audit_events(
+        actor=caller.actor,
+        launch_id=filters.launch_id,
+        actor_name=filters.actor,
+        action=filters.action,
+        since=filters.since,
+        until=filters.until,
+        after_sequence=after_sequence,
+        limit=limit,
+    )
+    return [AuditEventRead.of(e) for e in events]
+
+
+def _start_export(engine: WorkflowEngine, caller: AuditorDep, filters: _Filters, fmt: str) -> int:
+    """The export is itself audited; it covers everything up to and including that event."""
+    engine.record_event(
+        actor=caller.actor, action="audit.exported", detail={"format": fmt, "filters": filters.as_dict()}
+    )
+    return engine.verify_audit().count
+
+
+@router.get(
+    "/export.csv",
+    summary="Export audit events as CSV (hash columns included; spreadsheet formulas neutralised)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_csv(
+    caller: AuditorDep, engine: EngineDep, filters: Annotated[_Filters, Query()]
+) -> StreamingResponse:
+    upto = _start_export(engine, caller, filters, "csv")
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        for event in _events(engine, caller.actor, filters, upto=upto):
+            writer.writerow([neutralise(_cell(getattr(event, c))) for c in EXPORT_COLUMNS])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        rows(), media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="audit.csv"'}
+    )
+
+
+@router.get(
+    "/export.jsonl",
+    summary="Export audit events as JSON lines (one event per line, exactly as hashed)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+def export_jsonl(
+    caller: AuditorDep, engine: EngineDep, filters: Annotated[_Filters, Query()]
+) -> StreamingResponse:
+    upto = _start_export(engine, caller, filters, "jsonl")
+
+    def lines() -> Iterator[str]:
+        for event in _events(engine, caller.actor, filters, upto=upto):
+            yield json.dumps({c: getattr(event, c) for c in EXPORT_COLUMNS}, ensure_ascii=False) + "\n"
+
+    return StreamingResponse(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'},
+    )
+
+
+@router.get("/verify", response_model=AuditVerifyRead, summary="Recompute the hash chain")
+def verify(caller: AuditorDep, engine: EngineDep) -> AuditVerifyRead:
+    result = engine.verify_audit()
+    return AuditVerifyRead(
+        ok=result.ok,
+        count=result.count,
+        head_hash=result.head_hash,
+        broken_sequence=result.broken_sequence,
+        message=result.message or ("OK" if result.ok else "broken"),
+    )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)

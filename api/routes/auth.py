@@ -1,0 +1,73 @@
+"""Sign-in, sign-out, who am I, personal API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from api.routes.deps import PublicDep, SignedInDep
+from api.schemas import SessionRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead, UserRead
+from api.security import SESSION_COOKIE, AccountsDep
+
+router = APIRouter(prefix="/auth", tags=["sign-in"])
+SESSION_MAX_AGE = 12 * 3600
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/sign-in", response_model=SessionRead, summary="Sign in with a password; sets the session cookie"
+)
+def sign_in(
+    body: SignInCreate, request: Request, response: Response, accounts: AccountsDep, _: PublicDep
+) -> SessionRead:
+    grant = accounts.sign_in(username=body.username, password=body.password, client=client_address(request))
+    response.set_cookie(
+        SESSION_COOKIE,
+        grant.session_token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=SESSION_MAX_AGE,
+        path="/",
+    )
+    return SessionRead(user=UserRead.of(grant.user), csrf_token=grant.csrf_token, expires_at=grant.expires_at)
+
+
+@router.post("/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out: the session is revoked")
+def sign_out(request: Request, response: Response, accounts: AccountsDep, _: SignedInDep) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        accounts.sign_out(cookie)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=SessionRead, summary="The signed-in user (and the CSRF token of a session)")
+def me(caller: SignedInDep, accounts: AccountsDep) -> SessionRead:
+    user = accounts.find_user(caller.actor.username)
+    assert user is not None
+    return SessionRead(user=UserRead.of(user), csrf_token=caller.csrf_token)
+
+
+@router.get("/tokens", response_model=list[TokenRead], summary="My API tokens")
+def list_tokens(caller: SignedInDep, accounts: AccountsDep) -> list[TokenRead]:
+    return [TokenRead.of(t) for t in accounts.list_tokens(actor=caller.actor)]
+
+
+@router.post(
+    "/tokens",
+    response_model=TokenCreatedRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API token (shown once)",
+)
+def create_token(body: TokenCreate, caller: SignedInDep, accounts: AccountsDep) -> TokenCreatedRead:
+    view, raw = accounts.create_token(actor=caller.actor, name=body.name)
+    return TokenCreatedRead(**TokenRead.of(view).model_dump(), token=raw)
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenRead, summary="Revoke one of my API tokens")
+def revoke_token(token_id: int, caller: SignedInDep, accounts: AccountsDep) -> TokenRead:
+    return TokenRead.of(accounts.revoke_token(token_id=token_id, actor=caller.actor))

@@ -1,0 +1,92 @@
+"""Launches: start, list, read with gate and blockers, history, comments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.routes.deps import PmDep, SignedInDep, WorkerDep
+from api.schemas import (
+    AuditEventRead,
+    BlockerRead,
+    CommentCreate,
+    CommentRead,
+    LaunchRead,
+    LaunchSummaryRead,
+    PageRead,
+)
+from api.security import EngineDep
+from engine import LaunchStatus
+from engine.task_forms import LaunchStartForm
+
+router = APIRouter(prefix="/launches", tags=["launches"])
+
+
+@router.post(
+    "",
+    response_model=LaunchRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a launch (product managers)",
+)
+def start_launch(body: LaunchStartForm, caller: PmDep, engine: EngineDep) -> LaunchRead:
+    view = engine.start_launch(data=body.model_dump(mode="json"), actor=caller.actor)
+    return LaunchRead.of_full(view)
+
+
+@router.get("", response_model=PageRead[LaunchSummaryRead], summary="List launches, newest first")
+def list_launches(
+    caller: SignedInDep,
+    engine: EngineDep,
+    status_: Annotated[LaunchStatus | None, Query(alias="status")] = None,
+    pm: Annotated[str | None, Query(max_length=100)] = None,
+    blocked: Annotated[
+        bool | None, Query(description="true: go-live blocked; false: ready to go live")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=120, description="Text in the product name")] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PageRead[LaunchSummaryRead]:
+    page = engine.list_launches(
+        actor=caller.actor, status=status_, pm=pm, blocked=blocked, search=q, offset=offset, limit=limit
+    )
+    return PageRead(
+        items=[LaunchSummaryRead.of(v) for v in page.items],
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+    )
+
+
+@router.get(
+    "/{launch_id}", response_model=LaunchRead, summary="A launch with its gate, blockers and open tasks"
+)
+def get_launch(launch_id: str, caller: SignedInDep, engine: EngineDep) -> LaunchRead:
+    return LaunchRead.of_full(engine.get_launch(launch_id=launch_id, actor=caller.actor))
+
+
+@router.get("/{launch_id}/blockers", response_model=list[BlockerRead], summary="What still blocks go-live")
+def get_blockers(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[BlockerRead]:
+    return [BlockerRead.of(b) for b in engine.list_blockers(launch_id=launch_id, actor=caller.actor)]
+
+
+@router.get("/{launch_id}/history", response_model=list[AuditEventRead], summary="The launch's audit trail")
+def get_history(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[AuditEventRead]:
+    return [AuditEventRead.of(e) for e in engine.launch_history(launch_id=launch_id, actor=caller.actor)]
+
+
+@router.get(
+    "/{launch_id}/comments", response_model=list[CommentRead], summary="Comments on the launch and its tasks"
+)
+def list_comments(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[CommentRead]:
+    return [CommentRead.of(c) for c in engine.list_comments(launch_id=launch_id, actor=caller.actor)]
+
+
+@router.post(
+    "/{launch_id}/comments",
+    response_model=CommentRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Comment on the launch",
+)
+def add_comment(launch_id: str, body: CommentCreate, caller: WorkerDep, engine: EngineDep) -> CommentRead:
+    return CommentRead.of(engine.add_comment(launch_id=launch_id, body=body.body, actor=caller.actor))

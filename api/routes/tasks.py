@@ -1,0 +1,137 @@
+"""Tasks: inbox, list, read with form schema, complete, claim, release, assign, comments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.errors import ApiError
+from api.routes.deps import SignedInDep, WorkerDep
+from api.schemas import (
+    CommentCreate,
+    CommentRead,
+    LaunchRead,
+    PageRead,
+    TaskAssign,
+    TaskComplete,
+    TaskDetailRead,
+    TaskRead,
+)
+from api.security import AccountsDep, EngineDep
+from engine import EngineError, Role, TaskStatus, ValidationFailedError
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+@router.get("/inbox", response_model=PageRead[TaskRead], summary="My tasks and my roles' unassigned tasks")
+def inbox(
+    caller: SignedInDep, engine: EngineDep, offset: Offset = 0, limit: Limit = 50
+) -> PageRead[TaskRead]:
+    page = engine.list_tasks(actor=caller.actor, inbox=True, offset=offset, limit=limit)
+    return PageRead(
+        items=[TaskRead.of(t) for t in page.items], total=page.total, offset=page.offset, limit=page.limit
+    )
+
+
+@router.get("", response_model=PageRead[TaskRead], summary="Tasks by launch, status, role or assignee")
+def list_tasks(
+    caller: SignedInDep,
+    engine: EngineDep,
+    launch_id: Annotated[str | None, Query(max_length=36)] = None,
+    status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    role: Annotated[Role | None, Query()] = None,
+    assignee: Annotated[str | None, Query(max_length=100)] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageRead[TaskRead]:
+    page = engine.list_tasks(
+        actor=caller.actor,
+        launch_id=launch_id,
+        status=status_,
+        role=role.value if role else None,
+        assignee=assignee,
+        offset=offset,
+        limit=limit,
+    )
+    return PageRead(
+        items=[TaskRead.of(t) for t in page.items], total=page.total, offset=page.offset, limit=page.limit
+    )
+
+
+@router.get(
+    "/{task_id}", response_model=TaskDetailRead, summary="A task with its form schema and current data"
+)
+def get_task(task_id: str, caller: SignedInDep, engine: EngineDep) -> TaskDetailRead:
+    return TaskDetailRead.of_detail(engine.get_task(task_id=task_id, actor=caller.actor))
+
+
+@router.post(
+    "/{task_id}/complete",
+    response_model=LaunchRead,
+    summary="Complete a task with its form data",
+    responses={409: {"description": "Not ready, lost a race, or go-live blocked (with the blockers)"}},
+)
+def complete_task(task_id: str, body: TaskComplete, caller: WorkerDep, engine: EngineDep) -> LaunchRead:
+    try:
+        view = engine.complete_task(task_id=task_id, data=body.data, actor=caller.actor)
+    except ValidationFailedError as exc:
+        raise _with_prefix(exc) from exc
+    return LaunchRead.of_full(view)
+
+
+def _with_prefix(exc: ValidationFailedError) -> EngineError:
+    prefixed = [type(p)(("data", *p.loc), p.message, p.type) for p in exc.problems]
+    return ValidationFailedError(exc.message, prefixed)
+
+
+@router.post("/{task_id}/claim", response_model=TaskRead, summary="Take a task from my role's queue")
+def claim_task(task_id: str, caller: WorkerDep, engine: EngineDep) -> TaskRead:
+    return TaskRead.of(engine.claim_task(task_id=task_id, actor=caller.actor))
+
+
+@router.post("/{task_id}/release", response_model=TaskRead, summary="Give a task back to its role's queue")
+def release_task(task_id: str, caller: WorkerDep, engine: EngineDep) -> TaskRead:
+    return TaskRead.of(engine.release_task(task_id=task_id, actor=caller.actor))
+
+
+@router.post(
+    "/{task_id}/assign", response_model=TaskRead, summary="Assign a task to a user who holds its role"
+)
+def assign_task(
+    task_id: str, body: TaskAssign, caller: WorkerDep, engine: EngineDep, accounts: AccountsDep
+) -> TaskRead:
+    task = engine.get_task(task_id=task_id, actor=caller.actor).task
+    user = accounts.find_user(body.assignee)
+    if user is None or not user.active:
+        raise ApiError(422, "validation", f"there is no active user named {body.assignee!r}")
+    if not user.actor().has_role(task.role):
+        raise ApiError(
+            422, "validation", f"{user.username} does not hold the {task.role} role this task needs"
+        )
+    return TaskRead.of(engine.assign_task(task_id=task_id, assignee=user.username, actor=caller.actor))
+
+
+@router.get("/{task_id}/comments", response_model=list[CommentRead], summary="Comments on a task")
+def list_task_comments(task_id: str, caller: SignedInDep, engine: EngineDep) -> list[CommentRead]:
+    task = engine.get_task(task_id=task_id, actor=caller.actor).task
+    return [
+        CommentRead.of(c)
+        for c in engine.list_comments(launch_id=task.launch_id, task_id=task_id, actor=caller.actor)
+    ]
+
+
+@router.post(
+    "/{task_id}/comments",
+    response_model=CommentRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Comment on a task (kept after it completes)",
+)
+def add_task_comment(task_id: str, body: CommentCreate, caller: WorkerDep, engine: EngineDep) -> CommentRead:
+    task = engine.get_task(task_id=task_id, actor=caller.actor).task
+    return CommentRead.of(
+        engine.add_comment(launch_id=task.launch_id, task_id=task_id, body=body.body, actor=caller.actor)
+    )

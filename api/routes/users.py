@@ -1,0 +1,52 @@
+"""User administration (admins): create, list, set roles, disable, reset password."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.routes.deps import AdminDep
+from api.schemas import PasswordReset, UserCreate, UserRead, UserUpdate
+from api.security import AccountsDep
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("", response_model=list[UserRead], summary="All users")
+def list_users(caller: AdminDep, accounts: AccountsDep) -> list[UserRead]:
+    return [UserRead.of(u) for u in accounts.list_users(actor=caller.actor)]
+
+
+@router.post("", response_model=UserRead, status_code=status.HTTP_201_CREATED, summary="Create a user")
+def create_user(body: UserCreate, caller: AdminDep, accounts: AccountsDep) -> UserRead:
+    return UserRead.of(
+        accounts.create_user(
+            username=body.username,
+            password=body.password,
+            roles=body.roles,
+            display_name=body.display_name,
+            email=body.email,
+            actor=caller.actor,
+        )
+    )
+
+
+@router.get("/{user_id}", response_model=UserRead, summary="One user")
+def get_user(user_id: int, caller: AdminDep, accounts: AccountsDep) -> UserRead:
+    return UserRead.of(accounts.get_user(user_id=user_id, actor=caller.actor))
+
+
+@router.patch("/{user_id}", response_model=UserRead, summary="Set roles and/or enable or disable a user")
+def update_user(user_id: int, body: UserUpdate, caller: AdminDep, accounts: AccountsDep) -> UserRead:
+    view = accounts.get_user(user_id=user_id, actor=caller.actor)
+    if body.roles is not None:
+        view = accounts.set_roles(user_id=user_id, roles=body.roles, actor=caller.actor)
+    if body.active is not None:
+        view = accounts.set_active(user_id=user_id, active=body.active, actor=caller.actor)
+    return UserRead.of(view)
+
+
+@router.post(
+    "/{user_id}/password", response_model=UserRead, summary="Reset a user's password (revokes sessions)"
+)
+def reset_password(user_id: int, body: PasswordReset, caller: AdminDep, accounts: AccountsDep) -> UserRead:
+    return UserRead.of(accounts.reset_password(user_id=user_id, password=body.password, actor=caller.actor))
