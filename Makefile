@@ -12,9 +12,11 @@ export LAUNCHGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/launchgate.db
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml package.json
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --loglevel=error; \
+	 else echo "npm not found: /docs will load Swagger UI from its public CDN"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

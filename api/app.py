@@ -8,10 +8,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.routes import audit, auth, health, launches, processes, tasks, users
+from api.security import PUBLIC, allow
 from api.settings import Settings, get_settings
 from engine import AccountService, Database, WorkflowEngine
 
@@ -28,6 +32,7 @@ and send `Authorization: Bearer <token>`.
 `errors` (field errors with their location) and, when go-live is blocked, `blockers`.
 """
 _DOC_PATHS = ("/docs", "/redoc", "/openapi.json")
+VENDOR_DIR = Path(__file__).resolve().parent.parent / "node_modules"
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -38,6 +43,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     _install_fault_injection(engine, settings)
 
     app = FastAPI(
+        docs_url=None,
         title="Launch Gate",
         version="0.2.0",
         description=DESCRIPTION,
@@ -58,8 +64,28 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in (launches.router, tasks.router, audit.router, processes.router, users.router, auth.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    _install_docs(app)
     app.middleware("http")(_headers)
     return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Interactive API docs at /docs, with Swagger UI served from our own origin (npm's swagger-ui-dist,
+    installed by `make`); without it, FastAPI's default asset URLs are used."""
+    swagger = VENDOR_DIR / "swagger-ui-dist"
+    js_url = css_url = None
+    if (swagger / "swagger-ui-bundle.js").is_file():
+        app.mount("/static/vendor/swagger-ui", StaticFiles(directory=swagger), name="swagger-ui")
+        js_url = "/static/vendor/swagger-ui/swagger-ui-bundle.js"
+        css_url = "/static/vendor/swagger-ui/swagger-ui.css"
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(allow(PUBLIC))])
+    def docs() -> HTMLResponse:
+        if js_url and css_url:
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json", title="Launch Gate API", swagger_js_url=js_url, swagger_css_url=css_url
+            )
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Launch Gate API")
 
 
 async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
