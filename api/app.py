@@ -17,6 +17,9 @@ from api.errors import install_error_handlers
 from api.routes import audit, auth, health, launches, processes, tasks, users
 from api.security import PUBLIC, allow
 from api.settings import Settings, get_settings
+from api.web import pages
+from api.web.auth import SignInRequiredError
+from api.web.errors import sign_in_redirect
 from engine import AccountService, Database, WorkflowEngine
 
 logger = logging.getLogger(__name__)
@@ -33,6 +36,7 @@ and send `Authorization: Bearer <token>`.
 """
 _DOC_PATHS = ("/docs", "/redoc", "/openapi.json")
 VENDOR_DIR = Path(__file__).resolve().parent.parent / "node_modules"
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -64,6 +68,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in (launches.router, tasks.router, audit.router, processes.router, users.router, auth.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(SignInRequiredError, sign_in_redirect)  # type: ignore[arg-type]
+    app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static-app")
+    bpmn_js = VENDOR_DIR / "bpmn-js" / "dist"
+    if bpmn_js.is_dir():
+        app.mount("/static/vendor/bpmn-js", StaticFiles(directory=bpmn_js), name="bpmn-js")
     _install_docs(app)
     app.middleware("http")(_headers)
     return app
@@ -83,7 +93,10 @@ def _install_docs(app: FastAPI) -> None:
     def docs() -> HTMLResponse:
         if js_url and css_url:
             return get_swagger_ui_html(
-                openapi_url="/openapi.json", title="Launch Gate API", swagger_js_url=js_url, swagger_css_url=css_url
+                openapi_url="/openapi.json",
+                title="Launch Gate API",
+                swagger_js_url=js_url,
+                swagger_css_url=css_url,
             )
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Launch Gate API")
 

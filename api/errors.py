@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import BlockerRead, FieldErrorRead, ProblemRead
@@ -34,6 +34,7 @@ from engine import (
 
 logger = logging.getLogger(__name__)
 PROBLEM_BASE = "https://launchgate.dev/problems/"
+_NOT_PAGES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz", "/static/")
 _TITLES = {
     400: "Bad request",
     401: "Not signed in",
@@ -119,17 +120,28 @@ def engine_error_response(exc: EngineError, *, field_prefix: Sequence[str | int]
     return problem(500, "internal", "the request failed; it has been logged")
 
 
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith(_NOT_PAGES)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from api.web.errors import page_error
+
     @app.exception_handler(EngineError)
-    async def _engine(_request: Request, exc: EngineError) -> JSONResponse:
-        return engine_error_response(exc)
+    async def _engine(request: Request, exc: EngineError) -> Response:
+        response = engine_error_response(exc)
+        return page_error(request, response.status_code, exc) if is_page(request) else response
 
     @app.exception_handler(ApiError)
-    async def _api(_request: Request, exc: ApiError) -> JSONResponse:
+    async def _api(request: Request, exc: ApiError) -> Response:
+        if is_page(request):
+            return page_error(request, exc.status, exc)
         return problem(exc.status, exc.kind, exc.detail, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if is_page(request):
+            return page_error(request, 400, "The address or form was not understood: " + _first_message(exc))
         errors = [
             FieldErrorRead(
                 loc=[_loc_part(p) for p in e.get("loc", ())],
@@ -141,14 +153,26 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "validation", "the request does not fit the schema", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+        if is_page(request):
+            return page_error(request, exc.status_code, detail)
         return problem(exc.status_code, "http", detail, headers=dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        if is_page(request):
+            return page_error(request, 500, "Something went wrong on our side; it has been logged.")
         return problem(500, "internal", "the request failed; it has been logged")
+
+
+def _first_message(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
 
 
 def _loc_part(part: Any) -> str | int:

@@ -9,6 +9,7 @@ it no longer ready and gets a conflict, while an unrelated command on the same l
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import uuid4
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
@@ -33,6 +34,7 @@ from engine.db.models import (
     LaunchRecord,
     OutboxMessageRecord,
     ProcessVersionRecord,
+    TaskDraftRecord,
     TaskRecord,
 )
 from engine.db.session import Database
@@ -75,6 +77,7 @@ DEFAULT_PROCESS_ID = "launch_gate"
 MAX_ATTEMPTS = 8
 MAX_PAGE = 500
 MAX_COMMENT = 4000
+MAX_DRAFT_BYTES = 200_000
 _TASK_COMMANDS = frozenset({"task.complete", "task.claim", "task.release", "task.assign"})
 T = TypeVar("T")
 
@@ -323,6 +326,15 @@ class WorkflowEngine:
             items = tuple(self._launch_view(session, r, full=False) for r in rows)
         return Page(items=items, total=total, offset=offset, limit=limit)
 
+    def launch_diagram(self, *, launch_id: str, actor: Actor) -> str:
+        """The BPMN XML of the process version this launch runs (for rendering the diagram)."""
+        self._require(permissions.may_read(actor), actor, "launch.diagram")
+        with self.db.read() as session:
+            record = session.get(LaunchRecord, launch_id)
+            if record is None:
+                raise NotFoundError(f"launch {launch_id} does not exist")
+            return self._process(record.process_version_id, session).xml
+
     def list_blockers(self, *, launch_id: str, actor: Actor) -> tuple[BlockerView, ...]:
         """What still blocks go-live: each open gate item, who holds it, since when, due when."""
         return self.get_launch(launch_id=launch_id, actor=actor).blockers
@@ -436,6 +448,44 @@ class WorkflowEngine:
         return self._command(
             "task.assign", task_id, actor, lambda: self._reassign_once(task_id, actor, "assign", assignee)
         )
+
+    # ------------------------------------------------------------------ drafts
+
+    def save_draft(self, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
+        """Keep an unfinished form for later (per task and person). Drafts are not validated; a draft of a
+        task that is no longer ready is refused."""
+        with self.db.read() as session:
+            task = session.get(TaskRecord, task_id)
+            if task is None:
+                raise NotFoundError(f"task {task_id} does not exist")
+            launch = session.get(LaunchRecord, task.launch_id)
+            assert launch is not None
+            _require_ready(task, launch)
+        facts = permissions.TaskFacts(
+            role=task.role, assignee=task.assignee, status=TaskStatus(task.status), launch_pm=launch.pm
+        )
+        self._require(permissions.may_complete(actor, facts), actor, "task.save_draft")
+        payload = json.loads(json.dumps(dict(data), default=str))
+        if len(json.dumps(payload)) > MAX_DRAFT_BYTES:
+            raise ValidationFailedError(
+                "the draft is too large", [FieldProblem((), "the draft is too large")]
+            )
+        with self.db.write() as session:
+            draft = session.get(TaskDraftRecord, (task_id, actor.username))
+            if draft is None:
+                session.add(
+                    TaskDraftRecord(
+                        task_id=task_id, author=actor.username, data=payload, saved_at=self.clock.now()
+                    )
+                )
+            else:
+                draft.data = payload
+                draft.saved_at = self.clock.now()
+
+    def get_draft(self, *, task_id: str, actor: Actor) -> dict[str, Any] | None:
+        with self.db.read() as session:
+            draft = session.get(TaskDraftRecord, (task_id, actor.username))
+            return dict(draft.data) if draft is not None else None
 
     # ------------------------------------------------------------------ comments
 
@@ -682,6 +732,7 @@ class WorkflowEngine:
                         content_hash=change.content_hash,
                     )
                 )
+            session.execute(delete(TaskDraftRecord).where(TaskDraftRecord.task_id == task_id))
             if spec.sends:
                 self._enqueue(
                     session, kind=spec.sends, launch=launch, task_id=task_id, payload=values, now=now

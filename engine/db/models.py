@@ -254,3 +254,14 @@ class CommentRecord(Base):
     author: Mapped[str] = mapped_column(String(100), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class TaskDraftRecord(Base):
+    """A saved, unsubmitted form for a ready task (one per task and author). Not validated, not audited."""
+
+    __tablename__ = "task_draft"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
+    author: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -1,0 +1,64 @@
+"""Error pages: 401 sends you to sign in; 403, 404, 409 and the rest explain what happened in words."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from api.web.auth import SignInRequiredError, session_caller, sign_in_url
+from api.web.templating import render
+from engine import EngineError, GateBlockedError, TaskNotReadyError
+
+_TITLES = {
+    400: "That request was not understood",
+    401: "Please sign in",
+    403: "You cannot do that",
+    404: "Not found",
+    409: "That could not be done",
+    413: "Too large",
+    422: "Please check the form",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def page_error(request: Request, status: int, error: Exception | str) -> Response:
+    if status == 401:
+        return RedirectResponse(sign_in_url(request.url.path), status_code=303)
+    detail = (
+        error
+        if isinstance(error, str)
+        else getattr(error, "detail", None) or getattr(error, "message", str(error))
+    )
+    hint = ""
+    if isinstance(error, TaskNotReadyError):
+        hint = "Nothing you entered was applied."
+    blockers = error.blockers if isinstance(error, GateBlockedError) else ()
+    caller = session_caller(request)
+    return render(
+        "error.html",
+        status_code=status,
+        request_path=request.url.path,
+        user=caller.actor if caller else None,
+        csrf=caller.csrf_token if caller else "",
+        inbox_count=0,
+        notice="",
+        status=status,
+        title=_TITLES.get(status, "Error"),
+        detail=_sentence(str(detail)),
+        hint=hint,
+        blockers=blockers,
+        is_engine_error=isinstance(error, EngineError),
+    )
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def sign_in_redirect(_request: Request, exc: SignInRequiredError) -> Response:
+    return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
