@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
+from api.openapi import API_ERROR_RESPONSES, install_problem_openapi
 from api.routes import audit, auth, health, launches, processes, tasks, users
 from api.security import PUBLIC, allow
 from api.settings import Settings, get_settings
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     install_error_handlers(app)
     for router in (launches.router, tasks.router, audit.router, processes.router, users.router, auth.router):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.add_exception_handler(SignInRequiredError, sign_in_redirect)  # type: ignore[arg-type]
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if bpmn_js.is_dir():
         app.mount("/static/vendor/bpmn-js", StaticFiles(directory=bpmn_js), name="bpmn-js")
     _install_docs(app)
+    install_problem_openapi(app)
     app.middleware("http")(_headers)
     return app
 

@@ -47,6 +47,10 @@ def _problems_everywhere(document: dict[str, Any]) -> dict[str, Any]:
     problem = {"schema": {"$ref": "#/components/schemas/ProblemRead"}}
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
+            if "requestBody" in operation:  # Starlette answers 400 when it cannot even decode the body
+                operation["responses"].setdefault(
+                    "400", {"description": "Malformed request: the body could not be parsed"}
+                )
             for code, response in operation.get("responses", {}).items():
                 if str(code).isdigit() and 400 <= int(code) < 500:
                     response["content"] = {PROBLEM_MEDIA_TYPE: problem}

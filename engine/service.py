@@ -699,19 +699,7 @@ class WorkflowEngine:
                 gate_passed=passed,
                 blocked_by=gate.blocked_by_summary(sorted(merged.values(), key=lambda f: f.position)),
             )
-            done = _execute_dml(
-                session,
-                update(TaskRecord)
-                .where(TaskRecord.id == task_id, TaskRecord.status == TaskStatus.READY.value)
-                .values(
-                    status=TaskStatus.COMPLETED.value,
-                    completed_at=now,
-                    completed_by=actor.username,
-                    assignee=task.assignee or actor.username,
-                ),
-            )
-            if done.rowcount != 1:
-                raise _StaleVersionError()
+            _mark_completed(session, task, actor=actor, now=now)
             new_tasks = self._sync_task_index(
                 session,
                 launch_id=launch.id,
@@ -721,17 +709,7 @@ class WorkflowEngine:
                 known=loaded.ready_ids - {task_id},
                 now=now,
             )
-            for change in changes:
-                session.execute(
-                    update(GateItemRecord)
-                    .where(GateItemRecord.launch_id == launch.id, GateItemRecord.key == change.key)
-                    .values(
-                        status=change.status.value,
-                        passed_at=change.passed_at,
-                        passed_by=change.passed_by,
-                        content_hash=change.content_hash,
-                    )
-                )
+            _write_gate_changes(session, launch.id, changes)
             session.execute(delete(TaskDraftRecord).where(TaskDraftRecord.task_id == task_id))
             if spec.sends:
                 self._enqueue(
@@ -1004,6 +982,36 @@ class WorkflowEngine:
             gate=views,
             blockers=gate.blockers(views),
             open_tasks=tuple(_task_view(t, record.product_name) for t in open_records),
+        )
+
+
+def _mark_completed(session: Session, task: TaskRecord, *, actor: Actor, now: datetime) -> None:
+    done = _execute_dml(
+        session,
+        update(TaskRecord)
+        .where(TaskRecord.id == task.id, TaskRecord.status == TaskStatus.READY.value)
+        .values(
+            status=TaskStatus.COMPLETED.value,
+            completed_at=now,
+            completed_by=actor.username,
+            assignee=task.assignee or actor.username,
+        ),
+    )
+    if done.rowcount != 1:
+        raise _StaleVersionError()
+
+
+def _write_gate_changes(session: Session, launch_id: str, changes: Sequence[gate.GateChange]) -> None:
+    for change in changes:
+        session.execute(
+            update(GateItemRecord)
+            .where(GateItemRecord.launch_id == launch_id, GateItemRecord.key == change.key)
+            .values(
+                status=change.status.value,
+                passed_at=change.passed_at,
+                passed_by=change.passed_by,
+                content_hash=change.content_hash,
+            )
         )
 
 

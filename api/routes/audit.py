@@ -6,11 +6,12 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.exports import EXPORT_COLUMNS, neutralise
 from api.routes.deps import AuditorDep
@@ -32,6 +33,17 @@ class _Filters(BaseModel):
     action: str | None = Field(default=None, max_length=60)
     since: AwareDatetime | None = Field(default=None, description="ISO time with zone")
     until: AwareDatetime | None = Field(default=None, description="ISO time with zone")
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _iso_only(cls, value: Any) -> Any:
+        """Pydantic would also read a bare number as a Unix time; the schema promises an ISO date-time."""
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("use an ISO 8601 time with zone, e.g. 2030-03-04T09:00:00Z") from None
+        return value
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
+from api.openapi import RATE_LIMITED_RESPONSE
 from api.routes.deps import PublicDep, SignedInDep
 from api.schemas import SessionRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead, UserRead
 from api.security import SESSION_COOKIE, AccountsDep
@@ -17,7 +18,10 @@ def client_address(request: Request) -> str:
 
 
 @router.post(
-    "/sign-in", response_model=SessionRead, summary="Sign in with a password; sets the session cookie"
+    "/sign-in",
+    response_model=SessionRead,
+    summary="Sign in with a password; sets the session cookie",
+    responses=RATE_LIMITED_RESPONSE,
 )
 def sign_in(
     body: SignInCreate, request: Request, response: Response, accounts: AccountsDep, _: PublicDep
