@@ -1,5 +1,6 @@
 # Launch Gate: two commands do everything.
-#   make run   - virtualenv, install, migrate, seed demo users + a demo launch, serve (SQLite)
+#   make run   - virtualenv, install, migrate, seed demo users + a demo launch, then serve with the worker
+#                and a local SMTP sink beside it (SQLite; mail lands in var/mail/*.eml)
 #   make test  - virtualenv, install, lint, type check, import contracts, tests
 PYTHON ?= python3
 VENV := .venv
@@ -22,10 +23,11 @@ $(STAMP): $(BIN)/python pyproject.toml package.json
 install: $(STAMP)
 
 run: $(STAMP)
-	@mkdir -p var
+	@mkdir -p var/mail
 	$(BIN)/launchgate db migrate
 	$(BIN)/launchgate seed
-	$(BIN)/launchgate serve
+	LAUNCHGATE_SUPPORT_DISTRIBUTION="$${LAUNCHGATE_SUPPORT_DISTRIBUTION:-support-team@example.com}" \
+	  $(BIN)/launchgate run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

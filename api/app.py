@@ -15,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.openapi import API_ERROR_RESPONSES, install_problem_openapi
-from api.routes import audit, auth, health, launches, processes, tasks, users
+from api.routes import audit, auth, health, launches, outbox, processes, tasks, users
+from api.routes.deps import refuse_nul_characters
 from api.security import PUBLIC, allow
 from api.settings import Settings, get_settings
 from api.web import pages
@@ -43,7 +44,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = database or Database.from_url(settings.database_url)
-    engine = WorkflowEngine(database)
+    engine = WorkflowEngine(database, holidays=settings.holidays, schedule=settings.schedule_policy())
     accounts = AccountService(database, clock=engine.clock)
     _install_fault_injection(engine, settings)
 
@@ -56,6 +57,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             {"name": "launches", "description": "Start and follow launches; the gate and its blockers."},
             {"name": "tasks", "description": "Inboxes and the work itself."},
             {"name": "audit", "description": "The hash-chained history (auditors)."},
+            {
+                "name": "incidents",
+                "description": "Messages that could not be delivered, and retrying them (admins).",
+            },
             {"name": "process versions", "description": "Deployed diagrams (admins deploy)."},
             {"name": "users", "description": "Accounts and roles (admins)."},
             {"name": "sign-in", "description": "Sessions and API tokens."},
@@ -66,8 +71,21 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.accounts = accounts
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (launches.router, tasks.router, audit.router, processes.router, users.router, auth.router):
-        app.include_router(router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)
+    for router in (
+        launches.router,
+        tasks.router,
+        outbox.router,
+        audit.router,
+        processes.router,
+        users.router,
+        auth.router,
+    ):
+        app.include_router(
+            router,
+            prefix=API_PREFIX,
+            responses=API_ERROR_RESPONSES,
+            dependencies=[Depends(refuse_nul_characters)],
+        )
     app.include_router(health.router)
     app.include_router(pages.router)
     app.add_exception_handler(SignInRequiredError, sign_in_redirect)  # type: ignore[arg-type]

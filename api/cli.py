@@ -38,7 +38,8 @@ def _engine(url: str | None) -> WorkflowEngine:
     if not is_at_head(database.db_engine):
         typer.echo("error: the database schema is not up to date; run `launchgate db migrate`", err=True)
         raise typer.Exit(2)
-    return WorkflowEngine(database)
+    settings = get_settings()
+    return WorkflowEngine(database, holidays=settings.holidays, schedule=settings.schedule_policy())
 
 
 @db_app.command("migrate")
@@ -166,6 +167,51 @@ def serve(
         workers=count,
         log_level="info",
     )
+
+
+@app.command("worker")
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="One tick (timers, reminders, one batch), then exit.")
+    ] = False,
+    poll_seconds: Annotated[
+        float | None, typer.Option(min=0.05, help="Overrides LAUNCHGATE_WORKER_POLL_SECONDS.")
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """The background worker: fires BPMN timers, sends reminders and escalations, delivers the outbox
+    (e-mail and webhooks). Run as many as you like on PostgreSQL."""
+    from api.worker import run_worker
+
+    run_worker(_engine(database_url), get_settings(), once=once, poll_seconds=poll_seconds, echo=typer.echo)
+
+
+@app.command("smtp-sink")
+def smtp_sink(
+    host: Annotated[str | None, typer.Option(help="Overrides LAUNCHGATE_SMTP_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides LAUNCHGATE_SMTP_PORT.")] = None,
+    mail_dir: Annotated[Path | None, typer.Option(help="Overrides LAUNCHGATE_MAIL_DIR.")] = None,
+) -> None:
+    """A local SMTP server for development that writes every message it gets to MAIL_DIR/*.eml."""
+    from api.worker import run_sink
+
+    settings = get_settings()
+    run_sink(
+        host or settings.smtp_host or "127.0.0.1",
+        port or settings.smtp_port,
+        mail_dir or settings.mail_dir,
+        echo=typer.echo,
+    )
+
+
+@app.command("run")
+def run_everything() -> None:
+    """The server, the worker and (when SMTP points at this machine) the local SMTP sink, together."""
+    from api.worker import run_all
+
+    code = run_all(get_settings(), echo=typer.echo)
+    if code:
+        raise typer.Exit(code)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -161,7 +161,13 @@ def seed_demo(database: Database, *, echo: Callable[[str], None]) -> None:
     """Demo users, one per role, and one demo launch waiting for its proposal (only if none exists)."""
     accounts = AccountService(database)
     for username, password, role, name in DEMO_USERS:
-        accounts.ensure_user(username=username, password=password, roles=[role], display_name=name)
+        accounts.ensure_user(
+            username=username,
+            password=password,
+            roles=[role],
+            display_name=name,
+            email=f"{username}@example.com",  # notifications land in the local SMTP sink
+        )
     engine = WorkflowEngine(database)
     if engine.list_launches(actor=DEMO_PM).total == 0:
         start_demo_launch(engine)

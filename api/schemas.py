@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from engine import (
     ApiTokenView,
@@ -14,6 +14,7 @@ from engine import (
     CommentView,
     GateItemView,
     LaunchView,
+    OutboxMessageView,
     ProcessVersionView,
     Role,
     TaskDetailView,
@@ -26,6 +27,15 @@ T = TypeVar("T")
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """PostgreSQL cannot store NUL in text: refuse it here (422) instead of failing there (500)."""
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("must not contain NUL (\\x00) characters")
+        return value
 
 
 class FieldErrorRead(BaseModel):
@@ -128,7 +138,7 @@ class UserCreate(Strict):
 
 class UserUpdate(Strict):
     roles: list[Role] | None = Field(default=None, min_length=1)
-    active: bool | None = None
+    active: StrictBool | None = None  # not 0/1 or "yes": the schema says boolean
 
 
 class PasswordReset(Strict):
@@ -150,6 +160,9 @@ class GateItemRead(BaseModel):
     holding_task_id: str | None
     since: datetime
     due_at: datetime | None
+    escalated_at: datetime | None = Field(
+        default=None, description="When the reminder ladder escalated the holding task."
+    )
 
     @classmethod
     def of(cls, view: GateItemView) -> GateItemRead:
@@ -165,6 +178,7 @@ class GateItemRead(BaseModel):
             holding_task_id=view.holding_task_id,
             since=view.since,
             due_at=view.due_at,
+            escalated_at=view.escalated_at,
         )
 
 
@@ -205,6 +219,7 @@ class TaskRead(BaseModel):
     completed_by: str | None
     gate_item: str | None
     is_go_live: bool
+    escalated_at: datetime | None = None
 
     @classmethod
     def of(cls, view: TaskView) -> TaskRead:
@@ -223,6 +238,7 @@ class TaskRead(BaseModel):
             completed_by=view.completed_by,
             gate_item=view.gate_item,
             is_go_live=view.is_go_live,
+            escalated_at=view.escalated_at,
         )
 
 
@@ -308,6 +324,12 @@ class LaunchRead(LaunchSummaryRead):
     gate: list[GateItemRead]
     blockers: list[BlockerRead]
     open_tasks: list[TaskRead]
+    support_distribution: list[str] = Field(
+        default_factory=list, description="Where the launch notice goes (empty: the configured default)."
+    )
+    due_overrides: dict[str, int] = Field(
+        default_factory=dict, description="Business days per task id, instead of the diagram's default."
+    )
 
     @classmethod
     def of_full(cls, view: LaunchView) -> LaunchRead:
@@ -316,6 +338,8 @@ class LaunchRead(LaunchSummaryRead):
             gate=[GateItemRead.of(g) for g in view.gate],
             blockers=[BlockerRead.of(b) for b in view.blockers],
             open_tasks=[TaskRead.of(t) for t in view.open_tasks],
+            support_distribution=list(view.support_distribution),
+            due_overrides=dict(view.due_overrides),
         )
 
 
@@ -388,3 +412,39 @@ class ProcessVersionRead(BaseModel):
 class HealthRead(BaseModel):
     status: str
     detail: str = ""
+
+
+class OutboxMessageRead(BaseModel):
+    """A message to deliver; with status `failed` it is an incident."""
+
+    id: int
+    kind: str = Field(examples=["launch_notice_email"])
+    idempotency_key: str = Field(description="Sent with every attempt (Idempotency-Key, Message-ID).")
+    launch_id: str | None
+    task_id: str | None
+    status: str = Field(examples=["failed"], description="pending, delivered or failed (an incident)")
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+    delivered_channels: list[str] = Field(description="Channels already done (email, webhook).")
+
+    @classmethod
+    def of(cls, view: OutboxMessageView) -> OutboxMessageRead:
+        return cls(
+            id=view.id,
+            kind=view.kind,
+            idempotency_key=view.idempotency_key,
+            launch_id=view.launch_id,
+            task_id=view.task_id,
+            status=view.status,
+            attempts=view.attempts,
+            created_at=view.created_at,
+            next_attempt_at=view.next_attempt_at,
+            delivered_at=view.delivered_at,
+            failed_at=view.failed_at,
+            last_error=view.last_error,
+            delivered_channels=sorted(view.delivered_channels),
+        )

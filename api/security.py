@@ -91,15 +91,29 @@ def resolve_caller(request: Request) -> Caller | None:
     return None
 
 
+def refused(request: Request, caller: Caller, kind: str, detail: str) -> ApiError:
+    """A signed-in caller refused before the engine is reached: audit the attempt (G7: every denied
+    attempt is one audit row), then hand back the 403 to raise."""
+    get_engine(request).record_event(
+        actor=caller.actor,
+        action="request.denied",
+        detail={"method": request.method, "path": request.url.path, "reason": detail},
+    )
+    return ApiError(403, kind, detail)
+
+
 def _check_csrf(request: Request, caller: Caller) -> None:
     if request.method in SAFE_METHODS or not caller.via_session:
         return
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/"):
-        raise ApiError(403, "csrf", f"cross-site request refused (Origin {origin!r})")
+        raise refused(request, caller, "csrf", f"cross-site request refused (Origin {origin!r})")
     if request.headers.get(CSRF_HEADER) != caller.csrf_token:
-        raise ApiError(
-            403, "csrf", f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated change"
+        raise refused(
+            request,
+            caller,
+            "csrf",
+            f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated change",
         )
 
 
@@ -114,9 +128,11 @@ def allow(policy: Policy) -> Callable[[Request], Caller | None]:
             raise ApiError(401, "unauthenticated", "sign in, or send an API token")
         _check_csrf(request, caller)
         if not caller.actor.roles:
-            raise ApiError(403, "forbidden", "your account has no role")
+            raise refused(request, caller, "forbidden", "your account has no role")
         if policy.access is Access.ROLES and not caller.actor.roles & policy.roles:
-            raise ApiError(403, "forbidden", f"this needs one of the roles {policy.describe()[7:]}")
+            raise refused(
+                request, caller, "forbidden", f"this needs one of the roles {policy.describe()[7:]}"
+            )
         request.state.caller = caller
         return caller
 

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from engine import (
+    DeliveryConfig,
+    LadderAction,
+    LadderStep,
+    RetryPolicy,
+    SchedulePolicy,
+    SmtpSettings,
+    WebhookSettings,
+)
+from engine.task_forms import EmailText
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +46,155 @@ class Settings(BaseSettings):
     )
     fault_marker_dir: Path | None = None
 
+    # ---- links in messages
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL of the links in e-mails and webhook events"
+    )
+    # ---- e-mail (SMTP); an empty host turns e-mail off
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server (empty: no e-mail)")
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS")
+    smtp_username: str = Field(default="", description="SMTP login (empty: no login)")
+    smtp_password: SecretStr = Field(default=SecretStr(""))
+    smtp_sender: str = Field(default="launchgate@localhost", description="The From address")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    smtp_sink: bool = Field(
+        default=True,
+        description="`launchgate run` starts the local SMTP sink when smtp_host is a loopback address",
+    )
+    mail_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "mail", description="Where the local SMTP sink writes .eml files"
+    )
+    support_distribution: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Default recipients of the launch notice (comma-separated or a JSON list) for "
+        "launches that name none",
+    )
+    # ---- webhooks (optional)
+    webhook_url: str = Field(default="", description="POST every message here as signed JSON (empty: off)")
+    webhook_secret: SecretStr = Field(default=SecretStr(""), description="HMAC-SHA256 key for signatures")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # ---- delivery
+    delivery_max_attempts: int = Field(default=5, ge=1, le=100, description="Attempts before an incident")
+    delivery_backoff_seconds: float = Field(
+        default=30.0, ge=0, le=86_400, description="Wait after the first failure; doubles every time"
+    )
+    delivery_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=86_400,
+        description="How long a worker holds a message it is delivering (a crashed worker's messages are "
+        "delivered again after this)",
+    )
+    worker_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # ---- time
+    holidays: Annotated[list[date], NoDecode] = Field(
+        default_factory=list, description="Days that are not business days (ISO dates, comma-separated)"
+    )
+    reminder_ladder: Annotated[list[LadderStep], NoDecode] = Field(
+        default_factory=lambda: list(SchedulePolicy().ladder),
+        description="Reminder ladder: business-day offset from the due date and action, "
+        "e.g. '-1:remind,0:remind,1:escalate'",
+    )
+    support_days_before_launch: int = Field(
+        default=2,
+        ge=0,
+        le=60,
+        description="Tasks holding a gate item are due at least this many business days before the "
+        "planned launch date",
+    )
+
+    @field_validator("support_distribution", mode="before")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        items = _split(value)
+        return [_email(str(item)) for item in items] if isinstance(items, list) else items
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("reminder_ladder", mode="before")
+    @classmethod
+    def _ladder(cls, value: Any) -> Any:
+        items = _split(value)
+        if not isinstance(items, list):
+            return items
+        steps = []
+        for item in items:
+            if isinstance(item, LadderStep):
+                steps.append(item)
+                continue
+            offset, _, action = str(item).partition(":")
+            try:
+                steps.append(LadderStep(int(offset), LadderAction(action.strip())))
+            except ValueError as exc:
+                raise ValueError(f"ladder step {item!r}: write <business days>:remind|escalate") from exc
+        SchedulePolicy(ladder=tuple(steps))  # refuses unsorted or repeated offsets
+        return steps
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        if self.webhook_url:
+            WebhookSettings(self.webhook_url, self.webhook_secret.get_secret_value() or "-")
+            if not self.webhook_secret.get_secret_value():
+                raise ValueError("webhook_url needs webhook_secret (the key its bodies are signed with)")
+        slowest = self.smtp_timeout_seconds + (self.webhook_timeout_seconds if self.webhook_url else 0)
+        if self.delivery_lease_seconds <= slowest:
+            raise ValueError(
+                "delivery_lease_seconds must be longer than the delivery timeouts together "
+                f"({slowest:g} s), or a slow delivery would be taken over by another worker"
+            )
+        return self
+
+    def schedule_policy(self) -> SchedulePolicy:
+        return SchedulePolicy(
+            ladder=tuple(self.reminder_ladder), support_days_before_launch=self.support_days_before_launch
+        )
+
+    def delivery_config(self) -> DeliveryConfig:
+        smtp = (
+            SmtpSettings(
+                host=self.smtp_host,
+                port=self.smtp_port,
+                starttls=self.smtp_starttls,
+                username=self.smtp_username,
+                password=self.smtp_password.get_secret_value(),
+                sender=self.smtp_sender,
+                timeout_seconds=self.smtp_timeout_seconds,
+            )
+            if self.smtp_host
+            else None
+        )
+        webhook = (
+            WebhookSettings(
+                self.webhook_url, self.webhook_secret.get_secret_value(), self.webhook_timeout_seconds
+            )
+            if self.webhook_url
+            else None
+        )
+        return DeliveryConfig(
+            smtp=smtp,
+            webhook=webhook,
+            base_url=self.public_url,
+            support_distribution=tuple(self.support_distribution),
+            retry=RetryPolicy(
+                max_attempts=self.delivery_max_attempts,
+                backoff_seconds=self.delivery_backoff_seconds,
+                lease_seconds=self.delivery_lease_seconds,
+            ),
+        )
+
+    def smtp_is_local(self) -> bool:
+        """Is the SMTP host this machine (where `launchgate run` may start the sink)?"""
+        if self.smtp_host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.smtp_host).is_loopback
+        except ValueError:
+            return False
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -39,6 +203,23 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+
+def _split(value: Any) -> Any:
+    """A list from the environment: a JSON list, or comma-separated values (blank: empty list)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _email(value: str) -> str:
+    from pydantic import TypeAdapter
+
+    result: str = TypeAdapter(EmailText).validate_python(value)
+    return result
 
 
 @lru_cache(maxsize=1)

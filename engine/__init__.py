@@ -4,6 +4,7 @@ from engine.accounts import AccountService, ApiTokenView, SessionGrant, SessionV
 from engine.clock import Clock, FixedClock, SystemClock
 from engine.db.migrate import is_at_head, upgrade_to_head
 from engine.db.session import Database
+from engine.delivery import DeliveryConfig, SmtpSettings, WebhookSettings
 from engine.domain import (
     SYSTEM_ACTOR,
     Actor,
@@ -37,7 +38,10 @@ from engine.errors import (
     ValidationFailedError,
     WorkflowStuckError,
 )
+from engine.outbox import OutboxMessageView, RetryPolicy
+from engine.scheduling import LadderAction, LadderStep, SchedulePolicy
 from engine.service import WorkflowEngine
+from engine.worker import TickReport, Worker
 
 __all__ = [
     "SYSTEM_ACTOR",
@@ -52,6 +56,7 @@ __all__ = [
     "CommentView",
     "ConflictError",
     "Database",
+    "DeliveryConfig",
     "DiagramProblem",
     "DiagramRejectedError",
     "EngineError",
@@ -60,23 +65,32 @@ __all__ = [
     "GateBlockedError",
     "GateItemStatus",
     "GateItemView",
+    "LadderAction",
+    "LadderStep",
     "LaunchStatus",
     "LaunchView",
     "NotFoundError",
+    "OutboxMessageView",
     "Page",
     "PermissionDeniedError",
     "ProcessVersionView",
     "RateLimitedError",
+    "RetryPolicy",
     "Role",
+    "SchedulePolicy",
     "SessionGrant",
     "SessionView",
+    "SmtpSettings",
     "SystemClock",
     "TaskDetailView",
     "TaskNotReadyError",
     "TaskStatus",
     "TaskView",
+    "TickReport",
     "UserView",
     "ValidationFailedError",
+    "WebhookSettings",
+    "Worker",
     "WorkflowEngine",
     "WorkflowStuckError",
     "is_at_head",

@@ -49,7 +49,16 @@ SIGN_IN_FAILED = "unknown user name or wrong password"
 TOKEN_PREFIX = "lg_"  # noqa: S105 - a public marker, not a secret
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("launch-gate-timing-equaliser")
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    """A real hash to check unknown users against (same cost as a wrong password); made on first use,
+    not at import, so server start-up stays quick."""
+    global _DUMMY_HASH  # noqa: PLW0603 - a lazily built module constant
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("launch-gate-timing-equaliser")
+    return _DUMMY_HASH
 
 
 @dataclass(frozen=True)
@@ -184,14 +193,25 @@ class AccountService:
             return _view(record)
 
     def ensure_user(
-        self, *, username: str, password: str, roles: Sequence[Role | str], display_name: str
+        self,
+        *,
+        username: str,
+        password: str,
+        roles: Sequence[Role | str],
+        display_name: str,
+        email: str = "",
     ) -> UserView:
         """Create the user unless one with that name exists (seeding)."""
         existing = self.find_user(username)
         if existing is not None:
             return existing
         return self.create_user(
-            username=username, password=password, roles=roles, display_name=display_name, actor=SYSTEM_ACTOR
+            username=username,
+            password=password,
+            roles=roles,
+            display_name=display_name,
+            email=email,
+            actor=SYSTEM_ACTOR,
         )
 
     def find_user(self, username: str) -> UserView | None:
@@ -261,7 +281,7 @@ class AccountService:
             ).scalar_one_or_none()
         ok = False
         try:
-            ok = _hasher.verify(record.password_hash if record else _DUMMY_HASH, password[:MAX_PASSWORD])
+            ok = _hasher.verify(record.password_hash if record else _dummy_hash(), password[:MAX_PASSWORD])
         except (VerificationError, InvalidHashError):
             ok = False
         if record is None or not ok or not record.active:

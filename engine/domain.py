@@ -81,6 +81,7 @@ class TaskView:
     gate_item: str | None
     is_go_live: bool
     product_name: str
+    escalated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class GateItemView:
     holding_task_id: str | None
     since: datetime
     due_at: datetime | None
+    escalated_at: datetime | None = None  # the holding task was escalated (the reminder ladder)
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,8 @@ class LaunchView:
     gate: tuple[GateItemView, ...] = ()
     blockers: tuple[BlockerView, ...] = ()
     open_tasks: tuple[TaskView, ...] = ()
+    support_distribution: tuple[str, ...] = ()
+    due_overrides: dict[str, int] = field(default_factory=dict, hash=False)
 
     @property
     def ready_to_go_live(self) -> bool:

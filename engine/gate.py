@@ -43,6 +43,7 @@ class OpenTask:
     created_at: datetime
     due_at: datetime | None
     status: TaskStatus
+    escalated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def gate_views(
                 holding_task_id=holder.id if holder else None,
                 since=holder.created_at if holder else fact.opened_at,
                 due_at=holder.due_at if holder else None,
+                escalated_at=holder.escalated_at if holder else None,
             )
         )
     return tuple(views)

@@ -42,6 +42,10 @@ def may_deploy_process(actor: Actor) -> str | None:
     return None if actor.has_role(Role.ADMIN) else "only an admin can deploy process versions"
 
 
+def may_retry_delivery(actor: Actor) -> str | None:
+    return None if actor.has_role(Role.ADMIN) else "only an admin can retry a message delivery"
+
+
 def may_verify_audit(actor: Actor) -> str | None:
     return (
         None

@@ -6,7 +6,10 @@ ids, names and dicts.
 Two things SpiffWorkflow does by default that we change:
 - conditions go through `SafeScriptEngine`, which evaluates our small grammar and refuses to run scripts;
 - the task tree is compacted after every step (completed single-child links are spliced out), so a rework
-  loop costs the same at round 1000 as at round 10 and never reaches the iterator's depth limit of 1000.
+  loop costs the same at round 1000 as at round 10 and never reaches the iterator's depth limit of 1000;
+- timer events take "now" from the engine's clock, not from `datetime.now()`: SpiffWorkflow's timer
+  definitions are swapped for `ClockedDurationTimer` / `ClockedDateTimer` when a spec is built, and those
+  ask the workflow's script engine (`SafeScriptEngine.now()`, which carries the clock) for the time.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,13 +25,19 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.defaults import UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import EngineError, ExpressionEvaluationError, WorkflowStuckError
-from engine.expressions import evaluate_condition, parse_expression
+from engine.clock import Clock, SystemClock
+from engine.errors import EngineError, ExpressionEvaluationError, UnsafeExpressionError, WorkflowStuckError
+from engine.expressions import evaluate, evaluate_condition, parse_expression
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +47,17 @@ MAX_TREE_DEPTH = 400
 
 
 class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
-    """Evaluates conditions with engine.expressions; never evaluates or executes Python."""
+    """Evaluates conditions with engine.expressions; never evaluates or executes Python.
 
-    def __init__(self) -> None:
+    It also carries the clock: SpiffWorkflow hands every task its workflow's script engine, so this is
+    where our timer definitions ask for the time (`now()`)."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
         super().__init__(environment=None)
+        self.clock: Clock = clock or SystemClock()
+
+    def now(self) -> datetime:
+        return self.clock.now()
 
     def validate(self, expression: str) -> None:
         parse_expression(expression)
@@ -58,11 +75,96 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 _SCRIPT_ENGINE = SafeScriptEngine()
 
 
+# -- timers ------------------------------------------------------------------------------------------------
+
+
+def _now(my_task: Any) -> datetime:
+    """The time as the workflow's clock sees it (wall time for a script engine without a clock)."""
+    now = getattr(my_task.workflow.script_engine, "now", None)
+    return now() if callable(now) else datetime.now(UTC)
+
+
+def timer_literal(my_task: Any, expression: str) -> str:
+    """A timer's expression is a string literal in our safe grammar (checked at load): its value."""
+    value = evaluate(parse_expression(expression), my_task.data)
+    if not isinstance(value, str):
+        raise ExpressionEvaluationError(f"timer expression {expression!r} is not a text value")
+    return value
+
+
+class ClockedDurationTimer(DurationTimerEventDefinition):  # type: ignore[misc]
+    """`timeDuration`: fires that long after the event started waiting, by the engine's clock."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        due = my_task._get_internal_data("event_value")
+        if due is None:
+            start = _now(my_task)
+            parsed = TimerEventDefinition.parse_iso_duration(timer_literal(my_task, self.expression))
+            due = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
+            my_task._set_internal_data(event_value=due)
+        if TimerEventDefinition.get_datetime(due) <= _now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class ClockedDateTimer(TimeDateEventDefinition):  # type: ignore[misc]
+    """`timeDate`: fires at that moment (an ISO 8601 date-time with a UTC offset), by the engine's clock."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        due = my_task._get_internal_data("event_value")
+        if due is None:
+            due = timer_literal(my_task, self.expression)
+            my_task._set_internal_data(event_value=due)
+        if TimerEventDefinition.get_datetime(due) <= _now(my_task):
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+_CLOCKED = {DurationTimerEventDefinition: ClockedDurationTimer, TimeDateEventDefinition: ClockedDateTimer}
+
+
+def timer_problem(kind: str, expression: str) -> str | None:
+    """Why a timer expression cannot run (None when it can). `kind` is timeDuration or timeDate.
+
+    Only a quoted ISO 8601 literal is accepted: a duration like 'PT2H' or 'P3D', or a date-time with
+    its UTC offset like '2030-06-01T09:00:00+00:00'."""
+    example = "'PT2H'" if kind == "timeDuration" else "'2030-06-01T09:00:00+00:00'"
+    try:
+        parsed = parse_expression(expression)
+    except UnsafeExpressionError:
+        parsed = None
+    value = evaluate(parsed, {}) if parsed is not None and not parsed.names else None
+    if not isinstance(value, str):
+        return (
+            f"timer expression {expression!r} is not supported: write a quoted ISO 8601 literal, "
+            f"like {example}"
+        )
+    try:
+        if kind == "timeDuration":
+            if not value.upper().startswith("P"):
+                raise ValueError(value)
+            TimerEventDefinition.parse_iso_duration(value)
+        elif datetime.fromisoformat(value).tzinfo is None:
+            return f"timer date {value!r} needs a UTC offset, like {example}"
+    except Exception:  # SpiffWorkflow raises a bare Exception for a bad duration
+        return f"timer expression {expression!r} is not a valid ISO 8601 value, like {example}"
+    return None
+
+
 def build_spec(root: etree._Element, process_id: str) -> Any:
-    """Build the SpiffWorkflow spec from an already hardened and validated document."""
+    """Build the SpiffWorkflow spec from an already hardened and validated document; its timer
+    definitions are swapped for the clocked ones."""
     parser = BpmnParser()
     parser.add_bpmn_xml(root, filename=f"{process_id}.bpmn")
-    return parser.get_spec(process_id)
+    spec = parser.get_spec(process_id)
+    for task_spec in spec.task_specs.values():
+        definition = getattr(task_spec, "event_definition", None)
+        clocked = _CLOCKED.get(type(definition))
+        if clocked is not None and definition is not None:
+            task_spec.event_definition = clocked(
+                definition.name, definition.expression, description=definition.description
+            )
+    return spec
 
 
 @dataclass(frozen=True)
@@ -74,9 +176,9 @@ class ReadyTask:
 class RunningWorkflow:
     """One launch's workflow, in memory. Mutated only through these methods."""
 
-    def __init__(self, workflow: Any, *, launch_id: str | None = None) -> None:
+    def __init__(self, workflow: Any, *, launch_id: str | None = None, clock: Clock | None = None) -> None:
         self._wf = workflow
-        self._wf.script_engine = _SCRIPT_ENGINE
+        self._wf.script_engine = _SCRIPT_ENGINE if clock is None else SafeScriptEngine(clock)
         self.launch_id = launch_id
 
     @property
@@ -85,9 +187,11 @@ class RunningWorkflow:
         return self._wf
 
     @classmethod
-    def start(cls, spec: Any, *, start_data: Mapping[str, Any], launch_id: str) -> RunningWorkflow:
+    def start(
+        cls, spec: Any, *, start_data: Mapping[str, Any], launch_id: str, clock: Clock | None = None
+    ) -> RunningWorkflow:
         workflow = BpmnWorkflow(spec, script_engine=_SCRIPT_ENGINE)
-        running = cls(workflow, launch_id=launch_id)
+        running = cls(workflow, launch_id=launch_id, clock=clock)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data[START_DOCUMENT] = dict(start_data)
         running._advance()
@@ -141,6 +245,37 @@ class RunningWorkflow:
 
     def task_count(self) -> int:
         return len(self._wf.tasks)
+
+    def waiting_timers(self) -> dict[str, datetime]:
+        """Each waiting timer event (BPMN id) with the moment it fires."""
+        found: dict[str, datetime] = {}
+        for task in self._wf.tasks.values():
+            definition = getattr(task.task_spec, "event_definition", None)
+            if task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+                continue
+            due = task._get_internal_data("event_value")
+            if isinstance(due, str):
+                found[task.task_spec.bpmn_id] = TimerEventDefinition.get_datetime(due)
+        return found
+
+    def next_timer_at(self) -> datetime | None:
+        """When the earliest waiting timer fires (None: no timer is waiting)."""
+        return min(self.waiting_timers().values(), default=None)
+
+    def fire_due_timers(self) -> list[str]:
+        """Fire every waiting timer that is due by the clock and run the engine steps that follow.
+        Returns the BPMN ids of the timers that fired."""
+        now = self._wf.script_engine.now()
+        due_now = {bpmn_id: due for bpmn_id, due in self.waiting_timers().items() if due <= now}
+        if not due_now:
+            return []
+        try:
+            self._wf.refresh_timers()
+        except (SpiffWorkflowException, EngineError) as exc:
+            raise self._stuck(f"a timer could not fire: {exc}") from exc
+        self._advance()
+        after = self.waiting_timers()
+        return sorted(bpmn_id for bpmn_id, due in due_now.items() if after.get(bpmn_id) != due)
 
     def depth(self) -> int:
         deepest = 0

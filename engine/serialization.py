@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+from engine.clock import Clock
 from engine.errors import WorkflowStuckError
 from engine.runtime import RunningWorkflow
 
@@ -67,8 +68,11 @@ def dump_state(workflow: RunningWorkflow) -> str:
             serializer.registry._encoder_mode = False
 
 
-def restore_state(state: str, spec: Any, *, launch_id: str | None = None) -> RunningWorkflow:
-    """Rebuild a workflow from stored state and the spec of its process version."""
+def restore_state(
+    state: str, spec: Any, *, launch_id: str | None = None, clock: Clock | None = None
+) -> RunningWorkflow:
+    """Rebuild a workflow from stored state and the spec of its process version (its timers read
+    `clock`)."""
     try:
         dct = json.loads(state)
     except json.JSONDecodeError as exc:
@@ -89,4 +93,4 @@ def restore_state(state: str, spec: Any, *, launch_id: str | None = None) -> Run
         workflow = _SERIALIZER.registry.restore(dct, spec=spec)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise WorkflowStuckError(f"stored state of launch {launch_id} cannot be restored: {exc!r}") from exc
-    return RunningWorkflow(workflow, launch_id=launch_id)
+    return RunningWorkflow(workflow, launch_id=launch_id, clock=clock)

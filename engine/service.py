@@ -24,15 +24,14 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
-from engine import audit, gate, permissions
-from engine.clock import Clock, SystemClock, add_business_days
+from engine import audit, gate, outbox, permissions, scheduling
+from engine.clock import Clock, SystemClock
 from engine.db import repository as repo
 from engine.db.models import (
     AuditEventRecord,
     CommentRecord,
     GateItemRecord,
     LaunchRecord,
-    OutboxMessageRecord,
     ProcessVersionRecord,
     TaskDraftRecord,
     TaskRecord,
@@ -66,7 +65,9 @@ from engine.errors import (
     ValidationFailedError,
     WorkflowStuckError,
 )
+from engine.outbox import OutboxMessageView
 from engine.runtime import RunningWorkflow
+from engine.scheduling import WORKER_ACTOR, SchedulePolicy
 from engine.serialization import dump_state, restore_state
 from engine.specs import LoadedProcess, ProcessModel, UserTaskModel, check_diagram, content_hash, load_process
 from engine.task_forms import TASK_FORMS, form_json_schema, validate_launch_start, validate_task_data
@@ -79,6 +80,8 @@ MAX_PAGE = 500
 MAX_COMMENT = 4000
 MAX_DRAFT_BYTES = 200_000
 _TASK_COMMANDS = frozenset({"task.complete", "task.claim", "task.release", "task.assign"})
+# Start fields that configure the launch itself; they are stored on the launch row, not in the workflow data.
+_LAUNCH_SETTINGS = ("support_distribution", "due_overrides")
 T = TypeVar("T")
 
 
@@ -138,10 +141,12 @@ class WorkflowEngine:
         holidays: Collection[date] = (),
         cache_size: int = 256,
         on_commit: Callable[[str], None] | None = None,
+        schedule: SchedulePolicy | None = None,
     ) -> None:
         self.db = database
         self.clock: Clock = clock or SystemClock()
         self.holidays = frozenset(holidays)
+        self.schedule = schedule or SchedulePolicy()
         self._cache = _WorkflowCache(cache_size)
         self._processes: dict[int, LoadedProcess] = {}
         self._processes_lock = threading.Lock()
@@ -219,7 +224,14 @@ class WorkflowEngine:
             version_id = version.id
         process = self._process(version_id)
         launch_id = str(uuid4())
-        workflow = RunningWorkflow.start(process.spiff_spec, start_data=values, launch_id=launch_id)
+        start_data = {k: v for k, v in values.items() if k not in _LAUNCH_SETTINGS}
+        raw_list, raw_days = values.get("support_distribution"), values.get("due_overrides")
+        distribution = [str(a) for a in raw_list] if isinstance(raw_list, list) else []
+        overrides = {str(k): int(v) for k, v in raw_days.items()} if isinstance(raw_days, dict) else {}
+        planned = date.fromisoformat(str(values["planned_launch_date"]))
+        workflow = RunningWorkflow.start(
+            process.spiff_spec, start_data=start_data, launch_id=launch_id, clock=self.clock
+        )
         ready = workflow.ready_user_tasks()
         state = dump_state(workflow)
         now = self.clock.now()
@@ -233,7 +245,7 @@ class WorkflowEngine:
                     product_name=str(values["product_name"]),
                     product_name_lower=str(values["product_name"]).lower(),
                     summary=str(values["summary"]),
-                    planned_launch_date=date.fromisoformat(str(values["planned_launch_date"])),
+                    planned_launch_date=planned,
                     pm=actor.username,
                     status=LaunchStatus.ACTIVE.value,
                     state=state,
@@ -243,6 +255,9 @@ class WorkflowEngine:
                     blocked_by=",".join(g.key for g in model.gate_items),
                     created_at=now,
                     updated_at=now,
+                    support_distribution=distribution,
+                    due_overrides=overrides,
+                    next_timer_at=workflow.next_timer_at(),
                 )
             )
             session.flush()
@@ -266,6 +281,8 @@ class WorkflowEngine:
                 ready=ready,
                 known=frozenset(),
                 now=now,
+                planned_launch_date=planned,
+                due_overrides=overrides,
             )
             audit.append_event(
                 session,
@@ -574,6 +591,142 @@ class WorkflowEngine:
                 session, actor=actor, action=action, at=self.clock.now(), launch_id=launch_id, detail=detail
             )
 
+    # ------------------------------------------------------------------ timers and notifications
+
+    def fire_due_timers(self, *, limit: int = 50) -> list[str]:
+        """Fire the BPMN timers that are due by the clock (the worker calls this every tick).
+
+        Only launches whose `next_timer_at` has come are restored. Each one is a command like a
+        completion: new state, task index, audit row `timer.fired`, all in one transaction guarded by
+        the launch version (two workers racing for one launch: one wins, the other finds nothing due).
+        A timer that cannot fire is audited as `timer.failed` and taken off the schedule, so it is
+        visible and never retried in a loop. Returns the ids of the launches that advanced."""
+        now = self.clock.now()
+        with self.db.read() as session:
+            due = (
+                session.execute(
+                    select(LaunchRecord.id)
+                    .where(
+                        LaunchRecord.status == LaunchStatus.ACTIVE.value,
+                        LaunchRecord.next_timer_at <= now,
+                    )
+                    .order_by(LaunchRecord.next_timer_at, LaunchRecord.id)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+        advanced = []
+        for launch_id in due:
+            try:
+                for _ in range(MAX_ATTEMPTS):
+                    try:
+                        if self._fire_timers_once(launch_id):
+                            advanced.append(launch_id)
+                        break
+                    except _StaleVersionError:
+                        logger.info("launch %s: timers lost a race; retrying", launch_id)
+            except WorkflowStuckError as exc:
+                logger.error("launch %s: a timer could not fire: %s", launch_id, exc.message)
+                with self.db.write() as session:
+                    session.execute(
+                        update(LaunchRecord).where(LaunchRecord.id == launch_id).values(next_timer_at=None)
+                    )
+                    audit.append_event(
+                        session,
+                        actor=WORKER_ACTOR,
+                        action="timer.failed",
+                        at=self.clock.now(),
+                        launch_id=launch_id,
+                        detail={"reason": exc.message},
+                    )
+        return advanced
+
+    def _fire_timers_once(self, launch_id: str) -> bool:
+        now = self.clock.now()
+        with self.db.read() as session:
+            launch = session.get(LaunchRecord, launch_id)
+            if (
+                launch is None
+                or launch.status != LaunchStatus.ACTIVE.value
+                or launch.next_timer_at is None
+                or launch.next_timer_at > now
+            ):
+                return False
+            process = self._process(launch.process_version_id, session)
+            facts = {f.key: _fact(f) for f in repo.gate_items(session, launch.id)}
+            open_rows = {
+                t.id: t.bpmn_id for t in repo.launch_tasks(session, launch.id, status=TaskStatus.READY)
+            }
+        workflow = self._restore(launch.id, launch.version, launch.state, process)
+        fired = workflow.fire_due_timers()
+        finished = workflow.is_finished()
+        ready = workflow.ready_user_tasks()
+        passed = sum(1 for f in facts.values() if f.status is GateItemStatus.PASSED)
+        if finished and passed != len(facts):
+            raise WorkflowStuckError("the workflow finished with gate items open; refusing to record it")
+        state = dump_state(workflow)
+        self._hook("fire_timers")
+        with self.db.write() as session:
+            self._bump_version(
+                session,
+                launch,
+                state=state,
+                next_timer_at=workflow.next_timer_at(),
+                now=now,
+                status=LaunchStatus.LIVE if finished else LaunchStatus.ACTIVE,
+            )
+            new_tasks = self._sync_task_index(
+                session,
+                launch_id=launch.id,
+                pm=launch.pm,
+                model=process.model,
+                ready=ready,
+                known=frozenset(open_rows),
+                now=now,
+                planned_launch_date=launch.planned_launch_date,
+                due_overrides=launch.due_overrides,
+            )
+            still_open = {t.id for t in ready}
+            if fired:
+                audit.append_event(
+                    session,
+                    actor=WORKER_ACTOR,
+                    action="timer.fired",
+                    at=now,
+                    launch_id=launch.id,
+                    detail={
+                        "timers": fired,
+                        "new_tasks": new_tasks,
+                        "cancelled_tasks": sorted(b for t, b in open_rows.items() if t not in still_open),
+                    },
+                )
+        self._cache.put(launch.id, launch.version + 1, workflow)
+        logger.info("launch %s: timers %s fired, new tasks %s", launch.id, fired, new_tasks)
+        return bool(fired)
+
+    def list_incidents(self, *, launch_id: str, actor: Actor) -> list[OutboxMessageView]:
+        """Messages of a launch that could not be delivered after every attempt (G6: visible, retryable)."""
+        self._require(permissions.may_read(actor), actor, "launch.incidents")
+        with self.db.read() as session:
+            if session.get(LaunchRecord, launch_id) is None:
+                raise NotFoundError(f"launch {launch_id} does not exist")
+            return outbox.incidents(session, launch_id=launch_id)
+
+    def retry_message(self, *, message_id: int, actor: Actor) -> OutboxMessageView:
+        """Admins: deliver a message again from its first attempt (an incident, or a pending message
+        now). A delivered message is not sent again (409)."""
+        self._require(permissions.may_retry_delivery(actor), actor, "outbox.retry")
+        try:
+            return outbox.retry(self.db, message_id=message_id, actor=actor, now=self.clock.now())
+        except ConflictError as exc:
+            self.record_event(
+                actor=actor,
+                action="outbox.retry_conflict",
+                detail={"message": message_id, "reason": exc.message},
+            )
+            raise
+
     # ------------------------------------------------------------------ command machinery
 
     def _command(self, name: str, task_id: str, actor: Actor, attempt: Callable[[], T]) -> T:
@@ -694,27 +847,42 @@ class WorkflowEngine:
                 session,
                 launch,
                 state=state,
+                next_timer_at=workflow.next_timer_at(),
                 now=now,
                 status=LaunchStatus.LIVE if finished else LaunchStatus.ACTIVE,
                 gate_passed=passed,
                 blocked_by=gate.blocked_by_summary(sorted(merged.values(), key=lambda f: f.position)),
             )
             _mark_completed(session, task, actor=actor, now=now)
+            known = loaded.ready_ids - {task_id}
             new_tasks = self._sync_task_index(
                 session,
                 launch_id=launch.id,
                 pm=launch.pm,
                 model=model,
                 ready=ready,
-                known=loaded.ready_ids - {task_id},
+                known=known,
                 now=now,
+                planned_launch_date=launch.planned_launch_date,
+                due_overrides=launch.due_overrides,
             )
             _write_gate_changes(session, launch.id, changes)
             session.execute(delete(TaskDraftRecord).where(TaskDraftRecord.task_id == task_id))
-            if spec.sends:
-                self._enqueue(
-                    session, kind=spec.sends, launch=launch, task_id=task_id, payload=values, now=now
-                )
+            self._enqueue_completion_messages(
+                session,
+                launch=launch,
+                task=task,
+                spec=spec,
+                values=values,
+                new_ready=[
+                    {"id": t.id, "bpmn_id": t.bpmn_id, "title": model.tasks[t.bpmn_id].title}
+                    for t in ready
+                    if t.id not in known
+                ],
+                reviewer=actor.username,
+                author=reviews_by,
+                now=now,
+            )
             audit.append_event(
                 session,
                 actor=actor,
@@ -781,6 +949,22 @@ class WorkflowEngine:
                 after={"assignee": assignee},
                 detail={"task": task.bpmn_id, "title": task.title},
             )
+            if how == "assign" and assignee is not None and assignee != actor.username:
+                outbox.add_message(
+                    session,
+                    kind="task_assigned",
+                    key=f"task_assigned:{task_id}:{launch.version + 1}",
+                    launch_id=launch.id,
+                    task_id=task_id,
+                    payload={
+                        "task_id": task_id,
+                        "title": task.title,
+                        "by": actor.username,
+                        "due_at": task.due_at.isoformat() if task.due_at else None,
+                        "to": {"users": [assignee]},
+                    },
+                    now=now,
+                )
             record = session.get(TaskRecord, task_id)
             assert record is not None
             session.refresh(record)
@@ -800,10 +984,12 @@ class WorkflowEngine:
         status: LaunchStatus | None = None,
         gate_passed: int | None = None,
         blocked_by: str | None = None,
+        next_timer_at: datetime | None = None,
     ) -> None:
         values: dict[str, Any] = {"version": launch.version + 1, "updated_at": now}
         if state is not None:
             values["state"] = state
+            values["next_timer_at"] = next_timer_at  # a new state has its own waiting timers
         if status is not None:
             values["status"] = status.value
             if status is LaunchStatus.LIVE:
@@ -831,8 +1017,11 @@ class WorkflowEngine:
         ready: Sequence[Any],
         known: frozenset[str],
         now: datetime,
+        planned_launch_date: date | None = None,
+        due_overrides: Mapping[str, int] | None = None,
     ) -> list[str]:
-        """Insert rows for newly ready tasks; cancel rows of tasks that are no longer ready."""
+        """Insert rows for newly ready tasks (with their due date and first ladder step; a task that
+        waits in a role's queue is announced to that role); cancel rows of tasks no longer ready."""
         ready_ids = {t.id for t in ready}
         for gone in known - ready_ids:
             session.execute(
@@ -845,11 +1034,20 @@ class WorkflowEngine:
             if item.id in known:
                 continue
             spec = model.tasks[item.bpmn_id]
-            due = (
-                add_business_days(now, spec.due_in_business_days, self.holidays)
-                if spec.due_in_business_days
-                else None
+            due = scheduling.task_due_at(
+                now=now,
+                task_id=item.bpmn_id,
+                default_days=spec.due_in_business_days,
+                overrides=due_overrides or {},
+                holds_gate_item=bool(spec.gate_item or spec.gate_part_of),
+                planned_launch_date=planned_launch_date,
+                policy=self.schedule,
+                holidays=self.holidays,
             )
+            step, remind_at = scheduling.next_ladder_step(
+                due_at=due, created_at=now, start=0, ladder=self.schedule.ladder, holidays=self.holidays
+            )
+            assignee = pm if spec.role == "pm" else None
             session.add(
                 TaskRecord(
                     id=item.id,
@@ -857,17 +1055,78 @@ class WorkflowEngine:
                     bpmn_id=item.bpmn_id,
                     title=spec.title,
                     role=spec.role,
-                    assignee=pm if spec.role == "pm" else None,
+                    assignee=assignee,
                     status=TaskStatus.READY.value,
                     gate_item=spec.gate_item,
                     is_go_live=spec.go_live,
                     created_at=now,
                     due_at=due,
+                    ladder_step=step,
+                    remind_at=remind_at,
                 )
             )
+            if assignee is None:
+                outbox.add_message(
+                    session,
+                    kind="task_available",
+                    key=f"task_available:{item.id}",
+                    launch_id=launch_id,
+                    task_id=item.id,
+                    payload={
+                        "task_id": item.id,
+                        "title": spec.title,
+                        "role": spec.role,
+                        "due_at": due.isoformat() if due else None,
+                        "to": {"roles": [spec.role]},
+                    },
+                    now=now,
+                )
             created.append(item.bpmn_id)
         session.flush()
         return created
+
+    def _enqueue_completion_messages(
+        self,
+        session: Session,
+        *,
+        launch: LaunchRecord,
+        task: TaskRecord,
+        spec: UserTaskModel,
+        values: Mapping[str, Any],
+        new_ready: Sequence[Mapping[str, str]],
+        reviewer: str,
+        author: str | None,
+        now: datetime,
+    ) -> None:
+        """What completing a task sends: the diagram's `sends` message (the launch notice), and a review
+        outcome to the author of the reviewed document."""
+        if spec.sends:
+            self._enqueue(
+                session,
+                kind=spec.sends,
+                launch=launch,
+                task_id=task.id,
+                payload=values,
+                now=now,
+                next_tasks=new_ready,
+            )
+        if spec.reviews and author is not None:
+            outbox.add_message(
+                session,
+                kind="review_outcome",
+                key=f"review_outcome:{task.id}",
+                launch_id=launch.id,
+                task_id=task.id,
+                payload={
+                    "task_id": task.id,
+                    "title": task.title,
+                    "reviewer": reviewer,
+                    "decision": values.get("decision"),
+                    "comment": values.get("comment"),
+                    "to": {"users": [author]},
+                },
+                now=now,
+            )
 
     def _enqueue(
         self,
@@ -878,30 +1137,28 @@ class WorkflowEngine:
         task_id: str,
         payload: Mapping[str, Any],
         now: datetime,
+        next_tasks: Sequence[Mapping[str, str]] = (),
     ) -> None:
-        session.add(
-            OutboxMessageRecord(
-                idempotency_key=f"{kind}:{launch.id}:{task_id}",
-                kind=kind,
-                launch_id=launch.id,
-                task_id=task_id,
-                payload={
-                    "launch_id": launch.id,
-                    "product_name": launch.product_name,
-                    "content": dict(payload),
-                },
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        outbox.add_message(
+            session,
+            kind=kind,
+            key=f"{kind}:{launch.id}:{task_id}",
+            launch_id=launch.id,
+            task_id=task_id,
+            payload={
+                "launch_id": launch.id,
+                "product_name": launch.product_name,
+                "content": dict(payload),
+                "next_tasks": [dict(t) for t in next_tasks],
+            },
+            now=now,
         )
 
     def _restore(self, launch_id: str, version: int, state: str, process: LoadedProcess) -> RunningWorkflow:
         cached = self._cache.take(launch_id, version)
         if cached is not None:
             return cached
-        return restore_state(state, process.spiff_spec, launch_id=launch_id)
+        return restore_state(state, process.spiff_spec, launch_id=launch_id, clock=self.clock)
 
     def _process(self, version_id: int, session: Session | None = None) -> LoadedProcess:
         """The loaded process of a stored version (cached: versions never change). Pass the caller's session
@@ -970,6 +1227,8 @@ class WorkflowEngine:
             gate_passed=record.gate_passed,
             gate_total=record.gate_total,
             blocked_by=tuple(k for k in record.blocked_by.split(",") if k),
+            support_distribution=tuple(record.support_distribution or ()),
+            due_overrides=dict(record.due_overrides or {}),
         )
         if not full:
             return view
@@ -1072,6 +1331,7 @@ def _open_task(record: TaskRecord) -> gate.OpenTask:
         created_at=record.created_at,
         due_at=record.due_at,
         status=TaskStatus(record.status),
+        escalated_at=record.escalated_at,
     )
 
 
@@ -1091,6 +1351,7 @@ def _task_view(record: TaskRecord, product_name: str) -> TaskView:
         gate_item=record.gate_item,
         is_go_live=record.is_go_live,
         product_name=product_name,
+        escalated_at=record.escalated_at,
     )
 
 

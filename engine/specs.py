@@ -33,8 +33,11 @@ DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 # Elements a process may contain. Anything else (script, service, send tasks, sub-processes, call
-# activities, data objects, …) is rejected: Launch Gate runs no code from diagrams.
-_FLOW_NODES = {"startEvent", "endEvent", "userTask", "exclusiveGateway", "parallelGateway"}
+# activities, data objects, …) is rejected: Launch Gate runs no code from diagrams. Intermediate catch
+# events and boundary events are allowed with a timer (a quoted ISO 8601 literal), nothing else.
+_TIMER_EVENTS = {"intermediateCatchEvent", "boundaryEvent"}
+_FLOW_NODES = {"startEvent", "endEvent", "userTask", "exclusiveGateway", "parallelGateway"} | _TIMER_EVENTS
+_TIMER_PARTS = {"timerEventDefinition", "timeDuration", "timeDate"}
 _PROCESS_CHILDREN = _FLOW_NODES | {"sequenceFlow", "laneSet", "documentation", "extensionElements"}
 _NESTED_ALLOWED = {
     "incoming",
@@ -44,7 +47,7 @@ _NESTED_ALLOWED = {
     "conditionExpression",
     "lane",
     "flowNodeRef",
-}
+} | _TIMER_PARTS
 _TOP_LEVEL_ALLOWED = {"process", "collaboration", "documentation", "extensionElements"}
 _COLLABORATION_CHILDREN = {"participant", "documentation", "extensionElements"}
 _KNOWN_PROPERTIES = {
@@ -201,6 +204,33 @@ class _Checker:
                 if nested is child or not isinstance(nested.tag, str):
                     continue
                 self._check_nested(nested)
+            if name in _TIMER_EVENTS:
+                self._check_timer_event(process, child)
+            elif any(_local(n.tag) in _TIMER_PARTS for n in child.iter() if isinstance(n.tag, str)):
+                self.problem(child.get("id"), f"timers are only supported on {' and '.join(_TIMER_EVENTS)}")
+
+    def _check_timer_event(self, process: etree._Element, event: etree._Element) -> None:
+        """One timer with exactly one of timeDuration / timeDate, whose text is a quoted ISO 8601 literal;
+        a boundary event sits on a user task."""
+        from engine.runtime import timer_problem
+
+        event_id = event.get("id")
+        timers = event.findall("bpmn:timerEventDefinition", NS)
+        if len(timers) != 1:
+            self.problem(event_id, f"<{_local(event.tag)}> is supported with exactly one timer, nothing else")
+            return
+        values = [v for v in timers[0] if isinstance(v.tag, str) and _local(v.tag) in _TIMER_PARTS]
+        if len(values) != 1:
+            self.problem(event_id, "a timer needs exactly one timeDuration or timeDate")
+        else:
+            reason = timer_problem(_local(values[0].tag), (values[0].text or "").strip())
+            if reason is not None:
+                self.problem(event_id, reason)
+        if _local(event.tag) == "boundaryEvent":
+            host = event.get("attachedToRef")
+            hosts = {t.get("id") for t in process.iterfind("bpmn:userTask", NS)}
+            if host not in hosts:
+                self.problem(event_id, f"a boundary timer must sit on a user task, not {host!r}")
 
     @staticmethod
     def _unsupported_message(name: str) -> str:
@@ -349,6 +379,14 @@ class _Checker:
         edges: dict[str, list[str]] = {}
         for flow in process.iterfind("bpmn:sequenceFlow", NS):
             edges.setdefault(flow.get("sourceRef") or "", []).append(flow.get("targetRef") or "")
+        # A boundary event starts waiting when its task is entered and can leave it without completing
+        # it: it is reached from wherever its task is reached from (even when that task is the gate item
+        # being avoided).
+        for boundary in process.iterfind("bpmn:boundaryEvent", NS):
+            host, boundary_id = boundary.get("attachedToRef") or "", boundary.get("id") or ""
+            for targets in list(edges.values()):
+                if host in targets:
+                    targets.append(boundary_id)
         kinds = {el.get("id") or "": _local(el.tag) for el in process if isinstance(el.tag, str)}
         start = next((el.get("id") for el in process.iterfind("bpmn:startEvent", NS)), None)
         if start is None:

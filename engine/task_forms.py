@@ -138,6 +138,15 @@ def _check_http_url(value: str) -> str:
     return value
 
 
+def _check_known_task(value: str) -> str:
+    """A user task id that Launch Gate has a form for (e.g. review_proposal)."""
+    if value not in TASK_FORMS:
+        raise PydanticCustomError(
+            "unknown_task", "'{value}' is not a task id, like review_proposal", {"value": value}
+        )
+    return value
+
+
 def _reject_bool(value: object) -> object:
     """Booleans are ints in Python; a count given as ``true`` is a mistake, not 1."""
     if isinstance(value, bool):
@@ -410,6 +419,23 @@ class LaunchStartForm(TaskForm):
     ] = Field(title="Summary", description="One line on what is launched and for whom.")
     planned_launch_date: FormDate = Field(
         title="Planned launch date", description="The day the launch is planned to go live."
+    )
+    support_distribution: Annotated[list[EmailText], AfterValidator(_unique_texts)] = Field(
+        default_factory=list,
+        max_length=50,
+        title="Support distribution list",
+        description="Where the launch notice is e-mailed (at most 50 addresses; none: the configured "
+        "default list).",
+    )
+    due_overrides: dict[
+        Annotated[str, AfterValidator(_check_known_task)],
+        Annotated[int, BeforeValidator(_reject_bool), Field(ge=1, le=365)],
+    ] = Field(
+        default_factory=dict,
+        max_length=50,
+        title="Due dates",
+        description="Business days (1-365) a task has once it is ready, by task id, instead of the "
+        "diagram's default.",
     )
 
 
@@ -740,8 +766,13 @@ def validate_task_data(task_id: str, data: Mapping[str, object]) -> dict[str, ob
 
 
 def validate_launch_start(data: Mapping[str, object]) -> dict[str, object]:
-    """Validate the data that starts a launch; same contract as :func:`validate_task_data`."""
-    return _validate(LaunchStartForm, data, subject="the launch start")
+    """Validate the data that starts a launch; same contract as :func:`validate_task_data`, except that
+    the optional launch settings (`support_distribution`, `due_overrides`) are left out when not given."""
+    values = _validate(LaunchStartForm, data, subject="the launch start")
+    for name in ("support_distribution", "due_overrides"):
+        if isinstance(data, Mapping) and name not in data:
+            values.pop(name, None)
+    return values
 
 
 def form_json_schema(task_id: str) -> dict[str, object]:
@@ -760,9 +791,19 @@ def _validate(model: type[TaskForm], data: Mapping[str, object], *, subject: str
     return dumped
 
 
+def _plain_message(error: Any) -> str:
+    """Pydantic's wording, made plain where it is technical (list sizes)."""
+    ctx = error.get("ctx") or {}
+    if error["type"] == "too_short" and "min_length" in ctx:
+        return f"Add at least {ctx['min_length']} (there are {ctx.get('actual_length', 'fewer')})"
+    if error["type"] == "too_long" and "max_length" in ctx:
+        return f"Keep it to at most {ctx['max_length']} (there are {ctx.get('actual_length', 'more')})"
+    return str(error["msg"])
+
+
 def _problems_of(exc: ValidationError) -> list[FieldProblem]:
     return [
-        FieldProblem(loc=tuple(error["loc"]), message=error["msg"], type=error["type"])
+        FieldProblem(loc=tuple(error["loc"]), message=_plain_message(error), type=error["type"])
         for error in exc.errors(include_url=False, include_input=False)
     ]
 

@@ -73,14 +73,21 @@ def _events(
         after = batch[-1].sequence
 
 
+class _Page(_Filters):
+    """The list's filters and paging. One query model: a model that forbids extra fields takes the whole
+    query string, so paging parameters declared beside it would be refused as extra inputs."""
+
+    after_sequence: int = Field(default=0, ge=0, le=2**63 - 1)  # BIGINT: larger would overflow (500)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
 @router.get("/events", response_model=list[AuditEventRead], summary="Audit events, filtered, oldest first")
 def list_events(
     caller: AuditorDep,
     engine: EngineDep,
-    filters: Annotated[_Filters, Query()],
-    after_sequence: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    filters: Annotated[_Page, Query()],
 ) -> list[AuditEventRead]:
+    after_sequence, limit = filters.after_sequence, filters.limit
     events = engine.audit_events(
         actor=caller.actor,
         launch_id=filters.launch_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from api.openapi import RATE_LIMITED_RESPONSE
-from api.routes.deps import PublicDep, SignedInDep
+from api.routes.deps import PublicDep, RowId, SignedInDep
 from api.schemas import SessionRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead, UserRead
 from api.security import SESSION_COOKIE, AccountsDep
 
@@ -73,5 +73,5 @@ def create_token(body: TokenCreate, caller: SignedInDep, accounts: AccountsDep) 
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead, summary="Revoke one of my API tokens")
-def revoke_token(token_id: int, caller: SignedInDep, accounts: AccountsDep) -> TokenRead:
+def revoke_token(token_id: RowId, caller: SignedInDep, accounts: AccountsDep) -> TokenRead:
     return TokenRead.of(accounts.revoke_token(token_id=token_id, actor=caller.actor))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.routes.deps import AdminDep
+from api.routes.deps import AdminDep, RowId
 from api.schemas import PasswordReset, UserCreate, UserRead, UserUpdate
 from api.security import AccountsDep
 
@@ -31,12 +31,12 @@ def create_user(body: UserCreate, caller: AdminDep, accounts: AccountsDep) -> Us
 
 
 @router.get("/{user_id}", response_model=UserRead, summary="One user")
-def get_user(user_id: int, caller: AdminDep, accounts: AccountsDep) -> UserRead:
+def get_user(user_id: RowId, caller: AdminDep, accounts: AccountsDep) -> UserRead:
     return UserRead.of(accounts.get_user(user_id=user_id, actor=caller.actor))
 
 
 @router.patch("/{user_id}", response_model=UserRead, summary="Set roles and/or enable or disable a user")
-def update_user(user_id: int, body: UserUpdate, caller: AdminDep, accounts: AccountsDep) -> UserRead:
+def update_user(user_id: RowId, body: UserUpdate, caller: AdminDep, accounts: AccountsDep) -> UserRead:
     view = accounts.get_user(user_id=user_id, actor=caller.actor)
     if body.roles is not None:
         view = accounts.set_roles(user_id=user_id, roles=body.roles, actor=caller.actor)
@@ -48,5 +48,5 @@ def update_user(user_id: int, body: UserUpdate, caller: AdminDep, accounts: Acco
 @router.post(
     "/{user_id}/password", response_model=UserRead, summary="Reset a user's password (revokes sessions)"
 )
-def reset_password(user_id: int, body: PasswordReset, caller: AdminDep, accounts: AccountsDep) -> UserRead:
+def reset_password(user_id: RowId, body: PasswordReset, caller: AdminDep, accounts: AccountsDep) -> UserRead:
     return UserRead.of(accounts.reset_password(user_id=user_id, password=body.password, actor=caller.actor))

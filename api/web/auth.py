@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import Request
 
 from api.errors import ApiError
-from api.security import SESSION_COOKIE, Access, Caller, Policy, get_accounts
+from api.security import SESSION_COOKIE, Access, Caller, Policy, get_accounts, refused
 
 
 class SignInRequiredError(Exception):
@@ -39,18 +39,33 @@ def session_caller(request: Request) -> Caller | None:
 async def _check_form_csrf(request: Request, caller: Caller) -> None:
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/"):
-        raise ApiError(403, "csrf", "This form was sent from another site, so it was refused.")
+        raise refused(request, caller, "csrf", "This form was sent from another site, so it was refused.")
     form = await request.form()
     if form.get("csrf_token") != caller.csrf_token:
-        raise ApiError(
-            403, "csrf", "This form has expired (its security token does not match). Reload and try again."
+        raise refused(
+            request,
+            caller,
+            "csrf",
+            "This form has expired (its security token does not match). Reload and try again.",
         )
+
+
+async def _refuse_nul(request: Request) -> None:
+    """No NUL characters in path, query or form fields: PostgreSQL cannot store them in text."""
+    values = [str(v) for v in request.path_params.values()]
+    values += [k + v for k, v in request.query_params.multi_items()]
+    if request.method == "POST":
+        form = await request.form()
+        values += [k + v for k, v in form.multi_items() if isinstance(v, str)]
+    if any("\x00" in value for value in values):
+        raise ApiError(400, "bad-request", "The request contains a NUL character, which is not allowed.")
 
 
 def page(policy: Policy) -> Callable[[Request], Awaitable[Caller | None]]:
     """Dependency for a page route: GET pages need the policy; POSTs also need a valid CSRF token."""
 
     async def dependency(request: Request) -> Caller | None:
+        await _refuse_nul(request)
         caller = session_caller(request)
         if policy.access is Access.PUBLIC:
             request.state.caller = caller
@@ -62,7 +77,7 @@ def page(policy: Policy) -> Callable[[Request], Awaitable[Caller | None]]:
         if request.method == "POST":
             await _check_form_csrf(request, caller)
         if policy.access is Access.ROLES and not caller.actor.roles & policy.roles:
-            raise ApiError(403, "forbidden", f"This page is for {policy.describe()[7:]}.")
+            raise refused(request, caller, "forbidden", f"This page is for {policy.describe()[7:]}.")
         request.state.caller = caller
         return caller
 

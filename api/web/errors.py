@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.web.auth import SignInRequiredError, session_caller, sign_in_url
 from api.web.templating import render
-from engine import EngineError, GateBlockedError, TaskNotReadyError
+from engine import Actor, EngineError, GateBlockedError, TaskNotReadyError, WorkflowEngine
 
 _TITLES = {
     400: "That request was not understood",
@@ -41,7 +41,7 @@ def page_error(request: Request, status: int, error: Exception | str) -> Respons
         request_path=request.url.path,
         user=caller.actor if caller else None,
         csrf=caller.csrf_token if caller else "",
-        inbox_count=0,
+        inbox_count=_inbox_count(request, caller.actor) if caller else 0,
         notice="",
         status=status,
         title=_TITLES.get(status, "Error"),
@@ -50,6 +50,14 @@ def page_error(request: Request, status: int, error: Exception | str) -> Respons
         blockers=blockers,
         is_engine_error=isinstance(error, EngineError),
     )
+
+
+def _inbox_count(request: Request, actor: Actor) -> int:
+    try:
+        engine: WorkflowEngine = request.app.state.engine
+        return engine.list_tasks(actor=actor, inbox=True, limit=1).total
+    except EngineError:
+        return 0
 
 
 def _sentence(text: str) -> str:

@@ -39,7 +39,7 @@ class FieldSpec:
     name: str
     title: str
     description: str
-    kind: str  # text, textarea, date, datetime, number, select, checkbox, list, rows
+    kind: str  # text, textarea, email, url, date, datetime, number, select, checkbox, list, rows
     required: bool
     options: tuple[str, ...] = ()
     max_length: int | None = None
@@ -60,6 +60,10 @@ def _kind(prop: Mapping[str, Any]) -> str:
         return "date"
     if prop.get("format") == "date-time":
         return "datetime"
+    if prop.get("format") == "email":
+        return "email"
+    if prop.get("format") == "uri":
+        return "url"
     if kind == "string" and (prop.get("maxLength") or 0) > 200:
         return "textarea"
     return "text"

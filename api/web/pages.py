@@ -6,16 +6,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from api.errors import ApiError
+from api.routes.deps import RowId
 from api.security import PUBLIC, SESSION_COOKIE, SIGNED_IN, AccountsDep, Caller, EngineDep, roles
 from api.web.auth import page
 from api.web.formdata import errors_by_field, field_specs, parse, with_spare_rows, without_row
 from api.web.templating import render, template_exists
 from engine import (
+    AccountService,
     AuthenticationError,
     LaunchStatus,
     RateLimitedError,
@@ -129,7 +131,7 @@ def launches_page(
     blocked: Annotated[str, Query(max_length=5)] = "",
     q: Annotated[str, Query(max_length=120)] = "",
     mine: Annotated[str, Query(max_length=5)] = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     blocked_filter = {"yes": True, "no": False}.get(blocked)
     result = engine.list_launches(
@@ -163,11 +165,18 @@ def new_launch_page(request: Request, caller: PmPage, engine: EngineDep) -> Resp
 @router.post("/launches/new")
 async def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Response:
     form = await request.form()
-    values = {name: str(form.get(name, "")).strip() for name in LaunchStartForm.model_fields}
+    # Only the fields the form sent: the optional ones it has no inputs for keep their defaults.
+    values = {name: str(form.get(name, "")).strip() for name in LaunchStartForm.model_fields if name in form}
+    data: dict[str, Any] = dict(values)
+    if "support_distribution" in data:  # a textarea: one address per line
+        lines = values["support_distribution"].splitlines()
+        data["support_distribution"] = [line.strip() for line in lines if line.strip()]
+    if "due_overrides" in data:  # a textarea: one "task_id = business days" per line
+        data["due_overrides"] = _due_overrides(values["due_overrides"])
     try:
-        launch = engine.start_launch(data=values, actor=caller.actor)
+        launch = engine.start_launch(data=data, actor=caller.actor)
     except ValidationFailedError as exc:
-        errors = errors_by_field([(p.loc, p.message) for p in exc.problems])
+        errors = errors_by_field([_launch_field_problem(p.loc, p.message) for p in exc.problems])
         return render(
             "launch_new.html",
             status_code=422,
@@ -176,11 +185,30 @@ async def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep)
     return _see_other(f"/launches/{launch.id}?notice=" + quote(f"Launch “{launch.product_name}” started."))
 
 
+def _due_overrides(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip():
+            task_id, _, days = line.replace(":", "=").partition("=")
+            found[task_id.strip()] = days.strip()
+    return found
+
+
+def _launch_field_problem(loc: tuple[str | int, ...], message: str) -> tuple[tuple[str | int, ...], str]:
+    """Errors inside the two textareas are shown at the textarea, naming the line's address or task."""
+    if len(loc) > 1 and loc[0] == "support_distribution" and isinstance(loc[1], int):
+        return (loc[0],), f"address {loc[1] + 1}: {message}"
+    if len(loc) > 1 and loc[0] == "due_overrides":
+        return (loc[0],), f"{loc[1]}: {message}"
+    return loc, message
+
+
 @router.get("/launches/{launch_id}")
 def launch_page(request: Request, launch_id: str, caller: SignedInPage, engine: EngineDep) -> Response:
     launch = engine.get_launch(launch_id=launch_id, actor=caller.actor)
     history = engine.launch_history(launch_id=launch_id, actor=caller.actor)
     comments = engine.list_comments(launch_id=launch_id, actor=caller.actor)
+    incidents = engine.list_incidents(launch_id=launch_id, actor=caller.actor)
     completed = [e.detail.get("task") for e in history if e.action == "task.completed"]
     return render(
         "launch.html",
@@ -191,11 +219,25 @@ def launch_page(request: Request, launch_id: str, caller: SignedInPage, engine: 
             launch=launch,
             history=list(reversed(history)),
             comments=comments,
+            incidents=incidents,
+            can_retry=caller.actor.has_role(Role.ADMIN),
             completed_ids=" ".join(sorted({str(t) for t in completed if t})),
             ready_ids=" ".join(sorted({t.bpmn_id for t in launch.open_tasks})),
             can_comment=bool(caller.actor.roles & {Role.PM, Role.SUPPORT_LEAD, Role.SUPPORT_MANAGER}),
         ),
     )
+
+
+@router.post("/launches/{launch_id}/incidents/{message_id}/retry")
+def incident_retry_submit(
+    launch_id: str,
+    message_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    caller: AdminPage,
+    engine: EngineDep,
+) -> Response:
+    message = engine.retry_message(message_id=message_id, actor=caller.actor)
+    text = f"The {message.kind.replace('_', ' ')} will be sent again."
+    return _see_other(f"/launches/{launch_id}" + _notice(text) + "#incidents")
 
 
 @router.get("/launches/{launch_id}/diagram.bpmn")
@@ -251,6 +293,34 @@ async def release_submit(request: Request, task_id: str, caller: WorkerPage, eng
     return _see_other(
         _safe_next(str(form.get("next", "/inbox"))) + _notice(f"“{task.title}” is back in the queue.")
     )
+
+
+@router.post("/tasks/{task_id}/assign")
+async def assign_submit(
+    request: Request, task_id: str, caller: WorkerPage, engine: EngineDep, accounts: AccountsDep
+) -> Response:
+    form = await request.form()
+    assignee = str(form.get("assignee", ""))
+    task = engine.get_task(task_id=task_id, actor=caller.actor).task
+    user = accounts.find_user(assignee)
+    if user is None or not user.active or not user.actor().has_role(task.role):
+        raise ApiError(
+            422, "validation", f"{assignee or 'Nobody'} cannot take this task: it needs the {task.role} role."
+        )
+    engine.assign_task(task_id=task_id, assignee=user.username, actor=caller.actor)
+    return _see_other(f"/tasks/{task_id}" + _notice(f"Assigned to {user.username}."))
+
+
+def _assignable(request: Request, caller: Caller, task: Any, launch: Any) -> list[str]:
+    """Who the caller may hand this task to (support managers: support tasks; the launch PM: PM tasks)."""
+    if task.status is not TaskStatus.READY:
+        return []
+    manages_support = task.role == Role.SUPPORT_LEAD.value and caller.actor.has_role(Role.SUPPORT_MANAGER)
+    manages_pm = task.role == Role.PM.value and caller.actor.username == launch.pm
+    if not (manages_support or manages_pm):
+        return []
+    accounts: AccountService = request.app.state.accounts
+    return accounts.usernames_with_role(Role(task.role))
 
 
 def _notice(text: str) -> str:
@@ -311,6 +381,7 @@ def _render_task(
             editable=detail.task.status is TaskStatus.READY,
             go_live_blocked=blocked,
             can_comment=bool(caller.actor.roles & {Role.PM, Role.SUPPORT_LEAD, Role.SUPPORT_MANAGER}),
+            assignable=_assignable(request, caller, detail.task, launch),
         ),
     )
 
@@ -354,7 +425,7 @@ def audit_page(
     launch_id: Annotated[str, Query(max_length=36)] = "",
     actor: Annotated[str, Query(max_length=100)] = "",
     action: Annotated[str, Query(max_length=60)] = "",
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> Response:
     events = engine.audit_events(
         actor=caller.actor,
@@ -433,7 +504,7 @@ async def users_submit(
 
 @router.post("/admin/users/{user_id}")
 async def user_update_submit(
-    request: Request, user_id: int, caller: AdminPage, engine: EngineDep, accounts: AccountsDep
+    request: Request, user_id: RowId, caller: AdminPage, engine: EngineDep, accounts: AccountsDep
 ) -> Response:
     form = await request.form()
     action = str(form.get("action", ""))
@@ -498,6 +569,6 @@ async def tokens_submit(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def token_revoke_submit(token_id: int, caller: SignedInPage, accounts: AccountsDep) -> Response:
+def token_revoke_submit(token_id: RowId, caller: SignedInPage, accounts: AccountsDep) -> Response:
     accounts.revoke_token(token_id=token_id, actor=caller.actor)
     return _see_other("/account/tokens" + _notice("Token revoked."))

@@ -69,6 +69,7 @@ class LaunchRecord(Base):
     __table_args__ = (
         Index("ix_launch_status_created", "status", "created_at"),
         Index("ix_launch_pm", "pm"),
+        Index("ix_launch_next_timer", "next_timer_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -87,6 +88,11 @@ class LaunchRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Where the launch notice goes (empty: the configured default list) and due days per task id.
+    support_distribution: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    due_overrides: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False, default=dict)
+    # When the earliest waiting BPMN timer fires: the worker restores only launches whose time has come.
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class TaskRecord(Base):
@@ -97,6 +103,7 @@ class TaskRecord(Base):
         Index("ix_task_status_role", "status", "role", "due_at"),
         Index("ix_task_assignee_status", "assignee", "status"),
         Index("ix_task_launch", "launch_id", "status"),
+        Index("ix_task_remind", "status", "remind_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -112,6 +119,10 @@ class TaskRecord(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # The reminder ladder: the next step's index and when it is due (None: nothing left to do).
+    ladder_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class GateItemRecord(Base):
@@ -167,10 +178,17 @@ class AuditHeadRecord(Base):
 
 
 class OutboxMessageRecord(Base):
-    """A side effect to deliver, written in the same transaction as the command that caused it."""
+    """A side effect to deliver, written in the same transaction as the command that caused it.
+
+    status: pending → delivered, or failed (an incident) after the last attempt. A worker holds a claimed
+    row until `locked_until` (its lease); `delivered_channels` lists the channels already done, so a retry
+    never sends one twice."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_launch_status", "launch_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
@@ -184,6 +202,10 @@ class OutboxMessageRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    locked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    delivered_channels: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class UserRecord(Base):

@@ -595,7 +595,7 @@ def test_beta_faq_fails_when_two_entries() -> None:
 
     assert problem.loc == ("faq_entries",)
     assert problem.type == "too_short"
-    assert problem.message.startswith("List should have at least 3 items")
+    assert problem.message == "Add at least 3 (there are 2)"
 
 
 def test_beta_faq_fails_when_more_than_200_entries() -> None:

@@ -145,7 +145,8 @@ def test_complete_task_succeeds_exactly_once_when_50_threads_complete_it_togethe
 
     assert _task_rows(engine, launch.id) == tasks_before + 1
     assert _task_rows(engine, launch.id, "acknowledge_launch_notice") == 1
-    assert _count(engine, OutboxMessageRecord, OutboxMessageRecord.launch_id == launch.id) == 1
+    notices = OutboxMessageRecord.kind == "launch_notice_email"  # other kinds notify people of tasks
+    assert _count(engine, OutboxMessageRecord, OutboxMessageRecord.launch_id == launch.id, notices) == 1
     assert _count(engine, OutboxMessageRecord, OutboxMessageRecord.task_id == task.id) == 1
     assert _launch_version(engine, launch.id) == version_before + 1
     after = engine.get_launch(launch_id=launch.id, actor=driver.PM)
@@ -187,7 +188,9 @@ def test_complete_task_raises_conflict_and_persists_nothing_when_another_engine_
     assert _launch_version(engine, launch.id) == version_before + 1
     assert _task_rows(engine, launch.id) == tasks_before + 1
     assert _task_rows(engine, launch.id, "acknowledge_launch_notice") == 1
-    outbox_query = select(OutboxMessageRecord).where(OutboxMessageRecord.launch_id == launch.id)
+    outbox_query = select(OutboxMessageRecord).where(
+        OutboxMessageRecord.launch_id == launch.id, OutboxMessageRecord.kind == "launch_notice_email"
+    )
     with engine.db.read() as session:
         record = session.get(TaskRecord, task.id)
         assert record is not None

@@ -1,0 +1,33 @@
+"""Incidents: outbox messages that could not be delivered after every attempt, and retrying them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from api.routes.deps import AdminDep, SignedInDep
+from api.schemas import OutboxMessageRead
+from api.security import EngineDep
+
+router = APIRouter(tags=["incidents"])
+
+MessageId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The outbox message id.")]
+
+
+@router.get(
+    "/launches/{launch_id}/incidents",
+    response_model=list[OutboxMessageRead],
+    summary="The launch's messages that could not be delivered (incidents)",
+)
+def list_incidents(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[OutboxMessageRead]:
+    return [OutboxMessageRead.of(m) for m in engine.list_incidents(launch_id=launch_id, actor=caller.actor)]
+
+
+@router.post(
+    "/outbox/{message_id}/retry",
+    response_model=OutboxMessageRead,
+    summary="Deliver a message again from its first attempt (admins); 409 when already delivered",
+)
+def retry_message(message_id: MessageId, caller: AdminDep, engine: EngineDep) -> OutboxMessageRead:
+    return OutboxMessageRead.of(engine.retry_message(message_id=message_id, actor=caller.actor))

@@ -1,0 +1,274 @@
+"""The outbox: messages written in the same transaction as the command that caused them (G2, G5), and
+the bookkeeping of their delivery by the worker.
+
+A message's life: `pending` → (claimed by a worker with a lease) → `delivered`; or, after its last
+attempt, `failed` (an incident, shown on the launch page and in the API, retried by an admin).
+
+- Claiming takes due rows whose lease is free or expired, counts the attempt and sets `locked_until`.
+  On PostgreSQL it is `SELECT … FOR UPDATE SKIP LOCKED`, so several workers never take the same row; on
+  SQLite the write transaction (BEGIN IMMEDIATE) makes the claim atomic.
+- A worker that dies mid-delivery leaves its lease; once it expires another worker delivers the message
+  again (at least once). Each message keeps its idempotency key for every attempt, so receivers can
+  drop a repeat.
+- Channels (e-mail, webhook) are recorded one by one as they succeed, so a retry never repeats a
+  channel that already went through.
+- Finishing a delivery only touches the row while the same worker still holds it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.db.models import OutboxMessageRecord
+from engine.db.session import Database
+from engine.domain import Actor
+from engine.errors import ConflictError, NotFoundError
+from engine.scheduling import WORKER_ACTOR
+
+logger = logging.getLogger(__name__)
+
+PENDING = "pending"
+DELIVERED = "delivered"
+FAILED = "failed"
+MAX_ERROR = 2000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a message is tried."""
+
+    max_attempts: int = 5
+    backoff_seconds: float = 30.0
+    lease_seconds: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.backoff_seconds < 0 or self.lease_seconds <= 0:
+            raise ValueError("max_attempts >= 1, backoff_seconds >= 0 and lease_seconds > 0 are required")
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after the `attempts`-th failed attempt: backoff · 2^(attempts-1)."""
+        return timedelta(seconds=self.backoff_seconds * 2 ** max(0, attempts - 1))
+
+
+@dataclass(frozen=True)
+class OutboxMessageView:
+    id: int
+    idempotency_key: str
+    kind: str
+    launch_id: str | None
+    task_id: str | None
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+    delivered_channels: frozenset[str] = frozenset()
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def add_message(
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    launch_id: str | None,
+    task_id: str | None,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> None:
+    """Queue a message inside the caller's transaction; it is delivered only if that transaction commits."""
+    session.add(
+        OutboxMessageRecord(
+            idempotency_key=key,
+            kind=kind,
+            launch_id=launch_id,
+            task_id=task_id,
+            payload=dict(payload),
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            delivered_channels="",
+        )
+    )
+
+
+def claim(
+    database: Database, *, now: datetime, worker_id: str, policy: RetryPolicy, limit: int
+) -> list[OutboxMessageView]:
+    """Take up to `limit` due messages for this worker until `now + lease`; each claim is an attempt."""
+    with database.write() as session:
+        query = (
+            select(OutboxMessageRecord)
+            .where(
+                OutboxMessageRecord.status == PENDING,
+                OutboxMessageRecord.next_attempt_at <= now,
+                or_(OutboxMessageRecord.locked_until.is_(None), OutboxMessageRecord.locked_until <= now),
+            )
+            .order_by(OutboxMessageRecord.next_attempt_at, OutboxMessageRecord.id)
+            .limit(limit)
+        )
+        if not database.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).scalars().all()
+        lease = now + timedelta(seconds=policy.lease_seconds)
+        for row in rows:
+            if row.locked_until is not None:
+                logger.warning(
+                    "outbox message %s: the lease of %s expired; delivering again", row.id, row.locked_by
+                )
+            row.attempts += 1
+            row.locked_until = lease
+            row.locked_by = worker_id
+        session.flush()
+        return [to_view(r) for r in rows]
+
+
+def record_channel(database: Database, *, message_id: int, worker_id: str, channel: str) -> None:
+    """Remember that one channel of a message went through (so no retry repeats it)."""
+    with database.write() as session:
+        row = session.get(OutboxMessageRecord, message_id)
+        if row is None or row.locked_by != worker_id:
+            return
+        done = {c for c in row.delivered_channels.split(",") if c} | {channel}
+        row.delivered_channels = ",".join(sorted(done))
+
+
+def finish_delivered(database: Database, *, message_id: int, worker_id: str, now: datetime) -> bool:
+    with database.write() as session:
+        result = session.execute(
+            update(OutboxMessageRecord)
+            .where(
+                OutboxMessageRecord.id == message_id,
+                OutboxMessageRecord.locked_by == worker_id,
+                OutboxMessageRecord.status == PENDING,
+            )
+            .values(status=DELIVERED, delivered_at=now, locked_until=None, last_error=None)
+        )
+        return _rowcount(result) == 1
+
+
+def finish_failed(
+    database: Database,
+    *,
+    message: OutboxMessageView,
+    worker_id: str,
+    now: datetime,
+    error: str,
+    policy: RetryPolicy,
+    permanent: bool,
+) -> bool:
+    """Record a failed attempt: try again after the backoff, or, after the last attempt (or an error no
+    retry can fix), make it an incident, audited as `outbox.failed`. True when it became an incident."""
+    incident = permanent or message.attempts >= policy.max_attempts
+    values: dict[str, Any] = {"last_error": error[:MAX_ERROR], "locked_until": None}
+    if incident:
+        values.update(status=FAILED, failed_at=now)
+    else:
+        values["next_attempt_at"] = now + policy.delay(message.attempts)
+    with database.write() as session:
+        result = session.execute(
+            update(OutboxMessageRecord)
+            .where(
+                OutboxMessageRecord.id == message.id,
+                OutboxMessageRecord.locked_by == worker_id,
+                OutboxMessageRecord.status == PENDING,
+            )
+            .values(**values)
+        )
+        if _rowcount(result) != 1:
+            return False
+        if incident:
+            audit.append_event(
+                session,
+                actor=WORKER_ACTOR,
+                action="outbox.failed",
+                at=now,
+                launch_id=message.launch_id,
+                task_id=message.task_id,
+                detail={
+                    "message": message.id,
+                    "kind": message.kind,
+                    "attempts": message.attempts,
+                    "error": error[:500],
+                },
+            )
+    return incident
+
+
+def incidents(session: Session, *, launch_id: str) -> list[OutboxMessageView]:
+    rows = session.execute(
+        select(OutboxMessageRecord)
+        .where(OutboxMessageRecord.launch_id == launch_id, OutboxMessageRecord.status == FAILED)
+        .order_by(OutboxMessageRecord.failed_at, OutboxMessageRecord.id)
+    ).scalars()
+    return [to_view(r) for r in rows]
+
+
+def retry(database: Database, *, message_id: int, actor: Actor, now: datetime) -> OutboxMessageView:
+    """Start a message's attempts again, due now (an incident, or a pending message sent early).
+    Channels already delivered stay delivered. Audited as `outbox.retried`."""
+    with database.write() as session:
+        query = select(OutboxMessageRecord).where(OutboxMessageRecord.id == message_id)
+        if not database.is_sqlite:
+            query = query.with_for_update()
+        row = session.execute(query).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError(f"message {message_id} does not exist")
+        if row.status == DELIVERED:
+            raise ConflictError(f"message {message_id} was already delivered")
+        if row.status == PENDING and row.locked_until is not None and row.locked_until > now:
+            raise ConflictError(f"message {message_id} is being delivered right now")
+        before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+        row.status = PENDING
+        row.attempts = 0
+        row.next_attempt_at = now
+        row.failed_at = None
+        row.locked_until = None
+        audit.append_event(
+            session,
+            actor=actor,
+            action="outbox.retried",
+            at=now,
+            launch_id=row.launch_id,
+            task_id=row.task_id,
+            before=before,
+            after={"status": PENDING, "attempts": 0},
+            detail={"message": row.id, "kind": row.kind},
+        )
+        session.flush()
+        return to_view(row)
+
+
+def to_view(record: OutboxMessageRecord) -> OutboxMessageView:
+    return OutboxMessageView(
+        id=record.id,
+        idempotency_key=record.idempotency_key,
+        kind=record.kind,
+        launch_id=record.launch_id,
+        task_id=record.task_id,
+        status=record.status,
+        attempts=record.attempts,
+        created_at=record.created_at,
+        next_attempt_at=record.next_attempt_at,
+        delivered_at=record.delivered_at,
+        failed_at=record.failed_at,
+        last_error=record.last_error,
+        delivered_channels=frozenset(c for c in (record.delivered_channels or "").split(",") if c),
+        payload=dict(record.payload or {}),
+    )
+
+
+def _rowcount(result: Any) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)

@@ -1,0 +1,155 @@
+"""The background worker: fires BPMN timers, runs the reminder ladder, delivers the outbox.
+
+One tick:
+1. launches whose next timer is due are restored and their timers fired (`WorkflowEngine.fire_due_timers`);
+2. due ladder steps are done over the task index (`engine.reminders`);
+3. due outbox messages are claimed with a lease and delivered on every configured channel; success marks
+   them delivered, failure schedules the next attempt after an exponential backoff, and the last failed
+   attempt makes the message an incident.
+
+Any number of workers can run against PostgreSQL (row locks with SKIP LOCKED, version checks); against
+SQLite every step is one write transaction, so workers take turns. Time comes from the engine's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine import outbox, reminders
+from engine.delivery import Channel, DeliveryConfig, DeliveryError, channels_for
+from engine.notifications import CompositionError, compose
+from engine.outbox import OutboxMessageView
+from engine.service import WorkflowEngine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickReport:
+    timers: int = 0
+    reminders: int = 0
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    incidents: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.timers or self.reminders or self.claimed)
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: WorkflowEngine,
+        config: DeliveryConfig,
+        *,
+        channels: Sequence[Channel] | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.channels = list(channels) if channels is not None else channels_for(config)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    def tick(self) -> TickReport:
+        timers = len(self.engine.fire_due_timers())
+        steps = reminders.run_ladder(
+            self.engine.db,
+            now=self.engine.clock.now(),
+            policy=self.engine.schedule,
+            holidays=self.engine.holidays,
+        )
+        claimed, delivered, retrying, incidents = self.deliver_due()
+        return TickReport(timers, steps, claimed, delivered, retrying, incidents)
+
+    def deliver_due(self) -> tuple[int, int, int, int]:
+        """Claim and deliver one batch: (claimed, delivered, retrying, incidents)."""
+        batch = outbox.claim(
+            self.engine.db,
+            now=self.engine.clock.now(),
+            worker_id=self.worker_id,
+            policy=self.config.retry,
+            limit=self.config.batch_size,
+        )
+        delivered = retrying = incidents = 0
+        for message in batch:
+            outcome = self.deliver(message)
+            delivered += outcome == "delivered"
+            retrying += outcome == "retrying"
+            incidents += outcome == "incident"
+        return len(batch), delivered, retrying, incidents
+
+    def deliver(self, message: OutboxMessageView) -> str:
+        """Deliver one claimed message on every channel not done yet: 'delivered', 'retrying',
+        'incident', or 'lost' (another worker took it over after our lease expired)."""
+        db, now = self.engine.db, self.engine.clock.now
+        errors: list[DeliveryError] = []
+        try:
+            if not self.channels:
+                raise DeliveryError("no delivery channel is configured (SMTP or webhook)", permanent=True)
+            with db.read() as session:
+                notification = compose(
+                    session,
+                    message,
+                    base_url=self.config.base_url,
+                    default_distribution=self.config.support_distribution,
+                )
+            for channel in self.channels:
+                if channel.name in message.delivered_channels:
+                    continue
+                try:
+                    channel.send(notification)
+                except DeliveryError as exc:
+                    errors.append(exc)
+                    continue
+                outbox.record_channel(
+                    db, message_id=message.id, worker_id=self.worker_id, channel=channel.name
+                )
+        except CompositionError as exc:
+            errors.append(DeliveryError(str(exc), permanent=True))
+        except DeliveryError as exc:
+            errors.append(exc)
+        except Exception as exc:  # a bug or an unexpected failure: retried like any failed attempt
+            logger.exception("outbox message %s: unexpected failure", message.id)
+            errors.append(DeliveryError(f"unexpected: {exc!r}"))
+        if not errors:
+            if outbox.finish_delivered(db, message_id=message.id, worker_id=self.worker_id, now=now()):
+                logger.info("outbox message %s (%s) delivered", message.id, message.kind)
+                return "delivered"
+            return "lost"
+        error = "; ".join(e.message for e in errors)
+        permanent = all(e.permanent for e in errors)
+        logger.warning(
+            "outbox message %s (%s) attempt %s failed: %s", message.id, message.kind, message.attempts, error
+        )
+        incident = outbox.finish_failed(
+            db,
+            message=message,
+            worker_id=self.worker_id,
+            now=now(),
+            error=error,
+            policy=self.config.retry,
+            permanent=permanent,
+        )
+        return "incident" if incident else "retrying"
+
+    def run(self, *, poll_seconds: float = 2.0, stop: threading.Event | None = None) -> None:
+        """Tick until `stop` is set; a busy tick is followed at once by the next one."""
+        stop = stop or threading.Event()
+        logger.info("worker %s started (poll every %.1f s)", self.worker_id, poll_seconds)
+        while not stop.is_set():
+            try:
+                report = self.tick()
+            except Exception:
+                logger.exception("worker tick failed; trying again after the poll interval")
+                report = TickReport()
+            if not report.busy:
+                stop.wait(poll_seconds)
+        logger.info("worker %s stopped", self.worker_id)
