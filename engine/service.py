@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 from sqlalchemy import CursorResult, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.dml import Update
 
 from engine import audit, gate, outbox, permissions, scheduling
@@ -149,6 +149,7 @@ class WorkflowEngine:
         self.schedule = schedule or SchedulePolicy()
         self._cache = _WorkflowCache(cache_size)
         self._processes: dict[int, LoadedProcess] = {}
+        self._labels: dict[int, tuple[str, int]] = {}
         self._processes_lock = threading.Lock()
         # Test hooks, called with the command name: after the in-memory work and before the write
         # transaction; and right after the commit (before the caller hears about it).
@@ -333,7 +334,8 @@ class WorkflowEngine:
             total = repo.count(session, query)
             rows = (
                 session.execute(
-                    query.order_by(LaunchRecord.created_at.desc(), LaunchRecord.id)
+                    query.options(defer(LaunchRecord.state))
+                    .order_by(LaunchRecord.created_at.desc(), LaunchRecord.id)
                     .offset(offset)
                     .limit(limit)
                 )
@@ -392,9 +394,7 @@ class WorkflowEngine:
         with self.db.read() as session:
             total = repo.count(session, query)
             rows = session.execute(
-                query.order_by(
-                    TaskRecord.due_at.is_(None), TaskRecord.due_at, TaskRecord.created_at, TaskRecord.id
-                )
+                query.order_by(TaskRecord.due_at.asc().nulls_last(), TaskRecord.created_at, TaskRecord.id)
                 .offset(offset)
                 .limit(limit)
             ).all()
@@ -853,7 +853,7 @@ class WorkflowEngine:
                 gate_passed=passed,
                 blocked_by=gate.blocked_by_summary(sorted(merged.values(), key=lambda f: f.position)),
             )
-            _mark_completed(session, task, actor=actor, now=now)
+            _mark_completed(session, task, actor=actor, now=now, sequence=launch.version + 1)
             known = loaded.ready_ids - {task_id}
             new_tasks = self._sync_task_index(
                 session,
@@ -1208,9 +1208,20 @@ class WorkflowEngine:
             is_latest=latest is not None and latest.id == record.id,
         )
 
+    def _process_label(self, session: Session, version_id: int) -> tuple[str, int]:
+        """(process id, version number) of a stored version; versions never change, so cached."""
+        label = self._labels.get(version_id)
+        if label is None:
+            row = session.execute(
+                select(ProcessVersionRecord.process_id, ProcessVersionRecord.version).where(
+                    ProcessVersionRecord.id == version_id
+                )
+            ).one()
+            label = self._labels[version_id] = (row[0], row[1])
+        return label
+
     def _launch_view(self, session: Session, record: LaunchRecord, *, full: bool) -> LaunchView:
-        process = session.get(ProcessVersionRecord, record.process_version_id)
-        assert process is not None
+        process_id, process_version = self._process_label(session, record.process_version_id)
         view = LaunchView(
             id=record.id,
             product_name=record.product_name,
@@ -1219,8 +1230,8 @@ class WorkflowEngine:
             pm=record.pm,
             status=LaunchStatus(record.status),
             version=record.version,
-            process_id=process.process_id,
-            process_version=process.version,
+            process_id=process_id,
+            process_version=process_version,
             created_at=record.created_at,
             updated_at=record.updated_at,
             completed_at=record.completed_at,
@@ -1244,7 +1255,9 @@ class WorkflowEngine:
         )
 
 
-def _mark_completed(session: Session, task: TaskRecord, *, actor: Actor, now: datetime) -> None:
+def _mark_completed(
+    session: Session, task: TaskRecord, *, actor: Actor, now: datetime, sequence: int
+) -> None:
     done = _execute_dml(
         session,
         update(TaskRecord)
@@ -1253,6 +1266,7 @@ def _mark_completed(session: Session, task: TaskRecord, *, actor: Actor, now: da
             status=TaskStatus.COMPLETED.value,
             completed_at=now,
             completed_by=actor.username,
+            completed_version=sequence,
             assignee=task.assignee or actor.username,
         ),
     )

@@ -103,6 +103,7 @@ class TaskRecord(Base):
         Index("ix_task_status_role", "status", "role", "due_at"),
         Index("ix_task_assignee_status", "assignee", "status"),
         Index("ix_task_launch", "launch_id", "status"),
+        Index("ix_task_launch_completion", "launch_id", "bpmn_id", "completed_version"),
         Index("ix_task_remind", "status", "remind_at"),
     )
 
@@ -119,6 +120,8 @@ class TaskRecord(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # The launch version the completion wrote: orders a launch's completions without trusting clocks.
+    completed_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The reminder ladder: the next step's index and when it is due (None: nothing left to do).
     ladder_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -70,20 +70,18 @@ def launch_tasks(
 def last_author(session: Session, launch_id: str, bpmn_ids: Sequence[str]) -> str | None:
     """Who completed the most recent of these tasks (the author of a document under review).
 
-    "Most recent" is by audit sequence, which never goes backwards, not by a wall-clock timestamp."""
+    "Most recent" is by the launch version each completion wrote, which never goes backwards, not by a
+    wall-clock timestamp; one indexed look-up, whatever the audit trail's size."""
     if not bpmn_ids:
         return None
     return session.execute(
         select(TaskRecord.completed_by)
-        .join(AuditEventRecord, AuditEventRecord.task_id == TaskRecord.id)
         .where(
             TaskRecord.launch_id == launch_id,
             TaskRecord.bpmn_id.in_(bpmn_ids),
             TaskRecord.status == TaskStatus.COMPLETED.value,
-            AuditEventRecord.launch_id == launch_id,
-            AuditEventRecord.action == "task.completed",
         )
-        .order_by(AuditEventRecord.sequence.desc())
+        .order_by(TaskRecord.completed_version.desc())
         .limit(1)
     ).scalar_one_or_none()
 
