@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -65,3 +66,39 @@ def ratio(numerator: float, denominator: float) -> float:
     if denominator <= 0 or math.isnan(denominator) or math.isnan(numerator):
         return math.nan
     return numerator / denominator
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (Linux /proc); None where unavailable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all CPUs from /proc/stat; None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+class CpuBusy:
+    """Share of the machine's CPU time that was busy (any process) between start() and stop()."""
+
+    def __init__(self) -> None:
+        self._start = _cpu_times()
+        self.share: float | None = None
+
+    def stop(self) -> float | None:
+        end = _cpu_times()
+        if self._start is None or end is None or end[1] == self._start[1]:
+            return None
+        self.share = (end[0] - self._start[0]) / (end[1] - self._start[1])
+        return self.share
