@@ -122,16 +122,57 @@ def claim(
             query = query.with_for_update(skip_locked=True)
         rows = session.execute(query).scalars().all()
         lease = now + timedelta(seconds=policy.lease_seconds)
+        claimed = []
         for row in rows:
             if row.locked_until is not None:
                 logger.warning(
                     "outbox message %s: the lease of %s expired; delivering again", row.id, row.locked_by
                 )
+                if row.attempts >= policy.max_attempts:
+                    # Every attempt so far died with its worker: an incident, not an endless retry (G6).
+                    _fail_abandoned(session, row, now=now)
+                    continue
             row.attempts += 1
             row.locked_until = lease
             row.locked_by = worker_id
+            claimed.append(row)
         session.flush()
-        return [to_view(r) for r in rows]
+        return [to_view(r) for r in claimed]
+
+
+def _fail_abandoned(session: Session, row: OutboxMessageRecord, *, now: datetime) -> None:
+    row.status = FAILED
+    row.failed_at = now
+    row.locked_until = None
+    row.last_error = "every attempt ended with its worker (crash or kill) before finishing"
+    audit.append_event(
+        session,
+        actor=WORKER_ACTOR,
+        action="outbox.failed",
+        at=now,
+        launch_id=row.launch_id,
+        task_id=row.task_id,
+        detail={"message": row.id, "kind": row.kind, "attempts": row.attempts, "error": row.last_error},
+    )
+
+
+def renew_lease(
+    database: Database, *, message_id: int, worker_id: str, now: datetime, policy: RetryPolicy
+) -> bool:
+    """Extend our lease right before sending; False when it expired and another worker may hold the
+    message (then we must not send)."""
+    with database.write() as session:
+        result = session.execute(
+            update(OutboxMessageRecord)
+            .where(
+                OutboxMessageRecord.id == message_id,
+                OutboxMessageRecord.locked_by == worker_id,
+                OutboxMessageRecord.status == PENDING,
+                OutboxMessageRecord.locked_until > now,
+            )
+            .values(locked_until=now + timedelta(seconds=policy.lease_seconds))
+        )
+        return _rowcount(result) == 1
 
 
 def record_channel(database: Database, *, message_id: int, worker_id: str, channel: str) -> None:

@@ -626,11 +626,16 @@ class WorkflowEngine:
                         break
                     except _StaleVersionError:
                         logger.info("launch %s: timers lost a race; retrying", launch_id)
-            except WorkflowStuckError as exc:
-                logger.error("launch %s: a timer could not fire: %s", launch_id, exc.message)
+            except Exception as exc:  # one broken launch must not stop the others' timers
+                reason = exc.message if isinstance(exc, WorkflowStuckError) else f"unexpected: {exc!r}"
+                logger.exception("launch %s: a timer could not fire: %s", launch_id, reason)
                 with self.db.write() as session:
+                    # Only the schedule that failed is cleared: a command that has since stored a new
+                    # state (and a later timer) keeps it.
                     session.execute(
-                        update(LaunchRecord).where(LaunchRecord.id == launch_id).values(next_timer_at=None)
+                        update(LaunchRecord)
+                        .where(LaunchRecord.id == launch_id, LaunchRecord.next_timer_at <= now)
+                        .values(next_timer_at=None)
                     )
                     audit.append_event(
                         session,
@@ -638,7 +643,7 @@ class WorkflowEngine:
                         action="timer.failed",
                         at=self.clock.now(),
                         launch_id=launch_id,
-                        detail={"reason": exc.message},
+                        detail={"reason": reason},
                     )
         return advanced
 

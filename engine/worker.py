@@ -18,8 +18,9 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from engine import outbox, reminders
 from engine.delivery import Channel, DeliveryConfig, DeliveryError, channels_for
@@ -28,6 +29,7 @@ from engine.outbox import OutboxMessageView
 from engine.service import WorkflowEngine
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,15 +61,28 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     def tick(self) -> TickReport:
-        timers = len(self.engine.fire_due_timers())
-        steps = reminders.run_ladder(
-            self.engine.db,
-            now=self.engine.clock.now(),
-            policy=self.engine.schedule,
-            holidays=self.engine.holidays,
+        """One round: timers, the reminder ladder, deliveries. A failure in one step is logged and does
+        not stop the others (or the next tick)."""
+        timers = self._step("timers", lambda: len(self.engine.fire_due_timers()), 0)
+        steps = self._step(
+            "reminders",
+            lambda: reminders.run_ladder(
+                self.engine.db,
+                now=self.engine.clock.now(),
+                policy=self.engine.schedule,
+                holidays=self.engine.holidays,
+            ),
+            0,
         )
-        claimed, delivered, retrying, incidents = self.deliver_due()
+        claimed, delivered, retrying, incidents = self._step("delivery", self.deliver_due, (0, 0, 0, 0))
         return TickReport(timers, steps, claimed, delivered, retrying, incidents)
+
+    def _step(self, name: str, run: Callable[[], T], fallback: T) -> T:
+        try:
+            return run()
+        except Exception:  # keep the worker alive; the failure is in the log and retried next tick
+            logger.exception("worker %s: the %s step failed", self.worker_id, name)
+            return fallback
 
     def deliver_due(self) -> tuple[int, int, int, int]:
         """Claim and deliver one batch: (claimed, delivered, retrying, incidents)."""
@@ -80,7 +95,11 @@ class Worker:
         )
         delivered = retrying = incidents = 0
         for message in batch:
-            outcome = self.deliver(message)
+            try:
+                outcome = self.deliver(message)
+            except Exception:  # bookkeeping failed (e.g. a locked database): the lease expires, retried
+                logger.exception("outbox message %s: could not record the outcome", message.id)
+                continue
             delivered += outcome == "delivered"
             retrying += outcome == "retrying"
             incidents += outcome == "incident"
@@ -104,6 +123,13 @@ class Worker:
             for channel in self.channels:
                 if channel.name in message.delivered_channels:
                     continue
+                if not outbox.renew_lease(
+                    db, message_id=message.id, worker_id=self.worker_id, now=now(), policy=self.config.retry
+                ):
+                    logger.warning(
+                        "outbox message %s: lease lost before sending; left to its new holder", message.id
+                    )
+                    return "lost"
                 try:
                     channel.send(notification)
                 except DeliveryError as exc:
