@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,11 +27,12 @@ def _backends() -> list[object]:
     return ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=_backends())
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL: a SQLite file, or a new PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'launchgate.db'}"
+@contextmanager
+def fresh_database_url(kind: str, directory: Path) -> Iterator[str]:
+    """An empty database: a SQLite file in `directory`, or a new PostgreSQL schema dropped afterwards
+    (skipped without LAUNCHGATE_TEST_DATABASE_URL, failed when LAUNCHGATE_REQUIRE_ALL=1)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'launchgate.db'}"
         return
     if not PG_URL:
         if REQUIRE_ALL:
@@ -47,6 +49,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=_backends())
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL for one test, on each backend."""
+    with fresh_database_url(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def _spawn(database_url: str, log_dir: Path, *, fault: str, marker_dir: Path | N
                 "--log-level",
                 "warning",
             ],
-            cwd=ROOT,
+            cwd=log_dir,  # not the repo root: a developer's .env stays out of test servers
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -13,9 +13,7 @@ number of examples per operation, so CI sees the same cases every run.
 
 from __future__ import annotations
 
-import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,16 +33,14 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from api.demo import DEMO_PM, DEMO_SUPPORT, demo_forms, seed_demo, start_demo_launch
 from api.settings import Settings
 from engine import SYSTEM_ACTOR, AccountService, Database, Role, WorkflowEngine, upgrade_to_head
+from tests.conftest import fresh_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("LAUNCHGATE_TEST_DATABASE_URL", "")
-REQUIRE_ALL = os.environ.get("LAUNCHGATE_REQUIRE_ALL") == "1"
 FUZZER = "fuzz.all-roles"
 FUZZER_PASSWORD = "fuzz-all-roles-password"
 CHECKS = [
@@ -155,24 +151,8 @@ class Live:
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """SQLite, and PostgreSQL too when LAUNCHGATE_TEST_DATABASE_URL is set (as in tests/conftest.py, but one
     database for the whole module: the fuzzer's requests build on each other)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'launchgate.db'}"
-        return
-    if not PG_URL:
-        if REQUIRE_ALL:
-            pytest.fail("LAUNCHGATE_TEST_DATABASE_URL is not set but LAUNCHGATE_REQUIRE_ALL=1")
-        pytest.skip("LAUNCHGATE_TEST_DATABASE_URL not set")
-    schema_name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema_name}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema_name}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema_name}" CASCADE'))
-        admin.dispose()
+    with fresh_database_url(request.param, tmp_path_factory.mktemp("schemathesis")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

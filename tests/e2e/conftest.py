@@ -5,12 +5,7 @@ users) driven by Playwright's sync API with the system Chromium. No browser is d
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -20,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from api.demo import DEMO_USERS, demo_forms, seed_demo
-from engine import Database, WorkflowEngine, upgrade_to_head
-from tests.conftest import BPMN_DIR, REQUIRE_ALL
+from api.demo import DEMO_USERS, demo_forms
+from tests.api.live_server import running_servers
+from tests.conftest import REQUIRE_ALL
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -45,7 +40,6 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PASSWORDS = {username: password for username, password, _, _ in DEMO_USERS}
-READY_TIMEOUT = 30.0
 STEP_TIMEOUT_MS = 15_000
 LAUNCH_ID = re.compile(r"/launches/([0-9a-f-]{36})")
 TASK_ID = re.compile(r"/tasks/([0-9a-f-]{36})")
@@ -57,79 +51,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _prepare_database(url: str) -> None:
-    database = Database.from_url(url)
-    try:
-        upgrade_to_head(database.db_engine)
-        WorkflowEngine(database).sync_shipped_processes(BPMN_DIR)
-        seed_demo(database, echo=lambda _line: None)
-    finally:
-        database.dispose()
-
-
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A uvicorn process serving the app on a free loopback port; stopped at the end whatever happened."""
+    """A uvicorn process serving the app on a free loopback port (its own SQLite file, the shipped
+    diagrams, the demo users); stopped at the end whatever happened."""
     workdir = tmp_path_factory.mktemp("e2e-server")
-    url = f"sqlite:///{workdir / 'e2e.db'}"
-    _prepare_database(url)
-    port = _free_port()
-    log_path = workdir / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHGATE_")}
-    env["LAUNCHGATE_DATABASE_URL"] = url
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:app_from_environment",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=workdir,  # not ROOT: keep a developer's .env out of the test server
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(server, process, log_path)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _wait_ready(server: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{server}/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the server did not become ready in {READY_TIMEOUT} s:\n{log_path.read_text()[-3000:]}")
+    with running_servers(f"sqlite:///{workdir / 'e2e.db'}", workdir, prepare=True) as [server]:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
