@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -505,14 +504,3 @@ def _build_spiff_spec(root: etree._Element, process_id: str) -> Any:
         raise DiagramRejectedError(
             [DiagramProblem(getattr(exc, "id", None), f"invalid BPMN: {exc}")]
         ) from exc
-
-
-def read_diagram_file(path: Path) -> bytes:
-    return path.read_bytes()
-
-
-def shipped_diagrams(bpmn_dir: Path) -> Iterable[Path]:
-    return sorted(bpmn_dir.glob("*.bpmn"))
-
-
-Loader = Callable[[bytes], LoadedProcess]
