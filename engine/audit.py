@@ -12,9 +12,9 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import format_utc
@@ -49,12 +49,22 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def lock_chain(session: Session) -> AuditHeadRecord:
+_HEAD = cast(Table, AuditHeadRecord.__table__)
+_EVENT = cast(Table, AuditEventRecord.__table__)
+_LOCK_HEAD = select(_HEAD.c.sequence, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_EVENT = insert(_EVENT)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(sequence=bindparam("new_sequence"), hash=bindparam("new_hash"))
+)
+
+
+def lock_chain(session: Session) -> tuple[int, str]:
     """Lock the chain head for the rest of the transaction (a row lock on PostgreSQL; SQLite's write
-    transactions are already exclusive)."""
-    return session.execute(
-        select(AuditHeadRecord).where(AuditHeadRecord.id == 1).with_for_update()
-    ).scalar_one()
+    transactions are already exclusive). Returns the head's sequence number and hash."""
+    sequence, head_hash = session.connection().execute(_LOCK_HEAD).one()
+    return int(sequence), str(head_hash)
 
 
 def append_event(
@@ -68,12 +78,13 @@ def append_event(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     detail: Mapping[str, Any] | None = None,
-) -> AuditEventRecord:
-    """Append one event inside the caller's transaction. Call it last, just before commit: it locks the
-    chain head until the transaction ends."""
-    head = lock_chain(session)
+) -> int:
+    """Append one event inside the caller's transaction and return its sequence number. Call it last, just
+    before commit: it locks the chain head until the transaction ends."""
+    session.flush()  # the ORM rows this event describes go first (foreign keys)
+    sequence, prev_hash = lock_chain(session)
     fields: dict[str, Any] = {
-        "sequence": head.sequence + 1,
+        "sequence": sequence + 1,
         "occurred_at": format_utc(at),
         "actor": actor.username,
         "role": actor.primary_role,
@@ -84,19 +95,18 @@ def append_event(
         "before": dict(before) if before is not None else None,
         "after": dict(after) if after is not None else None,
         "detail": dict(detail or {}),
-        "prev_hash": head.hash,
+        "prev_hash": prev_hash,
     }
     # Normalise through JSON so the hash covers exactly what the database gives back.
     fields = json.loads(canonical_json(fields))
-    record = AuditEventRecord(**fields, hash=event_hash(fields))
-    session.add(record)
-    head.sequence = record.sequence
-    head.hash = record.hash
-    session.flush()
+    fields["hash"] = event_hash(fields)
+    conn = session.connection()
+    conn.execute(_INSERT_EVENT, fields)
+    conn.execute(_MOVE_HEAD, {"new_sequence": fields["sequence"], "new_hash": fields["hash"]})
     logger.info(
-        "audit #%s %s by %s launch=%s task=%s", record.sequence, action, actor.username, launch_id, task_id
+        "audit #%s %s by %s launch=%s task=%s", fields["sequence"], action, actor.username, launch_id, task_id
     )
-    return record
+    return int(fields["sequence"])
 
 
 def to_view(record: AuditEventRecord) -> AuditEventView:

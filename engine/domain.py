@@ -95,6 +95,21 @@ class TaskDetailView:
 
 
 @dataclass(frozen=True)
+class GateFact:
+    """A gate item's stored state (a `gate_item` row)."""
+
+    key: str
+    title: str
+    bpmn_task_id: str
+    position: int
+    status: GateItemStatus
+    passed_at: datetime | None
+    passed_by: str | None
+    content_hash: str | None
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
 class GateItemView:
     key: str
     title: str

@@ -12,24 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from engine.audit import canonical_json
-from engine.domain import BlockerView, GateItemStatus, GateItemView, TaskStatus
+from engine.domain import BlockerView, GateFact, GateItemStatus, GateItemView, TaskStatus
 from engine.expressions import evaluate_condition
 from engine.specs import ProcessModel, UserTaskModel
-
-
-@dataclass(frozen=True)
-class GateFact:
-    """A gate item's stored state (mirrors a GateItemRecord, without the ORM)."""
-
-    key: str
-    title: str
-    bpmn_task_id: str
-    position: int
-    status: GateItemStatus
-    passed_at: datetime | None
-    passed_by: str | None
-    content_hash: str | None
-    opened_at: datetime
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, Table, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -39,6 +39,7 @@ PENDING = "pending"
 DELIVERED = "delivered"
 FAILED = "failed"
 MAX_ERROR = 2000
+_INSERT_MESSAGE = insert(cast(Table, OutboxMessageRecord.__table__))
 
 
 @dataclass(frozen=True)
@@ -87,19 +88,21 @@ def add_message(
     now: datetime,
 ) -> None:
     """Queue a message inside the caller's transaction; it is delivered only if that transaction commits."""
-    session.add(
-        OutboxMessageRecord(
-            idempotency_key=key,
-            kind=kind,
-            launch_id=launch_id,
-            task_id=task_id,
-            payload=dict(payload),
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            delivered_channels="",
-        )
+    session.flush()  # the launch and task rows it refers to go first (foreign keys)
+    session.connection().execute(
+        _INSERT_MESSAGE,
+        {
+            "idempotency_key": key,
+            "kind": kind,
+            "launch_id": launch_id,
+            "task_id": task_id,
+            "payload": dict(payload),
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "delivered_channels": "",
+        },
     )
 
 

@@ -3,9 +3,9 @@
 Each open task carries the index of its next ladder step and when that step is due (`remind_at`, set
 when the task is created). A step that is due is done in ONE transaction: the notification goes into the
 outbox, an escalation marks the task (`escalated_at`, shown on the gate panel), the step is audited
-(`task.reminded` / `task.escalated`), and the task moves on to its next step. Several workers never do a
-step twice: the task row is locked (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite's write transaction) and
-the message's idempotency key names the task and the step.
+(`task.reminded` / `task.escalated`), the task moves on to its next step and the launch to a new
+version. Several workers never do a step twice: the task row is locked (PostgreSQL `FOR UPDATE SKIP
+LOCKED`; SQLite's write transaction) and the message's idempotency key names the task and the step.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 from collections.abc import Collection
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import audit, outbox
 from engine.db.models import LaunchRecord, TaskRecord
@@ -74,6 +74,13 @@ def _step(
             return False
         index = task.ladder_step
         step = policy.ladder[index]
+        # Every change to a launch's task rows moves the launch to a new version (the engine's remembered
+        # rows of this launch are then never trusted again, and a command racing this step starts over).
+        session.execute(
+            update(LaunchRecord)
+            .where(LaunchRecord.id == launch.id)
+            .values(version=LaunchRecord.version + 1, updated_at=now)
+        )
         escalate = step.action is LadderAction.ESCALATE
         if escalate:
             to = {"roles": [policy.escalate_to_role]}

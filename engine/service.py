@@ -12,30 +12,29 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import uuid4
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, defer
-from sqlalchemy.sql.dml import Update
 
 from engine import audit, gate, outbox, permissions, scheduling
 from engine.clock import Clock, SystemClock
 from engine.db import repository as repo
+from engine.db import rows
 from engine.db.models import (
     AuditEventRecord,
     CommentRecord,
-    GateItemRecord,
     LaunchRecord,
     ProcessVersionRecord,
     TaskDraftRecord,
     TaskRecord,
 )
+from engine.db.rows import LaunchRow, NewTask, TaskRow
 from engine.db.session import Database
 from engine.domain import (
     SYSTEM_ACTOR,
@@ -44,6 +43,7 @@ from engine.domain import (
     AuditVerification,
     BlockerView,
     CommentView,
+    GateFact,
     GateItemStatus,
     LaunchStatus,
     LaunchView,
@@ -56,6 +56,7 @@ from engine.domain import (
 from engine.errors import (
     ConflictError,
     DiagramProblem,
+    EngineError,
     ExpressionEvaluationError,
     FieldProblem,
     GateBlockedError,
@@ -66,9 +67,10 @@ from engine.errors import (
     WorkflowStuckError,
 )
 from engine.outbox import OutboxMessageView
-from engine.runtime import RunningWorkflow
+from engine.runtime import ReadyTask, RunningWorkflow
 from engine.scheduling import WORKER_ACTOR, SchedulePolicy
 from engine.serialization import dump_state, restore_state
+from engine.snapshots import LaunchSnapshot, WorkflowCache
 from engine.specs import LoadedProcess, ProcessModel, UserTaskModel, check_diagram, content_hash, load_process
 from engine.task_forms import TASK_FORMS, form_json_schema, validate_launch_start, validate_task_data
 
@@ -89,47 +91,6 @@ class _StaleVersionError(Exception):
     """The launch changed between our read and our write: start the command again."""
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    """What a command read about one task and its launch."""
-
-    task: TaskRecord
-    launch: LaunchRecord
-    process: LoadedProcess
-    spec: UserTaskModel
-    facts: dict[str, gate.GateFact]
-    ready_ids: frozenset[str]
-
-
-class _WorkflowCache:
-    """Restored workflows keyed by launch id, trusted only for the exact stored version.
-
-    An entry is taken out while a command uses it (the command mutates it) and put back only after the
-    command committed, under the new version. Another process's write bumps the version, so a stale entry
-    is never used."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[str, tuple[int, RunningWorkflow]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, launch_id: str, version: int) -> RunningWorkflow | None:
-        with self._lock:
-            item = self._items.pop(launch_id, None)
-        if item is not None and item[0] == version:
-            return item[1]
-        return None
-
-    def put(self, launch_id: str, version: int, workflow: RunningWorkflow) -> None:
-        if self._size <= 0:
-            return
-        with self._lock:
-            self._items[launch_id] = (version, workflow)
-            self._items.move_to_end(launch_id)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
 class WorkflowEngine:
     """Runs launches. Thread-safe; share one per process."""
 
@@ -147,7 +108,7 @@ class WorkflowEngine:
         self.clock: Clock = clock or SystemClock()
         self.holidays = frozenset(holidays)
         self.schedule = schedule or SchedulePolicy()
-        self._cache = _WorkflowCache(cache_size)
+        self._cache = WorkflowCache(cache_size)
         self._processes: dict[int, LoadedProcess] = {}
         self._labels: dict[int, tuple[str, int]] = {}
         self._processes_lock = threading.Lock()
@@ -237,54 +198,46 @@ class WorkflowEngine:
         state = dump_state(workflow)
         now = self.clock.now()
         model = process.model
+        launch = LaunchRow(
+            id=launch_id,
+            process_version_id=version_id,
+            product_name=str(values["product_name"]),
+            summary=str(values["summary"]),
+            planned_launch_date=planned,
+            pm=actor.username,
+            status=LaunchStatus.ACTIVE.value,
+            version=1,
+            gate_total=len(model.gate_items),
+            gate_passed=0,
+            blocked_by=",".join(g.key for g in model.gate_items),
+            created_at=now,
+            updated_at=now,
+            completed_at=None,
+            support_distribution=tuple(distribution),
+            due_overrides=overrides,
+            next_timer_at=workflow.next_timer_at(),
+        )
+        facts = tuple(
+            GateFact(
+                key=item.key,
+                title=item.title,
+                bpmn_task_id=item.task_id,
+                position=item.position,
+                status=GateItemStatus.OPEN,
+                passed_at=None,
+                passed_by=None,
+                content_hash=None,
+                opened_at=now,
+            )
+            for item in model.gate_items
+        )
+        new_tasks = self._plan_new_tasks(launch, model, ready, known=frozenset(), now=now)
         self._hook("start_launch")
         with self.db.write() as session:
-            session.add(
-                LaunchRecord(
-                    id=launch_id,
-                    process_version_id=version_id,
-                    product_name=str(values["product_name"]),
-                    product_name_lower=str(values["product_name"]).lower(),
-                    summary=str(values["summary"]),
-                    planned_launch_date=planned,
-                    pm=actor.username,
-                    status=LaunchStatus.ACTIVE.value,
-                    state=state,
-                    version=1,
-                    gate_total=len(model.gate_items),
-                    gate_passed=0,
-                    blocked_by=",".join(g.key for g in model.gate_items),
-                    created_at=now,
-                    updated_at=now,
-                    support_distribution=distribution,
-                    due_overrides=overrides,
-                    next_timer_at=workflow.next_timer_at(),
-                )
-            )
-            session.flush()
-            for item in model.gate_items:
-                session.add(
-                    GateItemRecord(
-                        launch_id=launch_id,
-                        key=item.key,
-                        title=item.title,
-                        bpmn_task_id=item.task_id,
-                        position=item.position,
-                        status=GateItemStatus.OPEN.value,
-                        opened_at=now,
-                    )
-                )
-            new_tasks = self._sync_task_index(
-                session,
-                launch_id=launch_id,
-                pm=actor.username,
-                model=model,
-                ready=ready,
-                known=frozenset(),
-                now=now,
-                planned_launch_date=planned,
-                due_overrides=overrides,
-            )
+            conn = session.connection()
+            rows.insert_launch(conn, launch, state=state)
+            rows.insert_gate_facts(conn, launch_id, facts)
+            self._write_task_index(session, launch, new_tasks, gone=(), now=now)
             audit.append_event(
                 session,
                 actor=actor,
@@ -295,23 +248,37 @@ class WorkflowEngine:
                 detail={
                     "process_id": model.process_id,
                     "process_version": version.version,
-                    "new_tasks": new_tasks,
+                    "new_tasks": [t.row.bpmn_id for t in new_tasks],
                 },
             )
-        self._cache.put(launch_id, 1, workflow)
+        # Nobody has written any document yet, so every reviewed document's author is known: nobody.
+        snapshot = LaunchSnapshot(
+            launch=launch,
+            facts={f.key: f for f in facts},
+            ready=tuple(t.row for t in new_tasks),
+            authors={t.reviews: None for t in model.tasks.values() if t.reviews},
+        )
+        self._cache.put(launch_id, 1, workflow, snapshot)
         logger.info("launch %s started by %s", launch_id, actor.username)
         if self.after_commit is not None:
             self.after_commit("start_launch")
-        return self.get_launch(launch_id=launch_id, actor=actor)
+        return self._full_view(snapshot, process)
 
     def get_launch(self, *, launch_id: str, actor: Actor) -> LaunchView:
         """A launch with its gate (each item passed/open, holder, since, due), blockers and open tasks."""
         self._require(permissions.may_read(actor), actor, "launch.read")
         with self.db.read() as session:
-            record = session.get(LaunchRecord, launch_id)
-            if record is None:
+            conn = session.connection()
+            launch = rows.read_launch(conn, launch_id)
+            if launch is None:
                 raise NotFoundError(f"launch {launch_id} does not exist")
-            return self._launch_view(session, record, full=True)
+            snapshot = LaunchSnapshot(
+                launch=launch,
+                facts={f.key: f for f in rows.read_gate_facts(conn, launch_id)},
+                ready=rows.read_ready_tasks(conn, launch_id),
+            )
+            process = self._process(launch.process_version_id, session)
+        return self._full_view(snapshot, process)
 
     def list_launches(
         self,
@@ -332,7 +299,7 @@ class WorkflowEngine:
         )
         with self.db.read() as session:
             total = repo.count(session, query)
-            rows = (
+            found = (
                 session.execute(
                     query.options(defer(LaunchRecord.state))
                     .order_by(LaunchRecord.created_at.desc(), LaunchRecord.id)
@@ -342,7 +309,9 @@ class WorkflowEngine:
                 .scalars()
                 .all()
             )
-            items = tuple(self._launch_view(session, r, full=False) for r in rows)
+            items = tuple(
+                self._summary_view(r, self._process_label(session, r.process_version_id)) for r in found
+            )
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     def launch_diagram(self, *, launch_id: str, actor: Actor) -> str:
@@ -423,9 +392,9 @@ class WorkflowEngine:
             process = self._process(launch.process_version_id, session)
         spec = process.model.tasks[task.bpmn_id]
         if task.status == TaskStatus.READY.value:
-            workflow = self._restore(launch.id, launch_version, launch_state, process)
+            workflow, snapshot = self._restore(launch.id, launch_version, launch_state, process)
             data = workflow.data_for(task_id)
-            self._cache.put(launch.id, launch_version, workflow)
+            self._cache.put(launch.id, launch_version, workflow, snapshot)
         else:
             data = {spec.document: (completion.after if completion is not None else None) or {}}
         return TaskDetailView(
@@ -440,13 +409,12 @@ class WorkflowEngine:
     def complete_task(self, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> LaunchView:
         """Complete a ready task with form data. Validation, permission, the gate and the race are all
         checked; on any refusal nothing of this attempt is written except its audit row."""
-        launch_id = self._command(
+        return self._command(
             "task.complete",
             task_id,
             actor,
             lambda: self._complete_once(task_id=task_id, data=data, actor=actor),
         )
-        return self.get_launch(launch_id=launch_id, actor=actor)
 
     def claim_task(self, *, task_id: str, actor: Actor) -> TaskView:
         """Take a ready task: it becomes the actor's and leaves the role's shared queue."""
@@ -650,49 +618,43 @@ class WorkflowEngine:
     def _fire_timers_once(self, launch_id: str) -> bool:
         now = self.clock.now()
         with self.db.read() as session:
-            launch = session.get(LaunchRecord, launch_id)
+            conn = session.connection()
+            found = rows.read_launch_with_state(conn, launch_id)
+            if found is None:
+                return False
+            launch, stored_state = found
             if (
-                launch is None
-                or launch.status != LaunchStatus.ACTIVE.value
+                launch.status != LaunchStatus.ACTIVE.value
                 or launch.next_timer_at is None
                 or launch.next_timer_at > now
             ):
                 return False
             process = self._process(launch.process_version_id, session)
-            facts = {f.key: _fact(f) for f in repo.gate_items(session, launch.id)}
-            open_rows = {
-                t.id: t.bpmn_id for t in repo.launch_tasks(session, launch.id, status=TaskStatus.READY)
-            }
-        workflow = self._restore(launch.id, launch.version, launch.state, process)
+            facts = rows.read_gate_facts(conn, launch.id)
+            open_rows = rows.read_ready_tasks(conn, launch.id)
+        workflow, _ = self._restore(launch.id, launch.version, stored_state, process)
         fired = workflow.fire_due_timers()
         finished = workflow.is_finished()
         ready = workflow.ready_user_tasks()
-        passed = sum(1 for f in facts.values() if f.status is GateItemStatus.PASSED)
+        passed = sum(1 for f in facts if f.status is GateItemStatus.PASSED)
         if finished and passed != len(facts):
             raise WorkflowStuckError("the workflow finished with gate items open; refusing to record it")
         state = dump_state(workflow)
+        known = frozenset(t.id for t in open_rows)
+        gone = known - {t.id for t in ready}
+        new_tasks = self._plan_new_tasks(launch, process.model, ready, known=known, now=now)
+        after = replace(
+            launch,
+            version=launch.version + 1,
+            updated_at=now,
+            status=(LaunchStatus.LIVE if finished else LaunchStatus.ACTIVE).value,
+            completed_at=now if finished else None,
+            next_timer_at=workflow.next_timer_at(),
+        )
         self._hook("fire_timers")
         with self.db.write() as session:
-            self._bump_version(
-                session,
-                launch,
-                state=state,
-                next_timer_at=workflow.next_timer_at(),
-                now=now,
-                status=LaunchStatus.LIVE if finished else LaunchStatus.ACTIVE,
-            )
-            new_tasks = self._sync_task_index(
-                session,
-                launch_id=launch.id,
-                pm=launch.pm,
-                model=process.model,
-                ready=ready,
-                known=frozenset(open_rows),
-                now=now,
-                planned_launch_date=launch.planned_launch_date,
-                due_overrides=launch.due_overrides,
-            )
-            still_open = {t.id for t in ready}
+            self._write_launch(session, launch, after, state=state)
+            self._write_task_index(session, after, new_tasks, gone=gone, now=now)
             if fired:
                 audit.append_event(
                     session,
@@ -702,11 +664,11 @@ class WorkflowEngine:
                     launch_id=launch.id,
                     detail={
                         "timers": fired,
-                        "new_tasks": new_tasks,
-                        "cancelled_tasks": sorted(b for t, b in open_rows.items() if t not in still_open),
+                        "new_tasks": [t.row.bpmn_id for t in new_tasks],
+                        "cancelled_tasks": sorted(t.bpmn_id for t in open_rows if t.id in gone),
                     },
                 )
-        self._cache.put(launch.id, launch.version + 1, workflow)
+        self._cache.put(launch.id, after.version, workflow)
         logger.info("launch %s: timers %s fired, new tasks %s", launch.id, fired, new_tasks)
         return bool(fired)
 
@@ -784,54 +746,85 @@ class WorkflowEngine:
                 detail={"reason": reason, **extra},
             )
 
-    def _load(self, session: Session, task_id: str) -> _Loaded:
-        task = session.get(TaskRecord, task_id)
-        if task is None:
-            raise NotFoundError(f"task {task_id} does not exist")
-        launch = session.get(LaunchRecord, task.launch_id)
-        assert launch is not None
-        process = self._process(launch.process_version_id, session)
-        facts = {f.key: _fact(f) for f in repo.gate_items(session, launch.id)}
-        ready_ids = frozenset(t.id for t in repo.launch_tasks(session, launch.id, status=TaskStatus.READY))
-        return _Loaded(task, launch, process, process.model.tasks[task.bpmn_id], facts, ready_ids)
-
-    def _complete_once(self, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> str:
+    def _read_for_task(self, task_id: str) -> tuple[TaskRow, LaunchSnapshot, str, LoadedProcess]:
+        """A task, its launch's rows and stored state, from one read transaction (one snapshot)."""
         with self.db.read() as session:
-            loaded = self._load(session, task_id)
-            task, launch, spec = loaded.task, loaded.launch, loaded.spec
-            _require_ready(task, launch)
-            reviews_by = None
+            conn = session.connection()
+            task = rows.read_task(conn, task_id)
+            if task is None:
+                raise NotFoundError(f"task {task_id} does not exist")
+            found = rows.read_launch_with_state(conn, task.launch_id)
+            assert found is not None
+            launch, state = found
+            process = self._process(launch.process_version_id, session)
+            spec = process.model.tasks[task.bpmn_id]
+            authors: dict[str, str | None] = {}
             if spec.reviews:
-                writers = [t.id for t in loaded.process.model.tasks.values() if t.document == spec.reviews]
-                reviews_by = repo.last_author(session, launch.id, writers)
-            open_tasks = [
-                _open_task(t) for t in repo.launch_tasks(session, launch.id, status=TaskStatus.READY)
-            ]
-        facts = permissions.TaskFacts(
-            role=task.role,
-            assignee=task.assignee,
-            status=TaskStatus(task.status),
-            launch_pm=launch.pm,
-            reviews_author=reviews_by,
+                writers = [t.id for t in process.model.tasks.values() if t.document == spec.reviews]
+                authors[spec.reviews] = repo.last_author(session, launch.id, writers)
+            snapshot = LaunchSnapshot(
+                launch=launch,
+                facts={f.key: f for f in rows.read_gate_facts(conn, launch.id)},
+                ready=rows.read_ready_tasks(conn, launch.id),
+                authors=authors,
+            )
+        return task, snapshot, state, process
+
+    def _complete_once(self, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> LaunchView:
+        remembered = self._cache.take_for_task(task_id)
+        if remembered is not None:
+            workflow, snapshot = remembered
+            process = self._process(snapshot.launch.process_version_id)
+            task = snapshot.ready_task(task_id)
+            reviews = process.model.tasks[task.bpmn_id].reviews if task is not None else None
+            if task is not None and (reviews is None or reviews in snapshot.authors):
+                try:
+                    return self._complete(
+                        task,
+                        snapshot=snapshot,
+                        restore=lambda: workflow,
+                        process=process,
+                        data=data,
+                        actor=actor,
+                    )
+                except EngineError as exc:
+                    # Decided on remembered rows: every refusal is decided again on fresh ones.
+                    logger.info("task %s: %s (remembered rows); reading them again", task_id, exc.message)
+        task, snapshot, state, process = self._read_for_task(task_id)
+        launch = snapshot.launch
+
+        def restore() -> RunningWorkflow:
+            return self._restore(launch.id, launch.version, state, process)[0]
+
+        return self._complete(
+            task, snapshot=snapshot, restore=restore, process=process, data=data, actor=actor
         )
-        self._require(permissions.may_complete(actor, facts), actor, "task.complete")
-        values = validate_task_data(task.bpmn_id, data)
-        model = loaded.process.model
-        if spec.go_live:
-            views = gate.gate_views(model, list(loaded.facts.values()), open_tasks)
-            blockers = gate.blockers(views)
-            if blockers:
-                names = ", ".join(b.describe() for b in blockers)
-                raise GateBlockedError(
-                    f"go-live is blocked by {len(blockers)} gate item(s): {names}", blockers
-                )
-        workflow = self._restore(launch.id, launch.version, launch.state, loaded.process)
-        before_doc = workflow.data_for(task_id).get(spec.document)
-        data_after = workflow.complete_user_task(task_id, document=spec.document, data=values)
+
+    def _complete(
+        self,
+        task: TaskRow,
+        *,
+        snapshot: LaunchSnapshot,
+        restore: Callable[[], RunningWorkflow],
+        process: LoadedProcess,
+        data: Mapping[str, Any],
+        actor: Actor,
+    ) -> LaunchView:
+        """One attempt at completing `task`, decided on `snapshot` (the launch's rows at one version) and
+        written in one transaction guarded by that version."""
+        launch, model = snapshot.launch, process.model
+        spec = model.tasks[task.bpmn_id]
+        reviews_by = snapshot.authors.get(spec.reviews) if spec.reviews else None
+        values = self._check_completion(
+            task, snapshot=snapshot, process=process, data=data, actor=actor, reviews_by=reviews_by
+        )
+        workflow = restore()
+        before_doc = workflow.data_for(task.id).get(spec.document)
+        data_after = workflow.complete_user_task(task.id, document=spec.document, data=values)
         now = self.clock.now()
         try:
             changes = gate.changes_after_completion(
-                model, spec, data_after=data_after, actor=actor.username, at=now, facts=loaded.facts
+                model, spec, data_after=data_after, actor=actor.username, at=now, facts=snapshot.facts
             )
         except ExpressionEvaluationError as exc:
             raise WorkflowStuckError(
@@ -840,39 +833,42 @@ class WorkflowEngine:
         finished = workflow.is_finished()
         ready = workflow.ready_user_tasks()
         state = dump_state(workflow)
-        merged = dict(loaded.facts)
+        merged = dict(snapshot.facts)
         for change in changes:
             merged[change.key] = _apply(merged[change.key], change)
         passed = sum(1 for f in merged.values() if f.status is GateItemStatus.PASSED)
         if finished and passed != len(merged):
             raise WorkflowStuckError("the workflow finished with gate items open; refusing to record it")
+        status = LaunchStatus.LIVE if finished else LaunchStatus.ACTIVE
+        known = frozenset(t.id for t in snapshot.ready) - {task.id}
+        ready_ids = {t.id for t in ready}
+        new_tasks = self._plan_new_tasks(launch, model, ready, known=known, now=now)
+        after = replace(
+            launch,
+            version=launch.version + 1,
+            updated_at=now,
+            status=status.value,
+            completed_at=now if finished else None,
+            gate_passed=passed,
+            blocked_by=gate.blocked_by_summary(sorted(merged.values(), key=lambda f: f.position)),
+            next_timer_at=workflow.next_timer_at(),
+        )
         self._hook("complete_task")
         with self.db.write() as session:
-            self._bump_version(
-                session,
-                launch,
-                state=state,
-                next_timer_at=workflow.next_timer_at(),
-                now=now,
-                status=LaunchStatus.LIVE if finished else LaunchStatus.ACTIVE,
-                gate_passed=passed,
-                blocked_by=gate.blocked_by_summary(sorted(merged.values(), key=lambda f: f.position)),
-            )
-            _mark_completed(session, task, actor=actor, now=now, sequence=launch.version + 1)
-            known = loaded.ready_ids - {task_id}
-            new_tasks = self._sync_task_index(
-                session,
-                launch_id=launch.id,
-                pm=launch.pm,
-                model=model,
-                ready=ready,
-                known=known,
-                now=now,
-                planned_launch_date=launch.planned_launch_date,
-                due_overrides=launch.due_overrides,
-            )
-            _write_gate_changes(session, launch.id, changes)
-            session.execute(delete(TaskDraftRecord).where(TaskDraftRecord.task_id == task_id))
+            self._write_launch(session, launch, after, state=state)
+            conn = session.connection()
+            if not rows.complete_task(
+                conn,
+                task_id=task.id,
+                at=now,
+                by=actor.username,
+                sequence=after.version,
+                assignee=task.assignee or actor.username,
+            ):
+                raise _StaleVersionError()
+            self._write_task_index(session, after, new_tasks, gone=known - ready_ids, now=now)
+            rows.update_gate_items(conn, launch.id, [merged[key] for key in {c.key for c in changes}])
+            rows.delete_drafts(conn, task.id)
             self._enqueue_completion_messages(
                 session,
                 launch=launch,
@@ -880,9 +876,7 @@ class WorkflowEngine:
                 spec=spec,
                 values=values,
                 new_ready=[
-                    {"id": t.id, "bpmn_id": t.bpmn_id, "title": model.tasks[t.bpmn_id].title}
-                    for t in ready
-                    if t.id not in known
+                    {"id": t.row.id, "bpmn_id": t.row.bpmn_id, "title": t.row.title} for t in new_tasks
                 ],
                 reviewer=actor.username,
                 author=reviews_by,
@@ -894,7 +888,7 @@ class WorkflowEngine:
                 action="task.completed",
                 at=now,
                 launch_id=launch.id,
-                task_id=task_id,
+                task_id=task.id,
                 before={spec.document: before_doc} if before_doc is not None else None,
                 after=values,
                 detail={
@@ -906,26 +900,71 @@ class WorkflowEngine:
                         {"item": c.key, "status": c.status.value, "content_hash": c.content_hash}
                         for c in changes
                     ],
-                    "new_tasks": new_tasks,
-                    "launch_status": LaunchStatus.LIVE.value if finished else LaunchStatus.ACTIVE.value,
+                    "new_tasks": [t.row.bpmn_id for t in new_tasks],
+                    "launch_status": status.value,
                 },
             )
-        self._cache.put(launch.id, launch.version + 1, workflow)
+        still_ready = [t for t in snapshot.ready if t.id in ready_ids and t.id != task.id]
+        result = LaunchSnapshot(
+            launch=after,
+            facts=merged,
+            ready=tuple(
+                sorted([*still_ready, *(t.row for t in new_tasks)], key=lambda t: (t.created_at, t.id))
+            ),
+            authors={**snapshot.authors, spec.document: actor.username},
+        )
+        self._cache.put(launch.id, after.version, workflow, result)
         logger.info(
-            "launch %s task %s (%s) completed by %s", launch.id, task_id, task.bpmn_id, actor.username
+            "launch %s task %s (%s) completed by %s", launch.id, task.id, task.bpmn_id, actor.username
         )
         if self.after_commit is not None:
             self.after_commit("complete_task")
-        return launch.id
+        return self._full_view(result, process)
+
+    def _check_completion(
+        self,
+        task: TaskRow,
+        *,
+        snapshot: LaunchSnapshot,
+        process: LoadedProcess,
+        data: Mapping[str, Any],
+        actor: Actor,
+        reviews_by: str | None,
+    ) -> dict[str, Any]:
+        """Everything that may refuse a completion before the workflow runs; the validated form values."""
+        launch, model = snapshot.launch, process.model
+        _require_ready(task, launch)
+        spec = model.tasks[task.bpmn_id]
+        facts = permissions.TaskFacts(
+            role=task.role,
+            assignee=task.assignee,
+            status=TaskStatus(task.status),
+            launch_pm=launch.pm,
+            reviews_author=reviews_by,
+        )
+        self._require(permissions.may_complete(actor, facts), actor, "task.complete")
+        values = validate_task_data(task.bpmn_id, data)
+        if spec.go_live:
+            views = gate.gate_views(
+                model, list(snapshot.facts.values()), [_open_task(t) for t in snapshot.ready]
+            )
+            blockers = gate.blockers(views)
+            if blockers:
+                names = ", ".join(b.describe() for b in blockers)
+                raise GateBlockedError(
+                    f"go-live is blocked by {len(blockers)} gate item(s): {names}", blockers
+                )
+        return values
 
     def _reassign_once(self, task_id: str, actor: Actor, how: str, assignee: str | None) -> TaskView:
         with self.db.read() as session:
-            task = session.get(TaskRecord, task_id)
+            conn = session.connection()
+            task = rows.read_task(conn, task_id)
             if task is None:
                 raise NotFoundError(f"task {task_id} does not exist")
-            launch = session.get(LaunchRecord, task.launch_id)
+            launch = rows.read_launch(conn, task.launch_id)
             assert launch is not None
-            _require_ready(task, launch)
+        _require_ready(task, launch)
         facts = permissions.TaskFacts(
             role=task.role, assignee=task.assignee, status=TaskStatus(task.status), launch_pm=launch.pm
         )
@@ -939,10 +978,11 @@ class WorkflowEngine:
             reason = permissions.may_assign(actor, facts)
         self._require(reason, actor, f"task.{how}")
         now = self.clock.now()
+        after = replace(launch, version=launch.version + 1, updated_at=now)
         self._hook(f"{how}_task")
         with self.db.write() as session:
-            self._bump_version(session, launch, state=None, now=now)
-            session.execute(update(TaskRecord).where(TaskRecord.id == task_id).values(assignee=assignee))
+            self._write_launch(session, launch, after, state=None)
+            rows.set_assignee(session.connection(), task_id=task_id, assignee=assignee)
             audit.append_event(
                 session,
                 actor=actor,
@@ -958,7 +998,7 @@ class WorkflowEngine:
                 outbox.add_message(
                     session,
                     kind="task_assigned",
-                    key=f"task_assigned:{task_id}:{launch.version + 1}",
+                    key=f"task_assigned:{task_id}:{after.version}",
                     launch_id=launch.id,
                     task_id=task_id,
                     payload={
@@ -970,71 +1010,49 @@ class WorkflowEngine:
                     },
                     now=now,
                 )
-            record = session.get(TaskRecord, task_id)
-            assert record is not None
-            session.refresh(record)
-            view = _task_view(record, launch.product_name)
         cached = self._cache.take(launch.id, launch.version)
         if cached is not None:
-            self._cache.put(launch.id, launch.version + 1, cached)
-        return view
+            snapshot = cached.snapshot
+            if snapshot is not None:
+                snapshot = replace(
+                    snapshot,
+                    launch=after,
+                    ready=tuple(
+                        replace(t, assignee=assignee) if t.id == task_id else t for t in snapshot.ready
+                    ),
+                )
+            self._cache.put(launch.id, after.version, cached.workflow, snapshot)
+        return _task_view(replace(task, assignee=assignee), launch.product_name)
 
-    def _bump_version(
-        self,
-        session: Session,
-        launch: LaunchRecord,
-        *,
-        state: str | None,
-        now: datetime,
-        status: LaunchStatus | None = None,
-        gate_passed: int | None = None,
-        blocked_by: str | None = None,
-        next_timer_at: datetime | None = None,
+    def _write_launch(
+        self, session: Session, before: LaunchRow, after: LaunchRow, *, state: str | None
     ) -> None:
-        values: dict[str, Any] = {"version": launch.version + 1, "updated_at": now}
+        """Store `after` (and a new workflow state) only if the launch is still at `before.version`;
+        otherwise another writer won and the command starts again."""
+        values: dict[str, Any] = {
+            name: getattr(after, name)
+            for name in ("version", "updated_at", "status", "completed_at", "gate_passed", "blocked_by")
+        }
         if state is not None:
             values["state"] = state
-            values["next_timer_at"] = next_timer_at  # a new state has its own waiting timers
-        if status is not None:
-            values["status"] = status.value
-            if status is LaunchStatus.LIVE:
-                values["completed_at"] = now
-        if gate_passed is not None:
-            values["gate_passed"] = gate_passed
-        if blocked_by is not None:
-            values["blocked_by"] = blocked_by
-        result = _execute_dml(
-            session,
-            update(LaunchRecord)
-            .where(LaunchRecord.id == launch.id, LaunchRecord.version == launch.version)
-            .values(**values),
-        )
-        if result.rowcount != 1:
+            values["next_timer_at"] = after.next_timer_at  # a new state has its own waiting timers
+        if not rows.update_launch(
+            session.connection(), launch_id=before.id, expected_version=before.version, values=values
+        ):
             raise _StaleVersionError()
 
-    def _sync_task_index(
+    def _plan_new_tasks(
         self,
-        session: Session,
-        *,
-        launch_id: str,
-        pm: str,
+        launch: LaunchRow,
         model: ProcessModel,
-        ready: Sequence[Any],
+        ready: Sequence[ReadyTask],
+        *,
         known: frozenset[str],
         now: datetime,
-        planned_launch_date: date | None = None,
-        due_overrides: Mapping[str, int] | None = None,
-    ) -> list[str]:
-        """Insert rows for newly ready tasks (with their due date and first ladder step; a task that
-        waits in a role's queue is announced to that role); cancel rows of tasks no longer ready."""
-        ready_ids = {t.id for t in ready}
-        for gone in known - ready_ids:
-            session.execute(
-                update(TaskRecord)
-                .where(TaskRecord.id == gone, TaskRecord.status == TaskStatus.READY.value)
-                .values(status=TaskStatus.CANCELLED.value, completed_at=now)
-            )
-        created = []
+    ) -> list[NewTask]:
+        """Index rows for the tasks that became ready (not in `known`): due date, first ladder step, and
+        the launch PM as assignee of PM tasks."""
+        planned = []
         for item in ready:
             if item.id in known:
                 continue
@@ -1043,59 +1061,73 @@ class WorkflowEngine:
                 now=now,
                 task_id=item.bpmn_id,
                 default_days=spec.due_in_business_days,
-                overrides=due_overrides or {},
+                overrides=launch.due_overrides,
                 holds_gate_item=bool(spec.gate_item or spec.gate_part_of),
-                planned_launch_date=planned_launch_date,
+                planned_launch_date=launch.planned_launch_date,
                 policy=self.schedule,
                 holidays=self.holidays,
             )
             step, remind_at = scheduling.next_ladder_step(
                 due_at=due, created_at=now, start=0, ladder=self.schedule.ladder, holidays=self.holidays
             )
-            assignee = pm if spec.role == "pm" else None
-            session.add(
-                TaskRecord(
-                    id=item.id,
-                    launch_id=launch_id,
-                    bpmn_id=item.bpmn_id,
-                    title=spec.title,
-                    role=spec.role,
-                    assignee=assignee,
-                    status=TaskStatus.READY.value,
-                    gate_item=spec.gate_item,
-                    is_go_live=spec.go_live,
-                    created_at=now,
-                    due_at=due,
-                    ladder_step=step,
-                    remind_at=remind_at,
-                )
+            row = TaskRow(
+                id=item.id,
+                launch_id=launch.id,
+                bpmn_id=item.bpmn_id,
+                title=spec.title,
+                role=spec.role,
+                assignee=launch.pm if spec.role == "pm" else None,
+                status=TaskStatus.READY.value,
+                gate_item=spec.gate_item,
+                is_go_live=spec.go_live,
+                created_at=now,
+                due_at=due,
+                completed_at=None,
+                completed_by=None,
+                escalated_at=None,
             )
-            if assignee is None:
+            planned.append(NewTask(row=row, ladder_step=step, remind_at=remind_at))
+        return planned
+
+    def _write_task_index(
+        self,
+        session: Session,
+        launch: LaunchRow,
+        new_tasks: Sequence[NewTask],
+        *,
+        gone: Collection[str],
+        now: datetime,
+    ) -> None:
+        """Cancel the rows of tasks no longer ready, insert the new ones; a task that waits in a role's
+        queue is announced to that role."""
+        conn = session.connection()
+        rows.cancel_tasks(conn, gone, at=now)
+        rows.insert_tasks(conn, new_tasks)
+        for new in new_tasks:
+            task = new.row
+            if task.assignee is None:
                 outbox.add_message(
                     session,
                     kind="task_available",
-                    key=f"task_available:{item.id}",
-                    launch_id=launch_id,
-                    task_id=item.id,
+                    key=f"task_available:{task.id}",
+                    launch_id=launch.id,
+                    task_id=task.id,
                     payload={
-                        "task_id": item.id,
-                        "title": spec.title,
-                        "role": spec.role,
-                        "due_at": due.isoformat() if due else None,
-                        "to": {"roles": [spec.role]},
+                        "task_id": task.id,
+                        "title": task.title,
+                        "role": task.role,
+                        "due_at": task.due_at.isoformat() if task.due_at else None,
+                        "to": {"roles": [task.role]},
                     },
                     now=now,
                 )
-            created.append(item.bpmn_id)
-        session.flush()
-        return created
 
     def _enqueue_completion_messages(
         self,
         session: Session,
         *,
-        launch: LaunchRecord,
-        task: TaskRecord,
+        launch: LaunchRow,
+        task: TaskRow,
         spec: UserTaskModel,
         values: Mapping[str, Any],
         new_ready: Sequence[Mapping[str, str]],
@@ -1138,7 +1170,7 @@ class WorkflowEngine:
         session: Session,
         *,
         kind: str,
-        launch: LaunchRecord,
+        launch: LaunchRow,
         task_id: str,
         payload: Mapping[str, Any],
         now: datetime,
@@ -1159,11 +1191,15 @@ class WorkflowEngine:
             now=now,
         )
 
-    def _restore(self, launch_id: str, version: int, state: str, process: LoadedProcess) -> RunningWorkflow:
+    def _restore(
+        self, launch_id: str, version: int, state: str, process: LoadedProcess
+    ) -> tuple[RunningWorkflow, LaunchSnapshot | None]:
+        """The launch's workflow at `version` (from the cache when it holds exactly that version, with the
+        rows it remembers) or restored from the stored state."""
         cached = self._cache.take(launch_id, version)
         if cached is not None:
-            return cached
-        return restore_state(state, process.spiff_spec, launch_id=launch_id, clock=self.clock)
+            return cached.workflow, cached.snapshot
+        return restore_state(state, process.spiff_spec, launch_id=launch_id, clock=self.clock), None
 
     def _process(self, version_id: int, session: Session | None = None) -> LoadedProcess:
         """The loaded process of a stored version (cached: versions never change). Pass the caller's session
@@ -1186,6 +1222,7 @@ class WorkflowEngine:
             raise WorkflowStuckError(f"process version {version_id} does not match its content hash")
         with self._processes_lock:
             self._processes[version_id] = loaded
+            self._labels[version_id] = (record.process_id, record.version)
         return loaded
 
     def _hook(self, name: str) -> None:
@@ -1225,81 +1262,43 @@ class WorkflowEngine:
             label = self._labels[version_id] = (row[0], row[1])
         return label
 
-    def _launch_view(self, session: Session, record: LaunchRecord, *, full: bool) -> LaunchView:
-        process_id, process_version = self._process_label(session, record.process_version_id)
-        view = LaunchView(
-            id=record.id,
-            product_name=record.product_name,
-            summary=record.summary,
-            planned_launch_date=record.planned_launch_date,
-            pm=record.pm,
-            status=LaunchStatus(record.status),
-            version=record.version,
-            process_id=process_id,
-            process_version=process_version,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            completed_at=record.completed_at,
-            gate_passed=record.gate_passed,
-            gate_total=record.gate_total,
-            blocked_by=tuple(k for k in record.blocked_by.split(",") if k),
-            support_distribution=tuple(record.support_distribution or ()),
-            due_overrides=dict(record.due_overrides or {}),
+    def _summary_view(self, launch: LaunchRecord | LaunchRow, label: tuple[str, int]) -> LaunchView:
+        """A launch as lists show it: from its row alone."""
+        return LaunchView(
+            id=launch.id,
+            product_name=launch.product_name,
+            summary=launch.summary,
+            planned_launch_date=launch.planned_launch_date,
+            pm=launch.pm,
+            status=LaunchStatus(launch.status),
+            version=launch.version,
+            process_id=label[0],
+            process_version=label[1],
+            created_at=launch.created_at,
+            updated_at=launch.updated_at,
+            completed_at=launch.completed_at,
+            gate_passed=launch.gate_passed,
+            gate_total=launch.gate_total,
+            blocked_by=tuple(k for k in launch.blocked_by.split(",") if k),
+            support_distribution=tuple(launch.support_distribution or ()),
+            due_overrides=dict(launch.due_overrides or {}),
         )
-        if not full:
-            return view
-        model = self._process(record.process_version_id, session).model
-        facts = [_fact(f) for f in repo.gate_items(session, record.id)]
-        open_records = repo.launch_tasks(session, record.id, status=TaskStatus.READY)
-        views = gate.gate_views(model, facts, [_open_task(t) for t in open_records])
+
+    def _full_view(self, snapshot: LaunchSnapshot, process: LoadedProcess) -> LaunchView:
+        """A launch with its gate, blockers and open tasks, from its rows at one version."""
+        launch = snapshot.launch
+        views = gate.gate_views(
+            process.model, list(snapshot.facts.values()), [_open_task(t) for t in snapshot.ready]
+        )
         return replace(
-            view,
+            self._summary_view(launch, self._labels[launch.process_version_id]),
             gate=views,
             blockers=gate.blockers(views),
-            open_tasks=tuple(_task_view(t, record.product_name) for t in open_records),
+            open_tasks=tuple(_task_view(t, launch.product_name) for t in snapshot.ready),
         )
 
 
-def _mark_completed(
-    session: Session, task: TaskRecord, *, actor: Actor, now: datetime, sequence: int
-) -> None:
-    done = _execute_dml(
-        session,
-        update(TaskRecord)
-        .where(TaskRecord.id == task.id, TaskRecord.status == TaskStatus.READY.value)
-        .values(
-            status=TaskStatus.COMPLETED.value,
-            completed_at=now,
-            completed_by=actor.username,
-            completed_version=sequence,
-            assignee=task.assignee or actor.username,
-        ),
-    )
-    if done.rowcount != 1:
-        raise _StaleVersionError()
-
-
-def _write_gate_changes(session: Session, launch_id: str, changes: Sequence[gate.GateChange]) -> None:
-    for change in changes:
-        session.execute(
-            update(GateItemRecord)
-            .where(GateItemRecord.launch_id == launch_id, GateItemRecord.key == change.key)
-            .values(
-                status=change.status.value,
-                passed_at=change.passed_at,
-                passed_by=change.passed_by,
-                content_hash=change.content_hash,
-            )
-        )
-
-
-def _execute_dml(session: Session, statement: Update) -> CursorResult[Any]:
-    result = session.execute(statement)
-    assert isinstance(result, CursorResult)
-    return result
-
-
-def _require_ready(task: TaskRecord, launch: LaunchRecord) -> None:
+def _require_ready(task: TaskRecord | TaskRow, launch: LaunchRecord | LaunchRow) -> None:
     if task.status == TaskStatus.COMPLETED.value:
         when = f" at {task.completed_at:%Y-%m-%d %H:%M} UTC" if task.completed_at else ""
         raise TaskNotReadyError(f"this task was already completed by {task.completed_by}{when}")
@@ -1313,22 +1312,8 @@ def _page_bounds(offset: int, limit: int) -> tuple[int, int]:
     return max(0, offset), max(1, min(limit, MAX_PAGE))
 
 
-def _fact(record: GateItemRecord) -> gate.GateFact:
-    return gate.GateFact(
-        key=record.key,
-        title=record.title,
-        bpmn_task_id=record.bpmn_task_id,
-        position=record.position,
-        status=GateItemStatus(record.status),
-        passed_at=record.passed_at,
-        passed_by=record.passed_by,
-        content_hash=record.content_hash,
-        opened_at=record.opened_at,
-    )
-
-
-def _apply(fact: gate.GateFact, change: gate.GateChange) -> gate.GateFact:
-    return gate.GateFact(
+def _apply(fact: GateFact, change: gate.GateChange) -> GateFact:
+    return GateFact(
         key=fact.key,
         title=fact.title,
         bpmn_task_id=fact.bpmn_task_id,
@@ -1341,7 +1326,7 @@ def _apply(fact: gate.GateFact, change: gate.GateChange) -> gate.GateFact:
     )
 
 
-def _open_task(record: TaskRecord) -> gate.OpenTask:
+def _open_task(record: TaskRow) -> gate.OpenTask:
     return gate.OpenTask(
         id=record.id,
         bpmn_id=record.bpmn_id,
@@ -1354,7 +1339,7 @@ def _open_task(record: TaskRecord) -> gate.OpenTask:
     )
 
 
-def _task_view(record: TaskRecord, product_name: str) -> TaskView:
+def _task_view(record: TaskRecord | TaskRow, product_name: str) -> TaskView:
     return TaskView(
         id=record.id,
         launch_id=record.launch_id,
