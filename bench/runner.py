@@ -364,10 +364,13 @@ def _print_rework(echo: Echo, result: dict[str, Any], floor_p50: float) -> None:
 
 
 def _print_inbox(echo: Echo, result: dict[str, Any], floor_p50: float, naive_p50: float) -> None:
+    upkeep = " + ".join(
+        n for n, done in (("ANALYZE", result["analyzed"]), ("VACUUM", result.get("vacuumed"))) if done
+    )
     echo(
         f"  seeded {result['checks']['rows']} rows in {fmt(result['seed_s'])} s "
         f"(state column: {result['state_chars_per_launch']} characters per launch)"
-        f"{' (then ANALYZE)' if result['analyzed'] else ''}"
+        f"{f' (then {upkeep})' if upkeep else ''}"
     )
     rows = [latency_row(name, summary) for name, summary in result["query_ms"].items()]
     table(echo, LATENCY_HEADER, rows)

@@ -353,22 +353,19 @@ class WorkflowEngine:
         the unassigned ready tasks of their roles, soonest due first."""
         self._require(permissions.may_read(actor), actor, "task.list")
         offset, limit = _page_bounds(offset, limit)
-        query = repo.filter_tasks(
-            role=role,
-            assignee=assignee,
-            launch_id=launch_id,
-            status=TaskStatus.READY.value if inbox else (status.value if status else None),
-            inbox_of=(actor.username, [r.value for r in actor.roles]) if inbox else None,
-        )
         with self.db.read() as session:
-            total = repo.count(session, query)
-            rows = session.execute(
-                query.order_by(TaskRecord.due_at.asc().nulls_last(), TaskRecord.created_at, TaskRecord.id)
-                .offset(offset)
-                .limit(limit)
-            ).all()
-            names = _product_names(session, {r[0].launch_id for r in rows})
-            items = tuple(_task_view(r[0], names.get(r[0].launch_id, "")) for r in rows)
+            total, records = repo.task_page(
+                session,
+                role=role,
+                assignee=assignee,
+                launch_id=launch_id,
+                status=TaskStatus.READY.value if inbox else (status.value if status else None),
+                inbox_of=(actor.username, [r.value for r in actor.roles]) if inbox else None,
+                offset=offset,
+                limit=limit,
+            )
+            names = _product_names(session, {r.launch_id for r in records})
+            items = tuple(_task_view(r, names.get(r.launch_id, "")) for r in records)
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     def get_task(self, *, task_id: str, actor: Actor) -> TaskDetailView:

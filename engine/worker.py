@@ -5,7 +5,10 @@ One tick:
 2. due ladder steps are done over the task index (`engine.reminders`);
 3. due outbox messages are claimed with a lease and delivered on every configured channel; success marks
    them delivered, failure schedules the next attempt after an exponential backoff, and the last failed
-   attempt makes the message an incident.
+   attempt makes the message an incident;
+4. maintenance, at most once per `maintenance_every` (and on the first tick): the query planner's
+   statistics are refreshed (`engine.db.migrate.analyze`), so the inbox and the lists keep their indexes as
+   the tables grow. SQLite never gathers statistics by itself.
 
 Any number of workers can run against PostgreSQL (row locks with SKIP LOCKED, version checks); against
 SQLite every step is one write transaction, so workers take turns. Time comes from the engine's clock.
@@ -20,9 +23,11 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from engine import outbox, reminders
+from engine.db.migrate import analyze
 from engine.delivery import Channel, DeliveryConfig, DeliveryError, channels_for
 from engine.notifications import CompositionError, compose
 from engine.outbox import OutboxMessageView
@@ -30,6 +35,7 @@ from engine.service import WorkflowEngine
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+MAINTENANCE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class TickReport:
     delivered: int = 0
     retrying: int = 0
     incidents: int = 0
+    maintained: bool = False  # the planner statistics were refreshed in this tick
 
     @property
     def busy(self) -> bool:
@@ -54,15 +61,18 @@ class Worker:
         *,
         channels: Sequence[Channel] | None = None,
         worker_id: str | None = None,
+        maintenance_every: timedelta = MAINTENANCE_EVERY,
     ) -> None:
         self.engine = engine
         self.config = config
         self.channels = list(channels) if channels is not None else channels_for(config)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.maintenance_every = maintenance_every
+        self._maintained_at: datetime | None = None
 
     def tick(self) -> TickReport:
-        """One round: timers, the reminder ladder, deliveries. A failure in one step is logged and does
-        not stop the others (or the next tick)."""
+        """One round: timers, the reminder ladder, deliveries, maintenance when due. A failure in one step
+        is logged and does not stop the others (or the next tick)."""
         timers = self._step("timers", lambda: len(self.engine.fire_due_timers()), 0)
         steps = self._step(
             "reminders",
@@ -75,7 +85,22 @@ class Worker:
             0,
         )
         claimed, delivered, retrying, incidents = self._step("delivery", self.deliver_due, (0, 0, 0, 0))
-        return TickReport(timers, steps, claimed, delivered, retrying, incidents)
+        maintained = self._step("maintenance", self.maintain, False)
+        return TickReport(timers, steps, claimed, delivered, retrying, incidents, maintained)
+
+    def maintain(self) -> bool:
+        """Refresh the planner statistics if this worker has not done so in the last `maintenance_every`
+        (by the engine's clock); True when it ran. The time is taken before the work, so a failing run is
+        tried again one interval later, not on every tick."""
+        now = self.engine.clock.now()
+        last = self._maintained_at
+        if last is not None and last <= now < last + self.maintenance_every:
+            return False
+        self._maintained_at = now
+        with self.engine.db.write() as session:
+            analyze(session.connection())
+        logger.info("worker %s: planner statistics refreshed", self.worker_id)
+        return True
 
     def _step(self, name: str, run: Callable[[], T], fallback: T) -> T:
         try:

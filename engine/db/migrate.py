@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+
+from engine.db.models import Base
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -23,14 +25,34 @@ def alembic_config(db_engine: Engine) -> Config:
 
 
 def upgrade_to_head(db_engine: Engine) -> None:
-    """Bring the schema to the newest revision. Safe to run again and from several processes in turn."""
+    """Bring the schema to the newest revision. Safe to run again and from several processes in turn.
+
+    When a revision was applied, the planner statistics are refreshed in the same transaction: new indexes
+    have none yet (SQLite plans with guesses until ANALYZE, and a database that was never analysed at all
+    gets its first statistics here)."""
     config = alembic_config(db_engine)
     with db_engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Several server processes may start at once: one migrates, the others wait and find it done.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7411001)")
+        before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        if MigrationContext.configure(connection).get_current_revision() != before:
+            analyze(connection)
+
+
+def analyze(connection: Connection) -> None:
+    """Refresh the query planner's statistics for Launch Gate's tables (ANALYZE, table by table, so that a
+    PostgreSQL database shared with other schemas or applications is left alone).
+
+    Which index answers the inbox, the launch list and most other queries depends on these statistics;
+    SQLite has none until ANALYZE runs and never gathers them by itself. The worker calls this now and then
+    (engine.worker.Worker.maintain). Cost: SQLite reads each index once (about 0.1 s for 10,000 launches and
+    77,000 tasks); PostgreSQL reads a sample of each table."""
+    preparer = connection.dialect.identifier_preparer
+    for table in Base.metadata.sorted_tables:
+        connection.exec_driver_sql(f"ANALYZE {preparer.format_table(table)}")
 
 
 def head_revision(db_engine: Engine) -> str | None:

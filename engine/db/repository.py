@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
 
 from engine.clock import format_utc
 from engine.db.models import (
@@ -120,15 +133,7 @@ def filter_tasks(
     status: str | None = None,
     inbox_of: tuple[str, Sequence[str]] | None = None,
 ) -> Select[TaskRecord]:
-    query = select(TaskRecord)
-    if role is not None:
-        query = query.where(TaskRecord.role == role)
-    if assignee is not None:
-        query = query.where(TaskRecord.assignee == assignee)
-    if launch_id is not None:
-        query = query.where(TaskRecord.launch_id == launch_id)
-    if status is not None:
-        query = query.where(TaskRecord.status == status)
+    query = select(TaskRecord).where(*_task_filters(role, assignee, launch_id, status))
     if inbox_of is not None:
         username, roles = inbox_of
         query = query.where(
@@ -138,6 +143,104 @@ def filter_tasks(
             )
         )
     return query
+
+
+def task_order(task: type[TaskRecord] = TaskRecord) -> tuple[ColumnElement[Any], ...]:
+    """How task lists are sorted: soonest due first, tasks without a due date last, then oldest first."""
+    return (task.due_at.asc().nulls_last(), task.created_at.asc(), task.id.asc())
+
+
+def task_page(
+    session: Session,
+    *,
+    role: str | None = None,
+    assignee: str | None = None,
+    launch_id: str | None = None,
+    status: str | None = None,
+    inbox_of: tuple[str, Sequence[str]] | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, Sequence[TaskRecord]]:
+    """The exact total and one page, in task_order, of the tasks that `filter_tasks` with the same
+    arguments selects.
+
+    An inbox (`inbox_of` with `status="ready"`: the user's ready tasks plus the unassigned ready tasks of
+    their roles) is read as disjoint branches, each an index range already in task order
+    (ix_task_inbox_assignee; ix_task_inbox_role once per role). The page merges the first offset+limit rows
+    of each branch instead of sorting every matching task, and the exact total adds up two counts that
+    read those indexes (or ix_task_assigned) alone."""
+    if inbox_of is None:
+        query = filter_tasks(role=role, assignee=assignee, launch_id=launch_id, status=status)
+        page = query.order_by(*task_order()).offset(offset).limit(limit)
+        return count(session, query), session.execute(page).scalars().all()
+    username, user_roles = inbox_of
+    roles = sorted(set(user_roles))
+    total_query, page_query = _inbox_statements(
+        len(roles), status, role is not None, assignee is not None, launch_id is not None
+    )
+    params: dict[str, Any] = {"username": username, "roles": roles, "role": role, "assignee": assignee}
+    params |= {"launch_id": launch_id, "branch_limit": offset + limit, "offset": offset, "limit": limit}
+    params |= {f"role_{i}": r for i, r in enumerate(roles)}
+    total = int(session.execute(total_query, params).scalar_one())
+    return total, session.execute(page_query, params).scalars().all()
+
+
+@lru_cache(maxsize=64)
+def _inbox_statements(
+    roles: int, status: str | None, by_role: bool, by_assignee: bool, by_launch: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """The inbox's count and page statements for one shape of filter, built once (building them costs more
+    than running them); every value is a bound parameter except the status (see below)."""
+    common = _task_filters(
+        bindparam("role") if by_role else None,
+        bindparam("assignee") if by_assignee else None,
+        bindparam("launch_id") if by_launch else None,
+        None,
+    )
+    if status is not None:
+        # Written into the SQL, not bound: both databases then match it against the partial indexes'
+        # `status = 'ready'` when they plan the statement (a generic plan for a bound value could not).
+        common.append(TaskRecord.status == literal(status, literal_execute=True))
+    mine = and_(*common, TaskRecord.assignee == bindparam("username"))
+    queues = [
+        and_(*common, TaskRecord.assignee.is_(None), TaskRecord.role == bindparam(f"role_{i}"))
+        for i in range(roles)
+    ]
+    total: ColumnElement[int] = select(func.count()).select_from(TaskRecord).where(mine).scalar_subquery()
+    if roles:
+        queued = and_(
+            *common, TaskRecord.assignee.is_(None), TaskRecord.role.in_(bindparam("roles", expanding=True))
+        )
+        total = total + select(func.count()).select_from(TaskRecord).where(queued).scalar_subquery()
+    branches = [
+        select(TaskRecord).where(w).order_by(*task_order()).limit(bindparam("branch_limit"))
+        for w in (mine, *queues)
+    ]
+    if len(branches) == 1:
+        page = branches[0]
+    else:
+        merged = union_all(*(select(b.subquery()) for b in branches)).subquery("inbox")
+        task = aliased(TaskRecord, merged)
+        page = select(task).order_by(*task_order(task))
+    return select(total), page.offset(bindparam("offset")).limit(bindparam("limit"))
+
+
+def _task_filters(
+    role: str | BindParameter[str] | None,
+    assignee: str | BindParameter[str] | None,
+    launch_id: str | BindParameter[str] | None,
+    status: str | None,
+) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if role is not None:
+        filters.append(TaskRecord.role == role)
+    if assignee is not None:
+        filters.append(TaskRecord.assignee == assignee)
+    if launch_id is not None:
+        filters.append(TaskRecord.launch_id == launch_id)
+    if status is not None:
+        filters.append(TaskRecord.status == status)
+    return filters
 
 
 def audit_query(
