@@ -171,8 +171,12 @@ def task_page(
     read those indexes (or ix_task_assigned) alone."""
     if inbox_of is None:
         query = filter_tasks(role=role, assignee=assignee, launch_id=launch_id, status=status)
-        page = query.order_by(*task_order()).offset(offset).limit(limit)
-        return count(session, query), session.execute(page).scalars().all()
+        # The total rides along with the page (one statement); only a page past the end needs a count.
+        page = query.add_columns(func.count().over()).order_by(*task_order()).offset(offset).limit(limit)
+        found = session.execute(page).all()
+        if found:
+            return int(found[0][1]), [r[0] for r in found]
+        return (count(session, query) if offset else 0), []
     username, user_roles = inbox_of
     roles = sorted(set(user_roles))
     total_query, page_query = _inbox_statements(
