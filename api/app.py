@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import install_error_handlers
 from api.openapi import API_ERROR_RESPONSES, install_problem_openapi
 from api.routes import audit, auth, health, launches, outbox, processes, tasks, users
 from api.routes.deps import refuse_nul_characters
-from api.security import PUBLIC, allow
+from api.security import PUBLIC, REQUEST_ID_KEY, allow
 from api.settings import Settings, get_settings
 from api.web import pages
 from api.web.auth import SignInRequiredError
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     accounts = AccountService(database, clock=engine.clock)
     _install_fault_injection(engine, settings)
 
-    app = FastAPI(
+    app = LaunchGateApp(
         docs_url=None,
         title="Launch Gate",
         version="0.2.0",
@@ -71,14 +71,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.accounts = accounts
     app.state.settings = settings
     install_error_handlers(app)
+    # A request is matched against the routes in this order, one pattern after another: the busiest come
+    # first (health probes; tasks, launches and the credential check of clients). No two routers share a
+    # path, so the order changes nothing else.
+    app.include_router(health.router)
     for router in (
-        launches.router,
         tasks.router,
+        launches.router,
+        auth.router,
         outbox.router,
         audit.router,
         processes.router,
         users.router,
-        auth.router,
     ):
         app.include_router(
             router,
@@ -86,7 +90,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             responses=API_ERROR_RESPONSES,
             dependencies=[Depends(refuse_nul_characters)],
         )
-    app.include_router(health.router)
     app.include_router(pages.router)
     app.add_exception_handler(SignInRequiredError, sign_in_redirect)  # type: ignore[arg-type]
     app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static-app")
@@ -95,7 +98,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.mount("/static/vendor/bpmn-js", StaticFiles(directory=bpmn_js), name="bpmn-js")
     _install_docs(app)
     install_problem_openapi(app)
-    app.middleware("http")(_headers)
     return app
 
 
@@ -121,29 +123,75 @@ def _install_docs(app: FastAPI) -> None:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Launch Gate API")
 
 
-async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    started = time.perf_counter()
-    rid = request.headers.get("X-Request-ID", "")[:100] or uuid.uuid4().hex
-    response = await call_next(request)
-    response.headers["X-Request-ID"] = rid
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if not request.url.path.startswith(_DOC_PATHS):
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-        )
-    if request.url.scheme == "https":
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
-    logger.debug(
-        "%s %s %s %.1f ms",
-        request.method,
-        request.url.path,
-        response.status_code,
-        1000 * (time.perf_counter() - started),
-    )
-    return response
+class SecurityHeaders:
+    """Pure ASGI middleware: the security headers and the request id on every HTTP response.
+
+    It wraps the whole application, outside Starlette's ServerErrorMiddleware, so the headers are also on
+    unexpected 500s, on every other error and on static files. The request id (the client's X-Request-ID,
+    cut to 100 characters, or a new one) is kept in the scope under REQUEST_ID_KEY, so the audit rows of
+    the request carry the id the response echoes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = ""
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                rid = value.decode("latin-1")[:100]
+                break
+        rid = rid or uuid.uuid4().hex
+        scope[REQUEST_ID_KEY] = rid
+        added = [(b"x-request-id", rid.encode("latin-1")), *_ALWAYS]
+        if not scope["path"].startswith(_DOC_PATHS):
+            added.append(_CSP)
+        if scope.get("scheme") == "https":
+            added.append(_HSTS)
+        names = {name for name, _ in added}
+        status = 0
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *(h for h in message.get("headers", ()) if h[0].lower() not in names),
+                    *added,
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s %s %.1f ms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    1000 * (time.perf_counter() - started),
+                )
+
+
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_CSP = (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+_HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+class LaunchGateApp(FastAPI):
+    """FastAPI with SecurityHeaders outside everything else (see SecurityHeaders)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def _install_fault_injection(engine: WorkflowEngine, settings: Settings) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import BlockerRead, FieldErrorRead, ProblemRead
@@ -33,6 +34,9 @@ from engine import (
 )
 
 logger = logging.getLogger(__name__)
+# ASGI scope key: the route's authorization when it was deferred to the route's own threadpool trip (a
+# zero-argument callable that raises ApiError on refusal; see api.security.allow).
+PENDING_AUTHORIZATION_KEY = "launchgate.pending_authorization"
 PROBLEM_BASE = "https://launchgate.dev/problems/"
 _NOT_PAGES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz", "/static/")
 _TITLES = {
@@ -140,6 +144,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        authorize = request.scope.get(PENDING_AUTHORIZATION_KEY)
+        if authorize is not None:
+            # The route's policy comes before its input: who may not call it gets the 401/403 (and the
+            # refusal is audited), as when the policy is checked before the parameters are read.
+            try:
+                await run_in_threadpool(authorize)
+            except ApiError as refusal:
+                return await _api(request, refusal)
         if is_page(request):
             return page_error(request, 400, "The address or form was not understood: " + _first_message(exc))
         errors = [

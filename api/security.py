@@ -12,19 +12,21 @@ an Origin header, come from our own origin.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from api.errors import ApiError
-from engine import AccountService, Actor, Role, WorkflowEngine
+from api.errors import PENDING_AUTHORIZATION_KEY, ApiError
+from engine import AccountService, Actor, Role, UserView, WorkflowEngine
 
 SESSION_COOKIE = "lg_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 
 class Access(StrEnum):
@@ -49,6 +51,7 @@ class Caller:
     actor: Actor
     via_session: bool
     csrf_token: str | None
+    user: UserView | None = None  # the account as read when the credential was checked
 
 
 def get_engine(request: Request) -> WorkflowEngine:
@@ -61,19 +64,35 @@ def get_accounts(request: Request) -> AccountService:
     return accounts
 
 
-EngineDep = Annotated[WorkflowEngine, Depends(get_engine)]
-AccountsDep = Annotated[AccountService, Depends(get_accounts)]
+# The dependencies are coroutines so that FastAPI calls them on the event loop: a plain `def` dependency
+# costs a trip through the threadpool on every request.
+async def _engine_dependency(request: Request) -> WorkflowEngine:
+    return get_engine(request)
+
+
+async def _accounts_dependency(request: Request) -> AccountService:
+    return get_accounts(request)
+
+
+EngineDep = Annotated[WorkflowEngine, Depends(_engine_dependency)]
+AccountsDep = Annotated[AccountService, Depends(_accounts_dependency)]
+REQUEST_ID_KEY = "launchgate.request_id"  # set in the ASGI scope by api.app.SecurityHeaders
 
 
 def request_id(request: Request) -> str:
+    """The id of this request: the one the security-headers middleware echoes in X-Request-ID."""
+    rid: str | None = request.scope.get(REQUEST_ID_KEY)
+    if rid:
+        return rid
     supplied = request.headers.get("X-Request-ID", "")
     return supplied[:100] if supplied else uuid.uuid4().hex
 
 
 def resolve_caller(request: Request) -> Caller | None:
-    """The signed-in caller, from a Bearer token or the session cookie; None when anonymous."""
+    """The signed-in caller, from a Bearer token or the session cookie; None when anonymous. One indexed
+    read of the credential joined with its user, on every request (a revoked token or a disabled user is
+    refused at once, in every server process)."""
     accounts = get_accounts(request)
-    rid = request_id(request)
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -82,12 +101,17 @@ def resolve_caller(request: Request) -> Caller | None:
         user = accounts.resolve_token(token.strip())
         if user is None:
             raise ApiError(401, "unauthenticated", "the API token is unknown or revoked")
-        return Caller(user.actor(rid), via_session=False, csrf_token=None)
+        return Caller(user.actor(request_id(request)), via_session=False, csrf_token=None, user=user)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         session = accounts.resolve_session(cookie)
         if session is not None:
-            return Caller(session.user.actor(rid), via_session=True, csrf_token=session.csrf_token)
+            return Caller(
+                session.user.actor(request_id(request)),
+                via_session=True,
+                csrf_token=session.csrf_token,
+                user=session.user,
+            )
     return None
 
 
@@ -117,27 +141,84 @@ def _check_csrf(request: Request, caller: Caller) -> None:
         )
 
 
-def allow(policy: Policy) -> Callable[[Request], Caller | None]:
-    """The dependency that enforces a route's policy. It carries the policy for the matrix test."""
+def _authorize(request: Request, policy: Policy) -> Caller:
+    """Who is calling, and may they call this route at all (401 / 403, refusals audited)."""
+    caller = resolve_caller(request)
+    if caller is None:
+        raise ApiError(401, "unauthenticated", "sign in, or send an API token")
+    _check_csrf(request, caller)
+    if not caller.actor.roles:
+        raise refused(request, caller, "forbidden", "your account has no role")
+    if policy.access is Access.ROLES and not caller.actor.roles & policy.roles:
+        raise refused(request, caller, "forbidden", f"this needs one of the roles {policy.describe()[7:]}")
+    request.state.caller = caller
+    return caller
 
-    def dependency(request: Request) -> Caller | None:
-        if policy.access is Access.PUBLIC:
+
+class DeferredCaller:
+    """A route's authorization, to be decided in the route's own threadpool trip (see in_threadpool)
+    instead of in a trip of its own. Decided once: the caller, or the refusal, is kept."""
+
+    __slots__ = ("_caller", "_policy", "_refusal", "_request")
+
+    def __init__(self, request: Request, policy: Policy) -> None:
+        self._request = request
+        self._policy = policy
+        self._caller: Caller | None = None
+        self._refusal: ApiError | None = None
+
+    def resolve(self) -> Caller:
+        if self._caller is None:
+            if self._refusal is None:
+                try:
+                    self._caller = _authorize(self._request, self._policy)
+                except ApiError as refusal:
+                    self._refusal = refusal
+            if self._refusal is not None:
+                raise self._refusal
+        assert self._caller is not None
+        return self._caller
+
+
+# Set by in_threadpool on the endpoints it wraps: their policy is decided inside their threadpool trip.
+AUTHORIZES_IN_THREADPOOL = "__launchgate_authorizes_in_threadpool__"
+
+
+def allow(policy: Policy) -> Callable[..., Awaitable[Caller | DeferredCaller | None]]:
+    """The dependency that enforces a route's policy. It carries the policy for the matrix test.
+
+    Reading the credential takes the database, so it runs in FastAPI's threadpool. For a route wrapped by
+    `in_threadpool` (every blocking JSON route) that is the route's own trip: the dependency hands over a
+    DeferredCaller that the wrapper resolves, in the thread, before the route's code runs. The policy
+    still comes first: when the parameters or the body do not validate, the 422 handler decides the
+    policy before answering (401 / 403 win over 422, refusals are audited), as if it had run first.
+    Any other route gets the decided Caller, in a threadpool trip of its own. A public route's dependency
+    has nothing to look up."""
+    if policy.access is Access.PUBLIC:
+
+        async def public() -> None:
             return None
-        caller = resolve_caller(request)
-        if caller is None:
-            raise ApiError(401, "unauthenticated", "sign in, or send an API token")
-        _check_csrf(request, caller)
-        if not caller.actor.roles:
-            raise refused(request, caller, "forbidden", "your account has no role")
-        if policy.access is Access.ROLES and not caller.actor.roles & policy.roles:
-            raise refused(
-                request, caller, "forbidden", f"this needs one of the roles {policy.describe()[7:]}"
-            )
-        request.state.caller = caller
-        return caller
+
+        public.policy = policy  # type: ignore[attr-defined]
+        return public
+
+    async def dependency(request: Request) -> Caller | DeferredCaller:
+        deferred = DeferredCaller(request, policy)
+        if getattr(request.scope.get("endpoint"), AUTHORIZES_IN_THREADPOOL, False):
+            request.scope[PENDING_AUTHORIZATION_KEY] = deferred.resolve
+            return deferred
+        return await run_in_threadpool(deferred.resolve)
 
     dependency.policy = policy  # type: ignore[attr-defined]
     return dependency
+
+
+def call_authorized(endpoint: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    """Run a route's code with its DeferredCaller arguments decided first (in this thread)."""
+    for name, value in kwargs.items():
+        if isinstance(value, DeferredCaller):
+            kwargs[name] = value.resolve()
+    return endpoint(*args, **kwargs)
 
 
 PUBLIC = Policy(Access.PUBLIC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import socket
@@ -99,6 +100,15 @@ def uvicorn_servers(database_url: str, count: int) -> Iterator[list[Server]]:
         for path in log_dir.glob("*.log"):
             path.unlink(missing_ok=True)
         log_dir.rmdir()
+
+
+def server_stack() -> dict[str, str]:
+    """What uvicorn picks with its defaults (`--http auto --loop auto`), as the servers run them: httptools
+    and uvloop when they are installed, else h11 and asyncio."""
+    return {
+        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+    }
 
 
 def _wait_ready(server: Server) -> None:
@@ -289,7 +299,7 @@ def figures(
 
 def http_floors(base: str, tokens: Tokens, samples: int) -> dict[str, Any]:
     """What any request costs on this server before any work: GET /healthz (no auth, no database) and
-    GET /api/v1/auth/me (API token lookup + one user query)."""
+    GET /api/v1/auth/me (the API-token look-up every signed-in request makes, and nothing else)."""
     out: dict[str, Any] = {}
     with httpx.Client(timeout=60.0) as http:
         for label, path, headers in (
@@ -333,6 +343,7 @@ def launch_gate_http(
         four_cpu = meter.stop()
         result: dict[str, Any] = {
             "servers": servers,
+            "server_stack": server_stack(),
             "request_floor_ms": floors,
             "one_client": figures(one, one_wall, 1, one_busy, one_cpu),
             "four_clients": figures(four, four_wall, 4, four_busy, four_cpu),

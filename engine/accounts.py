@@ -15,15 +15,17 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from engine import audit
 from engine.clock import Clock, SystemClock
 from engine.db.models import ApiTokenRecord, AuthSessionRecord, SignInFailureRecord, UserRecord
-from engine.db.session import Database
+from engine.db.session import Database, OneRowQuery
 from engine.domain import SYSTEM_ACTOR, Actor, Role
 from engine.errors import (
     AuthenticationError,
@@ -119,6 +121,56 @@ def _view(record: UserRecord) -> UserView:
         roles=frozenset(Role(r) for r in record.roles.split(",") if r),
         active=record.active,
         created_at=record.created_at,
+    )
+
+
+# The per-request credential look-ups: one indexed SELECT each of only the columns needed, built once and
+# run by Database.fetch_one (no ORM, no transaction); revoked credentials and disabled users are filtered
+# out by the database.
+_USER_COLUMNS = (
+    UserRecord.id,
+    UserRecord.username,
+    UserRecord.display_name,
+    UserRecord.email,
+    UserRecord.roles,
+    UserRecord.created_at,
+)
+_TOKEN_CALLER = OneRowQuery(
+    select(*_USER_COLUMNS)
+    .join_from(ApiTokenRecord, UserRecord, UserRecord.id == ApiTokenRecord.user_id)
+    .where(
+        ApiTokenRecord.token_hash == bindparam("digest"),
+        ApiTokenRecord.revoked_at.is_(None),
+        UserRecord.active.is_(True),
+    )
+)
+_SESSION_CALLER = OneRowQuery(
+    select(AuthSessionRecord.csrf_token, AuthSessionRecord.expires_at, *_USER_COLUMNS)
+    .join_from(AuthSessionRecord, UserRecord, UserRecord.id == AuthSessionRecord.user_id)
+    .where(
+        AuthSessionRecord.id == bindparam("digest"),
+        AuthSessionRecord.revoked_at.is_(None),
+        UserRecord.active.is_(True),
+    )
+)
+
+
+@lru_cache(maxsize=64)
+def _parse_roles(text: str) -> frozenset[Role]:
+    return frozenset(Role(r) for r in text.split(",") if r)
+
+
+def _user_view(columns: Sequence[Any]) -> UserView:
+    """An active user, from the values of _USER_COLUMNS."""
+    user_id, username, display_name, email, roles, created_at = columns
+    return UserView(
+        id=user_id,
+        username=username,
+        display_name=display_name,
+        email=email,
+        roles=_parse_roles(roles),
+        active=True,
+        created_at=created_at,
     )
 
 
@@ -314,18 +366,13 @@ class AccountService:
         if not raw or len(raw) > 200:
             return None
         now = self.clock.now()
-        with self.db.read() as session:
-            row = session.execute(
-                select(AuthSessionRecord, UserRecord)
-                .join(UserRecord, UserRecord.id == AuthSessionRecord.user_id)
-                .where(AuthSessionRecord.id == _digest(raw))
-            ).first()
+        row = self.db.fetch_one(_SESSION_CALLER, {"digest": _digest(raw)})
         if row is None:
             return None
-        record, user = row
-        if record.revoked_at is not None or record.expires_at <= now or not user.active:
+        csrf_token, expires_at = row[0], row[1]
+        if expires_at <= now:
             return None
-        return SessionView(user=_view(user), csrf_token=record.csrf_token, expires_at=record.expires_at)
+        return SessionView(user=_user_view(row[2:]), csrf_token=csrf_token, expires_at=expires_at)
 
     def sign_out(self, raw: str) -> None:
         """Revoke the session; the cookie value is worthless from now on."""
@@ -390,20 +437,12 @@ class AccountService:
             return _token_view(record)
 
     def resolve_token(self, raw: str) -> UserView | None:
+        """The active user holding this unrevoked API token, or None. Read on every request, never cached:
+        a revoked token or a disabled user stops working at once, in every process."""
         if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
             return None
-        with self.db.read() as session:
-            row = session.execute(
-                select(ApiTokenRecord, UserRecord)
-                .join(UserRecord, UserRecord.id == ApiTokenRecord.user_id)
-                .where(ApiTokenRecord.token_hash == _digest(raw))
-            ).first()
-        if row is None:
-            return None
-        token, user = row
-        if token.revoked_at is not None or not user.active:
-            return None
-        return _view(user)
+        row = self.db.fetch_one(_TOKEN_CALLER, {"digest": _digest(raw)})
+        return _user_view(row) if row is not None else None
 
     # ---------------------------------------------------------------- internals
 

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.exports import EXPORT_COLUMNS, neutralise
-from api.routes.deps import AuditorDep
+from api.routes.deps import AuditorDep, in_threadpool
 from api.schemas import AuditEventRead, AuditVerifyRead
 from api.security import EngineDep
 from engine import Actor, AuditEventView, WorkflowEngine
@@ -82,6 +82,7 @@ class _Page(_Filters):
 
 
 @router.get("/events", response_model=list[AuditEventRead], summary="Audit events, filtered, oldest first")
+@in_threadpool
 def list_events(
     caller: AuditorDep,
     engine: EngineDep,
@@ -115,6 +116,7 @@ def _start_export(engine: WorkflowEngine, caller: AuditorDep, filters: _Filters,
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
+@in_threadpool
 def export_csv(
     caller: AuditorDep, engine: EngineDep, filters: Annotated[_Filters, Query()]
 ) -> StreamingResponse:
@@ -142,6 +144,7 @@ def export_csv(
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
+@in_threadpool
 def export_jsonl(
     caller: AuditorDep, engine: EngineDep, filters: Annotated[_Filters, Query()]
 ) -> StreamingResponse:
@@ -159,6 +162,7 @@ def export_jsonl(
 
 
 @router.get("/verify", response_model=AuditVerifyRead, summary="Recompute the hash chain")
+@in_threadpool
 def verify(caller: AuditorDep, engine: EngineDep) -> AuditVerifyRead:
     result = engine.verify_audit()
     return AuditVerifyRead(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from api.openapi import RATE_LIMITED_RESPONSE
-from api.routes.deps import PublicDep, RowId, SignedInDep
+from api.routes.deps import PublicDep, RowId, SignedInDep, in_threadpool
 from api.schemas import SessionRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead, UserRead
 from api.security import SESSION_COOKIE, AccountsDep
 
@@ -23,6 +23,7 @@ def client_address(request: Request) -> str:
     summary="Sign in with a password; sets the session cookie",
     responses=RATE_LIMITED_RESPONSE,
 )
+@in_threadpool
 def sign_in(
     body: SignInCreate, request: Request, response: Response, accounts: AccountsDep, _: PublicDep
 ) -> SessionRead:
@@ -40,6 +41,7 @@ def sign_in(
 
 
 @router.post("/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out: the session is revoked")
+@in_threadpool
 def sign_out(request: Request, response: Response, accounts: AccountsDep, _: SignedInDep) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -50,13 +52,14 @@ def sign_out(request: Request, response: Response, accounts: AccountsDep, _: Sig
 
 
 @router.get("/me", response_model=SessionRead, summary="The signed-in user (and the CSRF token of a session)")
-def me(caller: SignedInDep, accounts: AccountsDep) -> SessionRead:
-    user = accounts.find_user(caller.actor.username)
-    assert user is not None
-    return SessionRead(user=UserRead.of(user), csrf_token=caller.csrf_token)
+async def me(caller: SignedInDep) -> SessionRead:
+    # The account as read with the credential on this request: no second look-up, no I/O here.
+    assert caller.user is not None
+    return SessionRead(user=UserRead.of(caller.user), csrf_token=caller.csrf_token)
 
 
 @router.get("/tokens", response_model=list[TokenRead], summary="My API tokens")
+@in_threadpool
 def list_tokens(caller: SignedInDep, accounts: AccountsDep) -> list[TokenRead]:
     return [TokenRead.of(t) for t in accounts.list_tokens(actor=caller.actor)]
 
@@ -67,11 +70,13 @@ def list_tokens(caller: SignedInDep, accounts: AccountsDep) -> list[TokenRead]:
     status_code=status.HTTP_201_CREATED,
     summary="Create an API token (shown once)",
 )
+@in_threadpool
 def create_token(body: TokenCreate, caller: SignedInDep, accounts: AccountsDep) -> TokenCreatedRead:
     view, raw = accounts.create_token(actor=caller.actor, name=body.name)
     return TokenCreatedRead(**TokenRead.of(view).model_dump(), token=raw)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead, summary="Revoke one of my API tokens")
+@in_threadpool
 def revoke_token(token_id: RowId, caller: SignedInDep, accounts: AccountsDep) -> TokenRead:
     return TokenRead.of(accounts.revoke_token(token_id=token_id, actor=caller.actor))

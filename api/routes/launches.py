@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.routes.deps import PmDep, SignedInDep, WorkerDep
+from api.routes.deps import PmDep, SignedInDep, WorkerDep, in_threadpool
 from api.schemas import (
     AuditEventRead,
     BlockerRead,
@@ -29,12 +29,14 @@ router = APIRouter(prefix="/launches", tags=["launches"])
     status_code=status.HTTP_201_CREATED,
     summary="Start a launch (product managers)",
 )
+@in_threadpool
 def start_launch(body: LaunchStartForm, caller: PmDep, engine: EngineDep) -> LaunchRead:
     view = engine.start_launch(data=body.model_dump(mode="json"), actor=caller.actor)
     return LaunchRead.of_full(view)
 
 
 @router.get("", response_model=PageRead[LaunchSummaryRead], summary="List launches, newest first")
+@in_threadpool
 def list_launches(
     caller: SignedInDep,
     engine: EngineDep,
@@ -61,16 +63,19 @@ def list_launches(
 @router.get(
     "/{launch_id}", response_model=LaunchRead, summary="A launch with its gate, blockers and open tasks"
 )
+@in_threadpool
 def get_launch(launch_id: str, caller: SignedInDep, engine: EngineDep) -> LaunchRead:
     return LaunchRead.of_full(engine.get_launch(launch_id=launch_id, actor=caller.actor))
 
 
 @router.get("/{launch_id}/blockers", response_model=list[BlockerRead], summary="What still blocks go-live")
+@in_threadpool
 def get_blockers(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[BlockerRead]:
     return [BlockerRead.of(b) for b in engine.list_blockers(launch_id=launch_id, actor=caller.actor)]
 
 
 @router.get("/{launch_id}/history", response_model=list[AuditEventRead], summary="The launch's audit trail")
+@in_threadpool
 def get_history(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[AuditEventRead]:
     return [AuditEventRead.of(e) for e in engine.launch_history(launch_id=launch_id, actor=caller.actor)]
 
@@ -78,6 +83,7 @@ def get_history(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[
 @router.get(
     "/{launch_id}/comments", response_model=list[CommentRead], summary="Comments on the launch and its tasks"
 )
+@in_threadpool
 def list_comments(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[CommentRead]:
     return [CommentRead.of(c) for c in engine.list_comments(launch_id=launch_id, actor=caller.actor)]
 
@@ -88,5 +94,6 @@ def list_comments(launch_id: str, caller: SignedInDep, engine: EngineDep) -> lis
     status_code=status.HTTP_201_CREATED,
     summary="Comment on the launch",
 )
+@in_threadpool
 def add_comment(launch_id: str, body: CommentCreate, caller: WorkerDep, engine: EngineDep) -> CommentRead:
     return CommentRead.of(engine.add_comment(launch_id=launch_id, body=body.body, actor=caller.actor))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.routes.deps import AdminDep, SignedInDep
+from api.routes.deps import AdminDep, SignedInDep, in_threadpool
 from api.schemas import OutboxMessageRead
 from api.security import EngineDep
 
@@ -20,6 +20,7 @@ MessageId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The outbox mess
     response_model=list[OutboxMessageRead],
     summary="The launch's messages that could not be delivered (incidents)",
 )
+@in_threadpool
 def list_incidents(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[OutboxMessageRead]:
     return [OutboxMessageRead.of(m) for m in engine.list_incidents(launch_id=launch_id, actor=caller.actor)]
 
@@ -29,5 +30,6 @@ def list_incidents(launch_id: str, caller: SignedInDep, engine: EngineDep) -> li
     response_model=OutboxMessageRead,
     summary="Deliver a message again from its first attempt (admins); 409 when already delivered",
 )
+@in_threadpool
 def retry_message(message_id: MessageId, caller: AdminDep, engine: EngineDep) -> OutboxMessageRead:
     return OutboxMessageRead.of(engine.retry_message(message_id=message_id, actor=caller.actor))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
-from api.routes.deps import AdminDep, SignedInDep
+from api.routes.deps import AdminDep, SignedInDep, in_threadpool
 from api.schemas import ProcessVersionRead
 from api.security import EngineDep
 from engine.xml_safety import MAX_DIAGRAM_BYTES
@@ -14,6 +15,7 @@ router = APIRouter(prefix="/processes", tags=["process versions"])
 
 
 @router.get("", response_model=list[ProcessVersionRead], summary="Deployed process versions")
+@in_threadpool
 def list_versions(caller: SignedInDep, engine: EngineDep) -> list[ProcessVersionRead]:
     return [ProcessVersionRead.of(v) for v in engine.list_process_versions(actor=caller.actor)]
 
@@ -31,4 +33,5 @@ async def deploy_version(file: UploadFile, caller: AdminDep, engine: EngineDep) 
         raise ApiError(413, "too-large", f"the diagram is larger than {MAX_DIAGRAM_BYTES} bytes")
     if not data:
         raise ApiError(400, "empty", "the uploaded file is empty")
-    return ProcessVersionRead.of(engine.deploy_process(xml=data, actor=caller.actor))
+    view = await run_in_threadpool(engine.deploy_process, xml=data, actor=caller.actor)
+    return ProcessVersionRead.of(view)

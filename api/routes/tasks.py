@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.errors import ApiError
-from api.routes.deps import SignedInDep, WorkerDep
+from api.routes.deps import SignedInDep, WorkerDep, in_threadpool
 from api.schemas import (
     CommentCreate,
     CommentRead,
@@ -28,6 +28,7 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.get("/inbox", response_model=PageRead[TaskRead], summary="My tasks and my roles' unassigned tasks")
+@in_threadpool
 def inbox(
     caller: SignedInDep, engine: EngineDep, offset: Offset = 0, limit: Limit = 50
 ) -> PageRead[TaskRead]:
@@ -38,6 +39,7 @@ def inbox(
 
 
 @router.get("", response_model=PageRead[TaskRead], summary="Tasks by launch, status, role or assignee")
+@in_threadpool
 def list_tasks(
     caller: SignedInDep,
     engine: EngineDep,
@@ -65,6 +67,7 @@ def list_tasks(
 @router.get(
     "/{task_id}", response_model=TaskDetailRead, summary="A task with its form schema and current data"
 )
+@in_threadpool
 def get_task(task_id: str, caller: SignedInDep, engine: EngineDep) -> TaskDetailRead:
     return TaskDetailRead.of_detail(engine.get_task(task_id=task_id, actor=caller.actor))
 
@@ -75,6 +78,7 @@ def get_task(task_id: str, caller: SignedInDep, engine: EngineDep) -> TaskDetail
     summary="Complete a task with its form data",
     responses={409: {"description": "Not ready, lost a race, or go-live blocked (with the blockers)"}},
 )
+@in_threadpool
 def complete_task(task_id: str, body: TaskComplete, caller: WorkerDep, engine: EngineDep) -> LaunchRead:
     try:
         view = engine.complete_task(task_id=task_id, data=body.data, actor=caller.actor)
@@ -89,11 +93,13 @@ def _with_prefix(exc: ValidationFailedError) -> EngineError:
 
 
 @router.post("/{task_id}/claim", response_model=TaskRead, summary="Take a task from my role's queue")
+@in_threadpool
 def claim_task(task_id: str, caller: WorkerDep, engine: EngineDep) -> TaskRead:
     return TaskRead.of(engine.claim_task(task_id=task_id, actor=caller.actor))
 
 
 @router.post("/{task_id}/release", response_model=TaskRead, summary="Give a task back to its role's queue")
+@in_threadpool
 def release_task(task_id: str, caller: WorkerDep, engine: EngineDep) -> TaskRead:
     return TaskRead.of(engine.release_task(task_id=task_id, actor=caller.actor))
 
@@ -101,6 +107,7 @@ def release_task(task_id: str, caller: WorkerDep, engine: EngineDep) -> TaskRead
 @router.post(
     "/{task_id}/assign", response_model=TaskRead, summary="Assign a task to a user who holds its role"
 )
+@in_threadpool
 def assign_task(
     task_id: str, body: TaskAssign, caller: WorkerDep, engine: EngineDep, accounts: AccountsDep
 ) -> TaskRead:
@@ -116,6 +123,7 @@ def assign_task(
 
 
 @router.get("/{task_id}/comments", response_model=list[CommentRead], summary="Comments on a task")
+@in_threadpool
 def list_task_comments(task_id: str, caller: SignedInDep, engine: EngineDep) -> list[CommentRead]:
     task = engine.get_task(task_id=task_id, actor=caller.actor).task
     return [
@@ -130,6 +138,7 @@ def list_task_comments(task_id: str, caller: SignedInDep, engine: EngineDep) -> 
     status_code=status.HTTP_201_CREATED,
     summary="Comment on a task (kept after it completes)",
 )
+@in_threadpool
 def add_task_comment(task_id: str, body: CommentCreate, caller: WorkerDep, engine: EngineDep) -> CommentRead:
     task = engine.get_task(task_id=task_id, actor=caller.actor).task
     return CommentRead.of(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.routes.deps import AdminDep, RowId
+from api.routes.deps import AdminDep, RowId, in_threadpool
 from api.schemas import PasswordReset, UserCreate, UserRead, UserUpdate
 from api.security import AccountsDep
 
@@ -12,11 +12,13 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("", response_model=list[UserRead], summary="All users")
+@in_threadpool
 def list_users(caller: AdminDep, accounts: AccountsDep) -> list[UserRead]:
     return [UserRead.of(u) for u in accounts.list_users(actor=caller.actor)]
 
 
 @router.post("", response_model=UserRead, status_code=status.HTTP_201_CREATED, summary="Create a user")
+@in_threadpool
 def create_user(body: UserCreate, caller: AdminDep, accounts: AccountsDep) -> UserRead:
     return UserRead.of(
         accounts.create_user(
@@ -31,11 +33,13 @@ def create_user(body: UserCreate, caller: AdminDep, accounts: AccountsDep) -> Us
 
 
 @router.get("/{user_id}", response_model=UserRead, summary="One user")
+@in_threadpool
 def get_user(user_id: RowId, caller: AdminDep, accounts: AccountsDep) -> UserRead:
     return UserRead.of(accounts.get_user(user_id=user_id, actor=caller.actor))
 
 
 @router.patch("/{user_id}", response_model=UserRead, summary="Set roles and/or enable or disable a user")
+@in_threadpool
 def update_user(user_id: RowId, body: UserUpdate, caller: AdminDep, accounts: AccountsDep) -> UserRead:
     view = accounts.get_user(user_id=user_id, actor=caller.actor)
     if body.roles is not None:
@@ -48,5 +52,6 @@ def update_user(user_id: RowId, body: UserUpdate, caller: AdminDep, accounts: Ac
 @router.post(
     "/{user_id}/password", response_model=UserRead, summary="Reset a user's password (revokes sessions)"
 )
+@in_threadpool
 def reset_password(user_id: RowId, body: PasswordReset, caller: AdminDep, accounts: AccountsDep) -> UserRead:
     return UserRead.of(accounts.reset_password(user_id=user_id, password=body.password, actor=caller.actor))

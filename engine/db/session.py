@@ -2,29 +2,47 @@
 
 SQLite: WAL, synchronous=FULL, foreign keys on, a busy timeout, and write transactions opened with
 BEGIN IMMEDIATE (so two writers never both read-then-upgrade). PostgreSQL via psycopg 3.
+
+PostgreSQL connections that died while they sat in the pool (the database restarted, or an administrator
+ended them) are replaced before anyone uses them, without a round trip on every checkout (SQLAlchemy's
+pool_pre_ping costs a `SELECT 1` each time: three per task completion). At checkout, a look at the socket
+(no I/O: a server that ends a connection says so and closes it, so an idle connection that has something
+to read is a dead one), and a real ping only for a connection idle for IDLE_PING_S or more (a server or a
+network that vanished without a word). A connection that fails in use anyway makes SQLAlchemy drop every
+pooled connection as old as it (its disconnect handling; Database.fetch_one drops the one it used), so the
+pool recovers after one failed request.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import select
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Select, create_engine, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
 _WRITE_OPTION = "launchgate_write"
+IDLE_PING_S = 10.0  # PostgreSQL: ping a pooled connection before use when it sat idle at least this long
+POOL_RECYCLE_S = 1800  # PostgreSQL: replace connections older than this (server or network idle limits)
+_CHECKED_IN_AT = "launchgate_checked_in_at"
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def create_db_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, idle_ping_s: float = IDLE_PING_S
+) -> Engine:
     """Build a SQLAlchemy Engine for `url` with Launch Gate's durability settings."""
     if is_sqlite(url):
         db_engine = create_engine(
@@ -36,7 +54,47 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         )
         _configure_sqlite(db_engine)
         return db_engine
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    db_engine = create_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=20, pool_recycle=POOL_RECYCLE_S
+    )
+    _check_pooled_connections(db_engine, idle_ping_s)
+    return db_engine
+
+
+def _check_pooled_connections(db_engine: Engine, idle_ping_s: float) -> None:
+    """Replace a dead pooled connection at checkout (see the module docstring)."""
+
+    @event.listens_for(db_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(db_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.pop(_CHECKED_IN_AT, None)
+        if checked_in_at is None:
+            return  # a new connection
+        if closed_by_server(dbapi_connection):
+            raise DisconnectionError("the server closed this pooled connection")
+        if time.monotonic() - checked_in_at >= idle_ping_s:
+            try:
+                db_engine.dialect.do_ping(dbapi_connection)
+            except db_engine.dialect.loaded_dbapi.Error as exc:
+                raise DisconnectionError("a pooled connection did not answer a ping") from exc
+
+
+def closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether an idle psycopg connection was closed by the server. The client sends nothing while a
+    connection is idle in the pool, so the server sends nothing either, except when it ends the
+    connection (a message, then end of file): anything to read, a hang-up or an error means it is gone.
+    (A rare unsolicited notice would only cost a reconnection.)"""
+    if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+        return True
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
 
 
 def _configure_sqlite(db_engine: Engine) -> None:
@@ -57,6 +115,56 @@ def _configure_sqlite(db_engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get(_WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@dataclass(frozen=True)
+class _CompiledQuery:
+    sql: str
+    positional: tuple[str, ...] | None  # parameter names in order, for a positional paramstyle
+    defaults: dict[str, Any]  # values bound in the statement itself
+    bind_converters: dict[str, Callable[[Any], Any]]  # per parameter, from its SQLAlchemy type
+    converters: tuple[Callable[[Any], Any] | None, ...]  # per result column, from its SQLAlchemy type
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        values = {**self.defaults, **params}
+        for name, convert in self.bind_converters.items():
+            values[name] = convert(values[name])
+        if self.positional is not None:
+            return tuple(values[name] for name in self.positional)
+        return values
+
+
+class OneRowQuery:
+    """A SELECT built once (module level) for a look-up made on every request, run by Database.fetch_one
+    without SQLAlchemy's execution layer (Connection, execution context, Result): the SQL is compiled once
+    per dialect, result values are converted by the selected columns' own types, exactly as a Result
+    would, and so are bind parameters. Only for plain read-only statements (no expanding IN parameters)."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _CompiledQuery] = {}
+
+    def compiled_for(self, dialect: Dialect) -> _CompiledQuery:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            bind_converters: dict[str, Callable[[Any], Any]] = {}
+            for name, bind in compiled.binds.items():
+                convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                if convert is not None:
+                    bind_converters[name] = convert
+            found = _CompiledQuery(
+                sql=str(compiled),
+                positional=tuple(compiled.positiontup or ()) if compiled.positional else None,
+                defaults=dict(compiled.params),
+                bind_converters=bind_converters,
+                converters=tuple(
+                    column.type.dialect_impl(dialect).result_processor(dialect, None)
+                    for column in self.statement.selected_columns
+                ),
+            )
+            self._compiled[dialect.name] = found
+        return found
 
 
 class Database:
@@ -90,6 +198,40 @@ class Database:
             yield session
         finally:
             session.close()
+
+    def fetch_one(self, query: OneRowQuery, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a prebuilt read-only SELECT (see OneRowQuery), or None.
+
+        Straight on a pooled DBAPI connection, outside any transaction: one statement reads one consistent
+        snapshot on both databases (SQLite connections are in autocommit mode, see _configure_sqlite;
+        PostgreSQL's is switched to autocommit for the statement: no BEGIN and ROLLBACK round trips). The
+        pool's checks (a dead PostgreSQL connection is replaced at checkout) apply as to any checkout."""
+        compiled = query.compiled_for(self.db_engine.dialect)
+        args = compiled.arguments(params)
+        pooled = self.db_engine.raw_connection()
+        try:
+            dbapi_connection: Any = pooled.dbapi_connection
+            if not self.is_sqlite:
+                dbapi_connection.autocommit = True
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(compiled.sql, args)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            if not self.is_sqlite:
+                dbapi_connection.autocommit = False
+        except BaseException:
+            pooled.invalidate()  # its state is unknown: never hand it out again
+            raise
+        finally:
+            pooled.close()
+        if row is None:
+            return None
+        return tuple(
+            value if convert is None else convert(value)
+            for convert, value in zip(compiled.converters, row, strict=True)
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:
