@@ -666,7 +666,9 @@ class WorkflowEngine:
                     },
                 )
         self._cache.put(launch.id, after.version, workflow)
-        logger.info("launch %s: timers %s fired, new tasks %s", launch.id, fired, new_tasks)
+        logger.info(
+            "launch %s: timers %s fired, new tasks %s", launch.id, fired, [t.row.bpmn_id for t in new_tasks]
+        )
         return bool(fired)
 
     def list_incidents(self, *, launch_id: str, actor: Actor) -> list[OutboxMessageView]:
@@ -1310,16 +1312,12 @@ def _page_bounds(offset: int, limit: int) -> tuple[int, int]:
 
 
 def _apply(fact: GateFact, change: gate.GateChange) -> GateFact:
-    return GateFact(
-        key=fact.key,
-        title=fact.title,
-        bpmn_task_id=fact.bpmn_task_id,
-        position=fact.position,
+    return replace(
+        fact,
         status=change.status,
         passed_at=change.passed_at,
         passed_by=change.passed_by,
         content_hash=change.content_hash,
-        opened_at=fact.opened_at,
     )
 
 
