@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from api.errors import ApiError
 from api.security import SESSION_COOKIE, Access, Caller, Policy, get_accounts, refused
@@ -50,12 +52,19 @@ async def _check_form_csrf(request: Request, caller: Caller) -> None:
         )
 
 
+def posted_form(request: Request) -> FormData:
+    """The form of a POST to a page, read (on the event loop) by the page's dependency, so the page's own
+    code can be a plain function that FastAPI runs in its threadpool (it blocks: the engine, argon2)."""
+    form: FormData = request.state.form
+    return form
+
+
 async def _refuse_nul(request: Request) -> None:
     """No NUL characters in path, query or form fields: PostgreSQL cannot store them in text."""
     values = [str(v) for v in request.path_params.values()]
     values += [k + v for k, v in request.query_params.multi_items()]
     if request.method == "POST":
-        form = await request.form()
+        form = request.state.form = await request.form()
         values += [k + v for k, v in form.multi_items() if isinstance(v, str)]
     if any("\x00" in value for value in values):
         raise ApiError(400, "bad-request", "The request contains a NUL character, which is not allowed.")
@@ -66,7 +75,7 @@ def page(policy: Policy) -> Callable[[Request], Awaitable[Caller | None]]:
 
     async def dependency(request: Request) -> Caller | None:
         await _refuse_nul(request)
-        caller = session_caller(request)
+        caller = await run_in_threadpool(session_caller, request)
         if policy.access is Access.PUBLIC:
             request.state.caller = caller
             return caller

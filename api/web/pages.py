@@ -13,7 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 from api.errors import ApiError
 from api.routes.deps import RowId
 from api.security import PUBLIC, SESSION_COOKIE, SIGNED_IN, AccountsDep, Caller, EngineDep, roles
-from api.web.auth import page
+from api.web.auth import page, posted_form
 from api.web.formdata import errors_by_field, field_specs, parse, with_spare_rows, without_row
 from api.web.templating import render, template_exists
 from engine import (
@@ -75,13 +75,13 @@ def sign_in_page(
 
 
 @router.post("/sign-in")
-async def sign_in_submit(
+def sign_in_submit(
     request: Request, caller: PublicPage, engine: EngineDep, accounts: AccountsDep
 ) -> Response:
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/"):
         raise ApiError(403, "csrf", "This form was sent from another site, so it was refused.")
-    form = await request.form()
+    form = posted_form(request)
     username, password = str(form.get("username", ""))[:100], str(form.get("password", ""))[:200]
     target = _safe_next(str(form.get("next", "")))
     client = request.client.host if request.client else "unknown"
@@ -163,8 +163,8 @@ def new_launch_page(request: Request, caller: PmPage, engine: EngineDep) -> Resp
 
 
 @router.post("/launches/new")
-async def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Response:
-    form = await request.form()
+def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
     # Only the fields the form sent: the optional ones it has no inputs for keep their defaults.
     values = {name: str(form.get(name, "")).strip() for name in LaunchStartForm.model_fields if name in form}
     data: dict[str, Any] = dict(values)
@@ -247,8 +247,8 @@ def launch_diagram(launch_id: str, caller: SignedInPage, engine: EngineDep) -> R
 
 
 @router.post("/launches/{launch_id}/comments")
-async def comment_submit(request: Request, launch_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
-    form = await request.form()
+def comment_submit(request: Request, launch_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
     task_id = str(form.get("task_id", "")) or None
     engine.add_comment(
         launch_id=launch_id, task_id=task_id, body=str(form.get("body", "")), actor=caller.actor
@@ -280,15 +280,15 @@ def inbox_page(
 
 
 @router.post("/tasks/{task_id}/claim")
-async def claim_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
-    form = await request.form()
+def claim_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
     task = engine.claim_task(task_id=task_id, actor=caller.actor)
     return _see_other(_safe_next(str(form.get("next", "/inbox"))) + _notice(f"You took “{task.title}”."))
 
 
 @router.post("/tasks/{task_id}/release")
-async def release_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
-    form = await request.form()
+def release_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
     task = engine.release_task(task_id=task_id, actor=caller.actor)
     return _see_other(
         _safe_next(str(form.get("next", "/inbox"))) + _notice(f"“{task.title}” is back in the queue.")
@@ -296,10 +296,10 @@ async def release_submit(request: Request, task_id: str, caller: WorkerPage, eng
 
 
 @router.post("/tasks/{task_id}/assign")
-async def assign_submit(
+def assign_submit(
     request: Request, task_id: str, caller: WorkerPage, engine: EngineDep, accounts: AccountsDep
 ) -> Response:
-    form = await request.form()
+    form = posted_form(request)
     assignee = str(form.get("assignee", ""))
     task = engine.get_task(task_id=task_id, actor=caller.actor).task
     user = accounts.find_user(assignee)
@@ -387,8 +387,8 @@ def _render_task(
 
 
 @router.post("/tasks/{task_id}")
-async def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
-    form: FormData = await request.form()
+def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
+    form: FormData = posted_form(request)
     detail = engine.get_task(task_id=task_id, actor=caller.actor)
     specs = field_specs(detail.form_schema)
     flat = {k: str(v) for k, v in form.multi_items() if isinstance(v, str)}
@@ -481,10 +481,8 @@ def users_page(request: Request, caller: AdminPage, engine: EngineDep, accounts:
 
 
 @router.post("/admin/users")
-async def users_submit(
-    request: Request, caller: AdminPage, engine: EngineDep, accounts: AccountsDep
-) -> Response:
-    form = await request.form()
+def users_submit(request: Request, caller: AdminPage, engine: EngineDep, accounts: AccountsDep) -> Response:
+    form = posted_form(request)
     try:
         accounts.create_user(
             username=str(form.get("username", "")),
@@ -503,10 +501,10 @@ async def users_submit(
 
 
 @router.post("/admin/users/{user_id}")
-async def user_update_submit(
+def user_update_submit(
     request: Request, user_id: RowId, caller: AdminPage, engine: EngineDep, accounts: AccountsDep
 ) -> Response:
-    form = await request.form()
+    form = posted_form(request)
     action = str(form.get("action", ""))
     if action == "roles":
         accounts.set_roles(user_id=user_id, roles=[str(r) for r in form.getlist("roles")], actor=caller.actor)
@@ -526,12 +524,12 @@ def processes_page(request: Request, caller: AdminPage, engine: EngineDep) -> Re
 
 
 @router.post("/admin/processes")
-async def processes_submit(request: Request, caller: AdminPage, engine: EngineDep) -> Response:
-    form = await request.form()
+def processes_submit(request: Request, caller: AdminPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
     upload = form.get("file")
     from engine import DiagramRejectedError
 
-    data = await upload.read(MAX_DIAGRAM_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    data = upload.file.read(MAX_DIAGRAM_BYTES + 1) if isinstance(upload, UploadFile) else b""
     problems: list[str] = []
     if not data:
         problems = ["Choose a .bpmn file to upload."]
@@ -557,10 +555,10 @@ def tokens_page(request: Request, caller: SignedInPage, engine: EngineDep, accou
 
 
 @router.post("/account/tokens")
-async def tokens_submit(
+def tokens_submit(
     request: Request, caller: SignedInPage, engine: EngineDep, accounts: AccountsDep
 ) -> Response:
-    form = await request.form()
+    form = posted_form(request)
     _, raw = accounts.create_token(actor=caller.actor, name=str(form.get("name", "")))
     tokens = accounts.list_tokens(actor=caller.actor)
     return render(

@@ -28,15 +28,19 @@ LAUNCHES = "/api/v1/launches"
 TASKS = "/api/v1/tasks"
 
 
-def _json_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
+def _routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
     contexts = getattr(routing, "iter_route_contexts", lambda routes: routes)(app.routes)
     found = []
     for context in contexts:
         route = getattr(context, "original_route", context)
         path = str(getattr(context, "path_format", None) or getattr(route, "path", ""))
-        if isinstance(route, APIRoute) and path.startswith(("/api/", "/healthz", "/readyz")):
+        if isinstance(route, APIRoute):
             found.append((path, route))
     return found
+
+
+def _json_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
+    return [(p, r) for p, r in _routes(app) if p.startswith(("/api/", "/healthz", "/readyz"))]
 
 
 def test_every_json_route_is_a_coroutine_when_app_built(app: FastAPI) -> None:
@@ -48,6 +52,16 @@ def test_every_json_route_is_a_coroutine_when_app_built(app: FastAPI) -> None:
     assert plain == []
     wrapped = {path for path, route in routes if getattr(route.endpoint, AUTHORIZES_IN_THREADPOOL, False)}
     assert {"/api/v1/tasks", "/api/v1/tasks/{task_id}/complete", "/api/v1/launches"} <= wrapped
+
+
+def test_no_page_blocks_the_event_loop(app: FastAPI) -> None:
+    """Pages call the engine and argon2 (sign-in): every page route is a plain function, which FastAPI runs
+    in its threadpool, so one slow request never stalls the others; POST forms are read by the page's
+    dependency on the event loop and handed over (api.web.auth.posted_form)."""
+    json_paths = {p for p, _ in _json_routes(app)}
+    pages = [route for path, route in _routes(app) if path not in json_paths]
+    assert sum(1 for r in pages if "POST" in r.methods) >= 10
+    assert [r.path for r in pages if inspect.iscoroutinefunction(r.endpoint)] == []
 
 
 # ------------------------------------------------------------------------- the policy before the input
