@@ -148,14 +148,21 @@ def _fail_abandoned(session: Session, row: OutboxMessageRecord, *, now: datetime
     row.failed_at = now
     row.locked_until = None
     row.last_error = "every attempt ended with its worker (crash or kill) before finishing"
+    _audit_incident(session, row, error=row.last_error, now=now)
+
+
+def _audit_incident(
+    session: Session, message: OutboxMessageRecord | OutboxMessageView, *, error: str, now: datetime
+) -> None:
+    """A message became an incident: one `outbox.failed` audit row, by the worker."""
     audit.append_event(
         session,
         actor=WORKER_ACTOR,
         action="outbox.failed",
         at=now,
-        launch_id=row.launch_id,
-        task_id=row.task_id,
-        detail={"message": row.id, "kind": row.kind, "attempts": row.attempts, "error": row.last_error},
+        launch_id=message.launch_id,
+        task_id=message.task_id,
+        detail={"message": message.id, "kind": message.kind, "attempts": message.attempts, "error": error},
     )
 
 
@@ -233,20 +240,7 @@ def finish_failed(
         if _rowcount(result) != 1:
             return False
         if incident:
-            audit.append_event(
-                session,
-                actor=WORKER_ACTOR,
-                action="outbox.failed",
-                at=now,
-                launch_id=message.launch_id,
-                task_id=message.task_id,
-                detail={
-                    "message": message.id,
-                    "kind": message.kind,
-                    "attempts": message.attempts,
-                    "error": error[:500],
-                },
-            )
+            _audit_incident(session, message, error=error[:500], now=now)
     return incident
 
 
