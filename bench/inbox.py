@@ -21,9 +21,10 @@ from bench.databases import BPMN_DIR
 from bench.stats import summarize_ns
 from engine import Actor, DeliveryConfig, Role, Worker, WorkflowEngine
 from engine.db.models import Base, GateItemRecord, LaunchRecord, ProcessVersionRecord, TaskRecord
+from engine.model import ProcessModel
 from engine.runtime import RunningWorkflow
 from engine.serialization import dump_state
-from engine.specs import ProcessModel, load_process
+from engine.specs import load_process
 from engine.task_forms import TASK_FORMS
 
 SEARCH_TERM = "invoice"

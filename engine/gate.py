@@ -1,6 +1,11 @@
 """The gate: which items have passed, what still blocks go-live, and the go-live rule. One place for each.
 
 Gate facts live in `gate_item` rows, never in task data, so no form submission can write them.
+
+- At load/deploy: `check_gate_graph` — the diagram marks one go-live task and its gate items coherently,
+  and no path from the start reaches go-live without passing every gate item.
+- At run time: `changes_after_completion` (what a completion does to the items), `gate_views` /
+  `blockers` (who holds each open item), and the go-live rule.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from typing import Any
 
 from engine.audit import canonical_json
 from engine.domain import BlockerView, GateFact, GateItemStatus, GateItemView, TaskStatus
+from engine.errors import DiagramProblem
 from engine.expressions import evaluate_condition
-from engine.specs import ProcessModel, UserTaskModel
+from engine.model import ProcessModel, UserTaskModel
 
 
 @dataclass(frozen=True)
@@ -140,3 +146,107 @@ def blockers(gate: Iterable[GateItemView]) -> tuple[BlockerView, ...]:
 def blocked_by_summary(facts: Iterable[GateFact]) -> str:
     """Comma-separated keys of open items, denormalised onto the launch row for list views."""
     return ",".join(f.key for f in facts if f.status is not GateItemStatus.PASSED)
+
+
+# ---------------------------------------------------------------------------------------- the diagram
+
+
+@dataclass(frozen=True)
+class FlowGraph:
+    """A process's sequence flows by element id: what the bypass check reads of a diagram."""
+
+    start: str | None
+    edges: Mapping[str, Sequence[str]]  # source id -> target ids
+    kinds: Mapping[str, str]  # element id -> BPMN element name (userTask, parallelGateway, ...)
+    boundaries: Sequence[tuple[str, str]] = ()  # (host task id, boundary event id)
+
+
+def check_gate_graph(
+    graph: FlowGraph, tasks: Mapping[str, UserTaskModel], *, process_id: str | None
+) -> list[DiagramProblem]:
+    """Every gate problem of a diagram: the markings (one go-live task, gate items marked once, known
+    `gate_part_of`), then the paths (go-live is reachable, and not while avoiding any gate item)."""
+    go_live = [t.id for t in tasks.values() if t.go_live]
+    if len(go_live) != 1:
+        return [DiagramProblem(process_id, f"expected exactly one go-live task, found {len(go_live)}")]
+    gate_tasks = [t for t in tasks.values() if t.gate_item]
+    problems = _marking_problems(tasks, gate_tasks, process_id=process_id)
+    if graph.start is not None:
+        problems += _path_problems(graph, go_live[0], gate_tasks)
+    return problems
+
+
+def _marking_problems(
+    tasks: Mapping[str, UserTaskModel], gate_tasks: Sequence[UserTaskModel], *, process_id: str | None
+) -> list[DiagramProblem]:
+    problems = []
+    if not gate_tasks:
+        problems.append(
+            DiagramProblem(process_id, "no gate items are marked: the go-live step would be ungated")
+        )
+    keys = [t.gate_item for t in gate_tasks]
+    for key in {k for k in keys if keys.count(k) > 1}:
+        problems.append(DiagramProblem(process_id, f"gate item {key!r} is marked on more than one task"))
+    for task in tasks.values():
+        if task.gate_part_of and task.gate_part_of not in keys:
+            problems.append(
+                DiagramProblem(task.id, f"gate_part_of names unknown gate item {task.gate_part_of!r}")
+            )
+        if task.go_live and task.gate_item:
+            problems.append(DiagramProblem(task.id, "the go-live task cannot also be a gate item"))
+    return problems
+
+
+def _path_problems(
+    graph: FlowGraph, go_live: str, gate_tasks: Sequence[UserTaskModel]
+) -> list[DiagramProblem]:
+    assert graph.start is not None
+    edges = _with_boundaries(graph)
+    problems = []
+    if not _reachable(edges, graph.kinds, graph.start, go_live, avoid=None):
+        problems.append(DiagramProblem(go_live, "the go-live task cannot be reached from the start event"))
+    for task in gate_tasks:
+        if _reachable(edges, graph.kinds, graph.start, go_live, avoid=task.id):
+            problems.append(
+                DiagramProblem(
+                    go_live,
+                    f"a path reaches the go-live task without passing gate item "
+                    f"{task.gate_item!r} ({task.id})",
+                )
+            )
+    return problems
+
+
+def _with_boundaries(graph: FlowGraph) -> dict[str, list[str]]:
+    """A boundary event starts waiting when its task is entered and can leave it without completing it:
+    it is reached from wherever its task is reached from (even when that task is the gate item being
+    avoided)."""
+    edges = {source: list(targets) for source, targets in graph.edges.items()}
+    for host, boundary in graph.boundaries:
+        for targets in list(edges.values()):
+            if host in targets:
+                targets.append(boundary)
+    return edges
+
+
+def _reachable(
+    edges: Mapping[str, Sequence[str]], kinds: Mapping[str, str], start: str, goal: str, *, avoid: str | None
+) -> bool:
+    """Token reachability: a parallel join (several incoming flows) needs ALL its inputs reached, any other
+    node needs one. `avoid` is treated as absent, so "reachable while avoiding X" means a path skips X."""
+    preds: dict[str, list[str]] = {}
+    for source, targets in edges.items():
+        for target in targets:
+            preds.setdefault(target, []).append(source)
+    reached = {start}
+    changed = True
+    while changed:
+        changed = False
+        for node, incoming in preds.items():
+            if node in reached or node == avoid:
+                continue
+            needs_all = kinds.get(node) == "parallelGateway" and len(incoming) > 1
+            if (all if needs_all else any)(p in reached for p in incoming):
+                reached.add(node)
+                changed = True
+    return goal in reached

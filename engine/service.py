@@ -66,12 +66,13 @@ from engine.errors import (
     ValidationFailedError,
     WorkflowStuckError,
 )
+from engine.model import ProcessModel, UserTaskModel
 from engine.outbox import OutboxMessageView
 from engine.runtime import ReadyTask, RunningWorkflow
 from engine.scheduling import WORKER_ACTOR, SchedulePolicy
 from engine.serialization import dump_state, restore_state
 from engine.snapshots import LaunchSnapshot, WorkflowCache
-from engine.specs import LoadedProcess, ProcessModel, UserTaskModel, check_diagram, content_hash, load_process
+from engine.specs import LoadedProcess, check_diagram, content_hash, load_process
 from engine.task_forms import TASK_FORMS, form_json_schema, validate_launch_start, validate_task_data
 
 logger = logging.getLogger(__name__)

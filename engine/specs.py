@@ -18,8 +18,10 @@ from typing import Any
 
 from lxml import etree
 
+from engine import gate
 from engine.errors import DiagramProblem, DiagramRejectedError, UnsafeExpressionError
 from engine.expressions import Expression, parse_expression
+from engine.model import GateItemModel, ProcessModel, UserTaskModel
 from engine.xml_safety import parse_xml_document
 
 logger = logging.getLogger(__name__)
@@ -61,50 +63,6 @@ _KNOWN_PROPERTIES = {
     "due_in_business_days",
     "sends",
 }
-
-
-@dataclass(frozen=True)
-class UserTaskModel:
-    """What Launch Gate knows of one user task, read from the diagram."""
-
-    id: str
-    title: str
-    role: str
-    documentation: str
-    document: str
-    reviews: str | None
-    gate_item: str | None
-    gate_item_title: str | None
-    gate_pass_when: Expression | None
-    gate_part_of: str | None
-    go_live: bool
-    due_in_business_days: int | None
-    sends: str | None
-
-
-@dataclass(frozen=True)
-class GateItemModel:
-    key: str
-    title: str
-    task_id: str
-    position: int
-    role: str
-
-
-@dataclass(frozen=True)
-class ProcessModel:
-    process_id: str
-    name: str
-    content_hash: str
-    tasks: Mapping[str, UserTaskModel]
-    gate_items: tuple[GateItemModel, ...]
-    go_live_task: str
-
-    def gate_item(self, key: str) -> GateItemModel:
-        for item in self.gate_items:
-            if item.key == key:
-                return item
-        raise KeyError(key)
 
 
 @dataclass(frozen=True)
@@ -360,71 +318,24 @@ class _Checker:
             self.problem(process.get("id"), f"expected exactly one start event, found {len(starts)}")
 
     def _check_gate(self, process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> None:
-        go_live = [t.id for t in tasks.values() if t.go_live]
-        gate_tasks = [t for t in tasks.values() if t.gate_item]
-        if len(go_live) != 1:
-            self.problem(process.get("id"), f"expected exactly one go-live task, found {len(go_live)}")
-            return
-        if not gate_tasks:
-            self.problem(process.get("id"), "no gate items are marked: the go-live step would be ungated")
-        keys = [t.gate_item for t in gate_tasks]
-        for key in {k for k in keys if keys.count(k) > 1}:
-            self.problem(process.get("id"), f"gate item {key!r} is marked on more than one task")
-        for task in tasks.values():
-            if task.gate_part_of and task.gate_part_of not in keys:
-                self.problem(task.id, f"gate_part_of names unknown gate item {task.gate_part_of!r}")
-            if task.go_live and task.gate_item:
-                self.problem(task.id, "the go-live task cannot also be a gate item")
-        edges: dict[str, list[str]] = {}
-        for flow in process.iterfind("bpmn:sequenceFlow", NS):
-            edges.setdefault(flow.get("sourceRef") or "", []).append(flow.get("targetRef") or "")
-        # A boundary event starts waiting when its task is entered and can leave it without completing
-        # it: it is reached from wherever its task is reached from (even when that task is the gate item
-        # being avoided).
-        for boundary in process.iterfind("bpmn:boundaryEvent", NS):
-            host, boundary_id = boundary.get("attachedToRef") or "", boundary.get("id") or ""
-            for targets in list(edges.values()):
-                if host in targets:
-                    targets.append(boundary_id)
-        kinds = {el.get("id") or "": _local(el.tag) for el in process if isinstance(el.tag, str)}
-        start = next((el.get("id") for el in process.iterfind("bpmn:startEvent", NS)), None)
-        if start is None:
-            return
-        if not _reachable(edges, kinds, start, go_live[0], avoid=None):
-            self.problem(go_live[0], "the go-live task cannot be reached from the start event")
-        for task in gate_tasks:
-            if _reachable(edges, kinds, start, go_live[0], avoid=task.id):
-                self.problem(
-                    go_live[0],
-                    f"a path reaches the go-live task without passing gate item "
-                    f"{task.gate_item!r} ({task.id})",
-                )
+        """The gate must hold by construction (engine.gate owns the rule; this reads the flow graph)."""
+        self.problems.extend(gate.check_gate_graph(_flow_graph(process), tasks, process_id=process.get("id")))
 
 
-def _reachable(
-    edges: Mapping[str, list[str]], kinds: Mapping[str, str], start: str, goal: str, *, avoid: str | None
-) -> bool:
-    """Token reachability: a parallel join (several incoming flows) needs ALL its inputs reached, any other
-    node needs one. `avoid` is treated as absent, so "reachable while avoiding X" means a path skips X."""
-    preds: dict[str, list[str]] = {}
-    for source, targets in edges.items():
-        for target in targets:
-            preds.setdefault(target, []).append(source)
-    reached = {start}
-    changed = True
-    while changed:
-        changed = False
-        for node, incoming in preds.items():
-            if node in reached or node == avoid:
-                continue
-            if kinds.get(node) == "parallelGateway" and len(incoming) > 1:
-                ok = all(p in reached for p in incoming)
-            else:
-                ok = any(p in reached for p in incoming)
-            if ok:
-                reached.add(node)
-                changed = True
-    return goal in reached
+def _flow_graph(process: etree._Element) -> gate.FlowGraph:
+    """The process's sequence flows as a graph of element ids, with each element's kind."""
+    edges: dict[str, list[str]] = {}
+    for flow in process.iterfind("bpmn:sequenceFlow", NS):
+        edges.setdefault(flow.get("sourceRef") or "", []).append(flow.get("targetRef") or "")
+    return gate.FlowGraph(
+        start=next((el.get("id") for el in process.iterfind("bpmn:startEvent", NS)), None),
+        edges=edges,
+        kinds={el.get("id") or "": _local(el.tag) for el in process if isinstance(el.tag, str)},
+        boundaries=tuple(
+            (b.get("attachedToRef") or "", b.get("id") or "")
+            for b in process.iterfind("bpmn:boundaryEvent", NS)
+        ),
+    )
 
 
 def check_diagram(data: bytes, *, known_forms: Collection[str] | None = None) -> list[DiagramProblem]:
