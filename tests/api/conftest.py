@@ -26,7 +26,7 @@ from api.demo import DEMO_USERS, seed_demo
 from api.security import CSRF_HEADER
 from api.settings import Settings
 from engine import AccountService, Actor, AuditEventView, Database, Role, WorkflowEngine
-from engine import accounts as accounts_module
+from engine.accounts import passwords as accounts_module
 from engine.domain import SYSTEM_ACTOR
 
 ROOT = Path(__file__).resolve().parents[2]

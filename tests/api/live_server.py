@@ -32,7 +32,7 @@ from argon2 import PasswordHasher
 
 from api.demo import DEMO_USERS, demo_forms, seed_demo
 from engine import Database, WorkflowEngine, upgrade_to_head
-from engine import accounts as accounts_module
+from engine.accounts import passwords as accounts_module
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_DIR = ROOT / "bpmn"

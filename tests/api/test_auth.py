@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from api.security import CSRF_HEADER, SESSION_COOKIE, Access
 from engine import AuditEventView, WorkflowEngine
-from engine import accounts as accounts_module
 from engine.accounts import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS
+from engine.accounts import passwords as accounts_module
 from engine.db.models import UserRecord
 from tests.api.conftest import PASSWORDS, app_routes
 
