@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db.models import LaunchRecord, UserRecord
+from engine.db.accounts import active_users
+from engine.db.launches import launch_by_id
 from engine.outbox import OutboxMessageView
 
 
@@ -49,16 +49,10 @@ def compose(
 ) -> Notification:
     """The notification of one outbox message. Raises CompositionError when it cannot be sent."""
     payload = message.payload
-    launch = session.get(LaunchRecord, message.launch_id) if message.launch_id else None
+    launch = launch_by_id(session, message.launch_id) if message.launch_id else None
     product = launch.product_name if launch is not None else str(payload.get("product_name", ""))
     base = base_url.rstrip("/")
-    links: dict[str, str] = {}
-    if message.launch_id:
-        links["launch"] = f"{base}/launches/{message.launch_id}"
-    task_id = payload.get("task_id") or message.task_id
-    if task_id and message.kind != "launch_notice_email":
-        links["task"] = f"{base}/tasks/{task_id}"
-
+    links = _links(message, base)
     if message.kind == "launch_notice_email":
         if launch is None:
             raise CompositionError("the launch of this notice no longer exists")
@@ -67,17 +61,16 @@ def compose(
             "nobody to send the launch notice to: the launch has no support distribution list and no "
             "default is configured (LAUNCHGATE_SUPPORT_DISTRIBUTION)"
         )
-        content = payload.get("content") or {}
         follow_ups = payload.get("next_tasks") or []
         if follow_ups:
             links["acknowledge"] = f"{base}/tasks/{follow_ups[0]['id']}"
+        content = payload.get("content") or {}
         subject = f"Launch notice: {product} goes live {_when(content.get('launch_at'))}"
         body = _launch_notice_body(product, content, links)
     else:
         recipients = _addresses(session, payload.get("to") or {})
         nobody = f"nobody to e-mail: no active user with an e-mail address in {_who(payload)}"
         subject, body = _person_message(message.kind, product, payload, links)
-
     event = {
         "id": message.idempotency_key,
         "kind": message.kind,
@@ -99,6 +92,17 @@ def compose(
         event=event,
         no_recipients="" if recipients else nobody,
     )
+
+
+def _links(message: OutboxMessageView, base: str) -> dict[str, str]:
+    """The pages a message points to: its launch, and its task (a launch notice names its own)."""
+    links: dict[str, str] = {}
+    if message.launch_id:
+        links["launch"] = f"{base}/launches/{message.launch_id}"
+    task_id = message.payload.get("task_id") or message.task_id
+    if task_id and message.kind != "launch_notice_email":
+        links["task"] = f"{base}/tasks/{task_id}"
+    return links
 
 
 # -- texts -------------------------------------------------------------------------------------------------
@@ -178,8 +182,11 @@ def _person_message(
 def _addresses(session: Session, to: Mapping[str, Any]) -> tuple[str, ...]:
     users = {str(u) for u in to.get("users") or []}
     roles = {str(r) for r in to.get("roles") or []}
-    rows = session.execute(select(UserRecord).where(UserRecord.active.is_(True))).scalars()
-    found = {r.email for r in rows if r.email and (r.username in users or roles & set(r.roles.split(",")))}
+    found = {
+        r.email
+        for r in active_users(session)
+        if r.email and (r.username in users or roles & set(r.roles.split(",")))
+    }
     return tuple(sorted(found))
 
 

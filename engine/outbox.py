@@ -21,13 +21,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Table, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit
+from engine.db import outbox as rows
 from engine.db.models import OutboxMessageRecord
+from engine.db.outbox import DELIVERED, FAILED, PENDING
 from engine.db.session import Database
 from engine.domain import Actor
 from engine.errors import ConflictError, NotFoundError
@@ -35,11 +36,24 @@ from engine.scheduling import WORKER_ACTOR
 
 logger = logging.getLogger(__name__)
 
-PENDING = "pending"
-DELIVERED = "delivered"
-FAILED = "failed"
+__all__ = [
+    "DELIVERED",
+    "FAILED",
+    "PENDING",
+    "OutboxMessageView",
+    "RetryPolicy",
+    "add_message",
+    "claim",
+    "finish_delivered",
+    "finish_failed",
+    "incidents",
+    "record_channel",
+    "renew_lease",
+    "retry",
+    "to_view",
+]
+
 MAX_ERROR = 2000
-_INSERT_MESSAGE = insert(cast(Table, OutboxMessageRecord.__table__))
 
 
 @dataclass(frozen=True)
@@ -88,21 +102,8 @@ def add_message(
     now: datetime,
 ) -> None:
     """Queue a message inside the caller's transaction; it is delivered only if that transaction commits."""
-    session.flush()  # the launch and task rows it refers to go first (foreign keys)
-    session.connection().execute(
-        _INSERT_MESSAGE,
-        {
-            "idempotency_key": key,
-            "kind": kind,
-            "launch_id": launch_id,
-            "task_id": task_id,
-            "payload": dict(payload),
-            "status": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "delivered_channels": "",
-        },
+    rows.insert_message(
+        session, kind=kind, key=key, launch_id=launch_id, task_id=task_id, payload=payload, now=now
     )
 
 
@@ -111,22 +112,10 @@ def claim(
 ) -> list[OutboxMessageView]:
     """Take up to `limit` due messages for this worker until `now + lease`; each claim is an attempt."""
     with database.write() as session:
-        query = (
-            select(OutboxMessageRecord)
-            .where(
-                OutboxMessageRecord.status == PENDING,
-                OutboxMessageRecord.next_attempt_at <= now,
-                or_(OutboxMessageRecord.locked_until.is_(None), OutboxMessageRecord.locked_until <= now),
-            )
-            .order_by(OutboxMessageRecord.next_attempt_at, OutboxMessageRecord.id)
-            .limit(limit)
-        )
-        if not database.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        rows = session.execute(query).scalars().all()
+        due = rows.due_messages(session, now=now, limit=limit, lock=not database.is_sqlite)
         lease = now + timedelta(seconds=policy.lease_seconds)
         claimed = []
-        for row in rows:
+        for row in due:
             if row.locked_until is not None:
                 logger.warning(
                     "outbox message %s: the lease of %s expired; delivering again", row.id, row.locked_by
@@ -172,23 +161,19 @@ def renew_lease(
     """Extend our lease right before sending; False when it expired and another worker may hold the
     message (then we must not send)."""
     with database.write() as session:
-        result = session.execute(
-            update(OutboxMessageRecord)
-            .where(
-                OutboxMessageRecord.id == message_id,
-                OutboxMessageRecord.locked_by == worker_id,
-                OutboxMessageRecord.status == PENDING,
-                OutboxMessageRecord.locked_until > now,
-            )
-            .values(locked_until=now + timedelta(seconds=policy.lease_seconds))
+        return rows.extend_lease(
+            session,
+            message_id=message_id,
+            worker_id=worker_id,
+            now=now,
+            until=now + timedelta(seconds=policy.lease_seconds),
         )
-        return _rowcount(result) == 1
 
 
 def record_channel(database: Database, *, message_id: int, worker_id: str, channel: str) -> None:
     """Remember that one channel of a message went through (so no retry repeats it)."""
     with database.write() as session:
-        row = session.get(OutboxMessageRecord, message_id)
+        row = rows.message_by_id(session, message_id)
         if row is None or row.locked_by != worker_id:
             return
         done = {c for c in row.delivered_channels.split(",") if c} | {channel}
@@ -197,16 +182,12 @@ def record_channel(database: Database, *, message_id: int, worker_id: str, chann
 
 def finish_delivered(database: Database, *, message_id: int, worker_id: str, now: datetime) -> bool:
     with database.write() as session:
-        result = session.execute(
-            update(OutboxMessageRecord)
-            .where(
-                OutboxMessageRecord.id == message_id,
-                OutboxMessageRecord.locked_by == worker_id,
-                OutboxMessageRecord.status == PENDING,
-            )
-            .values(status=DELIVERED, delivered_at=now, locked_until=None, last_error=None)
+        return rows.update_held(
+            session,
+            message_id=message_id,
+            worker_id=worker_id,
+            values={"status": DELIVERED, "delivered_at": now, "locked_until": None, "last_error": None},
         )
-        return _rowcount(result) == 1
 
 
 def finish_failed(
@@ -228,16 +209,7 @@ def finish_failed(
     else:
         values["next_attempt_at"] = now + policy.delay(message.attempts)
     with database.write() as session:
-        result = session.execute(
-            update(OutboxMessageRecord)
-            .where(
-                OutboxMessageRecord.id == message.id,
-                OutboxMessageRecord.locked_by == worker_id,
-                OutboxMessageRecord.status == PENDING,
-            )
-            .values(**values)
-        )
-        if _rowcount(result) != 1:
+        if not rows.update_held(session, message_id=message.id, worker_id=worker_id, values=values):
             return False
         if incident:
             _audit_incident(session, message, error=error[:500], now=now)
@@ -245,22 +217,14 @@ def finish_failed(
 
 
 def incidents(session: Session, *, launch_id: str) -> list[OutboxMessageView]:
-    rows = session.execute(
-        select(OutboxMessageRecord)
-        .where(OutboxMessageRecord.launch_id == launch_id, OutboxMessageRecord.status == FAILED)
-        .order_by(OutboxMessageRecord.failed_at, OutboxMessageRecord.id)
-    ).scalars()
-    return [to_view(r) for r in rows]
+    return [to_view(r) for r in rows.failed_messages(session, launch_id)]
 
 
 def retry(database: Database, *, message_id: int, actor: Actor, now: datetime) -> OutboxMessageView:
     """Start a message's attempts again, due now (an incident, or a pending message sent early).
     Channels already delivered stay delivered. Audited as `outbox.retried`."""
     with database.write() as session:
-        query = select(OutboxMessageRecord).where(OutboxMessageRecord.id == message_id)
-        if not database.is_sqlite:
-            query = query.with_for_update()
-        row = session.execute(query).scalar_one_or_none()
+        row = rows.message_by_id(session, message_id, lock=not database.is_sqlite)
         if row is None:
             raise NotFoundError(f"message {message_id} does not exist")
         if row.status == DELIVERED:
@@ -305,8 +269,3 @@ def to_view(record: OutboxMessageRecord) -> OutboxMessageView:
         delivered_channels=frozenset(c for c in (record.delivered_channels or "").split(",") if c),
         payload=dict(record.payload or {}),
     )
-
-
-def _rowcount(result: Any) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)

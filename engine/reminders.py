@@ -14,13 +14,14 @@ import logging
 from collections.abc import Collection
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from engine import audit, outbox
-from engine.db.models import LaunchRecord, TaskRecord
+from engine.db import ladder, launches
+from engine.db.models import TaskRecord
 from engine.db.session import Database
-from engine.domain import LaunchStatus, TaskStatus
-from engine.scheduling import WORKER_ACTOR, LadderAction, SchedulePolicy, next_ladder_step
+from engine.domain import LaunchStatus
+from engine.scheduling import WORKER_ACTOR, LadderAction, LadderStep, SchedulePolicy, next_ladder_step
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +36,7 @@ def run_ladder(
 ) -> int:
     """Do every ladder step that is due by `now`. Returns how many steps were done."""
     with database.read() as session:
-        due = (
-            session.execute(
-                select(TaskRecord.id)
-                .where(TaskRecord.status == TaskStatus.READY.value, TaskRecord.remind_at <= now)
-                .order_by(TaskRecord.remind_at, TaskRecord.id)
-                .limit(limit)
-            )
-            .scalars()
-            .all()
-        )
+        due = ladder.due_task_ids(session, now=now, limit=limit)
     done = 0
     for task_id in due:
         # A task whose several steps are overdue (the worker was down) gets them one after another.
@@ -57,17 +49,10 @@ def _step(
     database: Database, task_id: str, *, now: datetime, policy: SchedulePolicy, holidays: Collection[date]
 ) -> bool:
     with database.write() as session:
-        query = select(TaskRecord).where(
-            TaskRecord.id == task_id,
-            TaskRecord.status == TaskStatus.READY.value,
-            TaskRecord.remind_at <= now,
-        )
-        if not database.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        task = session.execute(query).scalar_one_or_none()
+        task = ladder.task_due_for_step(session, task_id, now=now, lock=not database.is_sqlite)
         if task is None:
             return False
-        launch = session.get(LaunchRecord, task.launch_id)
+        launch = launches.launch_by_id(session, task.launch_id)
         finished = task.ladder_step >= len(policy.ladder)
         if launch is None or launch.status != LaunchStatus.ACTIVE.value or finished:
             task.remind_at = None
@@ -76,34 +61,11 @@ def _step(
         step = policy.ladder[index]
         # Every change to a launch's task rows moves the launch to a new version (the engine's remembered
         # rows of this launch are then never trusted again, and a command racing this step starts over).
-        session.execute(
-            update(LaunchRecord)
-            .where(LaunchRecord.id == launch.id)
-            .values(version=LaunchRecord.version + 1, updated_at=now)
-        )
-        escalate = step.action is LadderAction.ESCALATE
-        if escalate:
-            to = {"roles": [policy.escalate_to_role]}
+        launches.bump_version(session, launch.id, now=now)
+        if step.action is LadderAction.ESCALATE:
             task.escalated_at = task.escalated_at or now
-        else:
-            to = {"users": [task.assignee]} if task.assignee else {"roles": [task.role]}
-        outbox.add_message(
-            session,
-            kind=step.message_kind,
-            key=f"{step.message_kind}:{task.id}:{index}",
-            launch_id=task.launch_id,
-            task_id=task.id,
-            payload={
-                "task_id": task.id,
-                "title": task.title,
-                "role": task.role,
-                "assignee": task.assignee,
-                "due_at": task.due_at.isoformat() if task.due_at else None,
-                "offset_business_days": step.offset_business_days,
-                "to": to,
-            },
-            now=now,
-        )
+        to = _recipients(task, step, policy)
+        _queue_message(session, task, step, index, to, now=now)
         task.ladder_step, task.remind_at = next_ladder_step(
             due_at=task.due_at,
             created_at=task.created_at,
@@ -111,21 +73,62 @@ def _step(
             ladder=policy.ladder,
             holidays=holidays,
         )
-        audit.append_event(
-            session,
-            actor=WORKER_ACTOR,
-            action=step.audit_action,
-            at=now,
-            launch_id=task.launch_id,
-            task_id=task.id,
-            detail={
-                "task": task.bpmn_id,
-                "title": task.title,
-                "step": step.describe(),
-                "due_at": task.due_at.isoformat() if task.due_at else None,
-                "assignee": task.assignee,
-                "to": to,
-            },
-        )
+        _audit_step(session, task, step, to, now=now)
         logger.info("launch %s task %s: %s", task.launch_id, task.id, step.describe())
         return True
+
+
+def _recipients(task: TaskRecord, step: LadderStep, policy: SchedulePolicy) -> dict[str, list[str]]:
+    """An escalation goes to the escalation role; a reminder to the assignee, or the role's queue."""
+    if step.action is LadderAction.ESCALATE:
+        return {"roles": [policy.escalate_to_role]}
+    return {"users": [task.assignee]} if task.assignee else {"roles": [task.role]}
+
+
+def _queue_message(
+    session: Session,
+    task: TaskRecord,
+    step: LadderStep,
+    index: int,
+    to: dict[str, list[str]],
+    *,
+    now: datetime,
+) -> None:
+    outbox.add_message(
+        session,
+        kind=step.message_kind,
+        key=f"{step.message_kind}:{task.id}:{index}",
+        launch_id=task.launch_id,
+        task_id=task.id,
+        payload={
+            "task_id": task.id,
+            "title": task.title,
+            "role": task.role,
+            "assignee": task.assignee,
+            "due_at": task.due_at.isoformat() if task.due_at else None,
+            "offset_business_days": step.offset_business_days,
+            "to": to,
+        },
+        now=now,
+    )
+
+
+def _audit_step(
+    session: Session, task: TaskRecord, step: LadderStep, to: dict[str, list[str]], *, now: datetime
+) -> None:
+    audit.append_event(
+        session,
+        actor=WORKER_ACTOR,
+        action=step.audit_action,
+        at=now,
+        launch_id=task.launch_id,
+        task_id=task.id,
+        detail={
+            "task": task.bpmn_id,
+            "title": task.title,
+            "step": step.describe(),
+            "due_at": task.due_at.isoformat() if task.due_at else None,
+            "assignee": task.assignee,
+            "to": to,
+        },
+    )

@@ -7,8 +7,8 @@ One tick:
    them delivered, failure schedules the next attempt after an exponential backoff, and the last failed
    attempt makes the message an incident;
 4. maintenance, at most once per `maintenance_every` (and on the first tick): the query planner's
-   statistics are refreshed (`engine.db.migrate.analyze`), so the inbox and the lists keep their indexes as
-   the tables grow. SQLite never gathers statistics by itself.
+   statistics are refreshed (`engine.db.maintenance.refresh_statistics`), so the inbox and the lists
+   keep their indexes as the tables grow. SQLite never gathers statistics by itself.
 
 Any number of workers can run against PostgreSQL (row locks with SKIP LOCKED, version checks); against
 SQLite every step is one write transaction, so workers take turns. Time comes from the engine's clock.
@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from engine import outbox, reminders
-from engine.db.migrate import analyze
+from engine.db.maintenance import refresh_statistics
 from engine.delivery import Channel, DeliveryConfig, DeliveryError, channels_for
 from engine.notifications import CompositionError, compose
 from engine.outbox import OutboxMessageView
@@ -97,8 +97,7 @@ class Worker:
         if last is not None and last <= now < last + self.maintenance_every:
             return False
         self._maintained_at = now
-        with self.engine.db.write() as session:
-            analyze(session.connection())
+        refresh_statistics(self.engine.db)
         logger.info("worker %s: planner statistics refreshed", self.worker_id)
         return True
 

@@ -82,11 +82,11 @@ def test_a_failing_maintenance_step_does_not_stop_the_tick(
     key = _notice_key(engine, _notice_launch(engine))
     calls: list[object] = []
 
-    def broken(connection: object) -> None:
-        calls.append(connection)
+    def broken(database: object) -> None:
+        calls.append(database)
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(worker_module, "analyze", broken)
+    monkeypatch.setattr(worker_module, "refresh_statistics", broken)
     with caplog.at_level(logging.ERROR, logger="engine.worker"):
         report = worker.tick()
 
