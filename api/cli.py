@@ -54,23 +54,26 @@ def db_migrate(database_url: DatabaseOption = None) -> None:
 
 
 @bpmn_app.command("check")
-def bpmn_check(files: Annotated[list[Path], typer.Argument(help="BPMN files to check.")]) -> None:
-    """Print every problem in each diagram with its element id; exit 1 if any diagram has one."""
+def bpmn_check(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Diagrams (.bpmn), package directories or .zip packages.")
+    ],
+) -> None:
+    """Check process packages and plain diagrams the way deploy does: every problem with its file and
+    element id (repeats grouped), errors apart from warnings. Exit 0 only when every one can be deployed."""
+    from engine import read_path
+
     failed = False
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            typer.echo(f"{path}: cannot read: {exc.strerror}", err=True)
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            typer.echo(f"error: {path}: cannot read: no such file or directory")
             failed = True
             continue
-        problems = WorkflowEngine.check_diagram(data)
-        if not problems:
-            typer.echo(f"{path}: OK")
-            continue
-        failed = True
-        for problem in problems:
-            typer.echo(f"{path}: {problem.element_id or '(document)'}: {problem.message}")
+        report = WorkflowEngine.check_package(read_path(path))
+        for line in report.lines():
+            typer.echo(line)
+        typer.echo(report.summary())
+        failed = failed or not report.deployable
     if failed:
         raise typer.Exit(1)
 

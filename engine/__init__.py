@@ -1,6 +1,7 @@
 """Launch Gate's workflow engine. Framework-free; this is its public surface."""
 
 from engine.accounts import AccountService, ApiTokenView, SessionGrant, SessionView, UserView
+from engine.checking import CheckReport, ProblemGroup
 from engine.clock import Clock, FixedClock, SystemClock
 from engine.db.migrate import is_at_head, upgrade_to_head
 from engine.db.session import Database
@@ -39,6 +40,7 @@ from engine.errors import (
     WorkflowStuckError,
 )
 from engine.outbox import OutboxMessageView, RetryPolicy
+from engine.packages import PackageFile, ProcessPackage, read_path, read_upload
 from engine.scheduling import LadderAction, LadderStep, SchedulePolicy
 from engine.service import WorkflowEngine
 from engine.worker import TickReport, Worker
@@ -52,6 +54,7 @@ __all__ = [
     "AuditVerification",
     "AuthenticationError",
     "BlockerView",
+    "CheckReport",
     "Clock",
     "CommentView",
     "ConflictError",
@@ -71,8 +74,11 @@ __all__ = [
     "LaunchView",
     "NotFoundError",
     "OutboxMessageView",
+    "PackageFile",
     "Page",
     "PermissionDeniedError",
+    "ProblemGroup",
+    "ProcessPackage",
     "ProcessVersionView",
     "RateLimitedError",
     "RetryPolicy",
@@ -94,5 +100,7 @@ __all__ = [
     "WorkflowEngine",
     "WorkflowStuckError",
     "is_at_head",
+    "read_path",
+    "read_upload",
     "upgrade_to_head",
 ]

@@ -62,10 +62,19 @@ class GateBlockedError(ConflictError):
 
 @dataclass(frozen=True)
 class DiagramProblem:
-    """One problem found in a BPMN diagram, naming the element it is about."""
+    """One problem found in a BPMN diagram or process package, naming the element it is about.
+
+    `severity` is "error" (the package cannot be deployed) or "warning" (it can; something is ignored or
+    degraded). `file` names the package member, when the problem was found in one."""
 
     element_id: str | None
     message: str
+    severity: str = "error"
+    file: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
         where = self.element_id or "document"
@@ -75,10 +84,12 @@ class DiagramProblem:
 class DiagramRejectedError(EngineError):
     """A diagram failed loading or validation. Lists every problem found."""
 
-    def __init__(self, problems: Sequence[DiagramProblem], *, too_large: bool = False) -> None:
+    def __init__(
+        self, problems: Sequence[DiagramProblem], *, too_large: bool = False, message: str | None = None
+    ) -> None:
         self.problems: tuple[DiagramProblem, ...] = tuple(problems)
         self.too_large = too_large
-        super().__init__("; ".join(str(p) for p in self.problems) or "diagram rejected")
+        super().__init__(message or "; ".join(str(p) for p in self.problems) or "diagram rejected")
 
 
 class UnsafeExpressionError(EngineError):

@@ -35,6 +35,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bounds import timer_bound_problem
 from engine.clock import Clock, SystemClock
 from engine.errors import EngineError, ExpressionEvaluationError, UnsafeExpressionError, WorkflowStuckError
 from engine.expressions import evaluate, evaluate_condition, parse_expression
@@ -139,16 +140,17 @@ def timer_problem(kind: str, expression: str) -> str | None:
             f"timer expression {expression!r} is not supported: write a quoted ISO 8601 literal, "
             f"like {example}"
         )
+    duration: dict[str, float] | None = None
     try:
         if kind == "timeDuration":
-            if not value.upper().startswith("P"):
+            if not value.upper().startswith("P") or len(value) > 64:
                 raise ValueError(value)
-            TimerEventDefinition.parse_iso_duration(value)
+            duration = TimerEventDefinition.parse_iso_duration(value)
         elif datetime.fromisoformat(value).tzinfo is None:
             return f"timer date {value!r} needs a UTC offset, like {example}"
     except Exception:  # SpiffWorkflow raises a bare Exception for a bad duration
         return f"timer expression {expression!r} is not a valid ISO 8601 value, like {example}"
-    return None
+    return timer_bound_problem(kind, value, duration)
 
 
 def build_spec(root: etree._Element, process_id: str) -> Any:

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, defer
 
 from engine import audit, gate, outbox, permissions, scheduling
+from engine.checking import CheckReport, check_package
 from engine.clock import Clock, SystemClock
 from engine.db import repository as repo
 from engine.db import rows
@@ -56,6 +57,7 @@ from engine.domain import (
 from engine.errors import (
     ConflictError,
     DiagramProblem,
+    DiagramRejectedError,
     EngineError,
     ExpressionEvaluationError,
     FieldProblem,
@@ -68,6 +70,7 @@ from engine.errors import (
 )
 from engine.model import ProcessModel, UserTaskModel
 from engine.outbox import OutboxMessageView
+from engine.packages import ProcessPackage
 from engine.runtime import ReadyTask, RunningWorkflow
 from engine.scheduling import WORKER_ACTOR, SchedulePolicy
 from engine.serialization import dump_state, restore_state
@@ -125,6 +128,21 @@ class WorkflowEngine:
     def check_diagram(xml: bytes) -> list[DiagramProblem]:
         """Every problem in a diagram, as `launchgate bpmn check` and deploy see them."""
         return check_diagram(xml, known_forms=TASK_FORMS.keys())
+
+    @staticmethod
+    def check_package(package: ProcessPackage) -> CheckReport:
+        """Every problem of a process package (errors and warnings), as `bpmn check` and deploy see them."""
+        return check_package(package, known_forms=TASK_FORMS.keys())
+
+    def deploy_package(self, *, package: ProcessPackage, actor: Actor) -> list[ProcessVersionView]:
+        """Check a package whole and deploy each of its diagrams; nothing is stored when it has an error."""
+        self._require(permissions.may_deploy_process(actor), actor, "process.deploy")
+        report = self.check_package(package)
+        if not report.deployable:
+            errors = report.errors or [DiagramProblem(None, "the package holds no diagram")]
+            message = "; ".join(report.lines()[:20]) if report.errors else errors[0].message
+            raise DiagramRejectedError(errors, message=message)
+        return [self.deploy_process(xml=diagram.data, actor=actor) for diagram in package.diagrams]
 
     def deploy_process(self, *, xml: bytes, actor: Actor) -> ProcessVersionView:
         """Validate and store a new process version (or return the existing one with the same content)."""

@@ -19,10 +19,19 @@ from typing import Any
 from lxml import etree
 
 from engine import gate
+from engine.bounds import cycles_without_wait_state
 from engine.errors import DiagramProblem, DiagramRejectedError, UnsafeExpressionError
 from engine.expressions import Expression, parse_expression
 from engine.model import GateItemModel, ProcessModel, UserTaskModel
-from engine.xml_safety import parse_xml_document
+from engine.xml_safety import (
+    DI_EXTENSION,
+    check_markup,
+    clean_label,
+    foreign_attribute_namespaces,
+    has_breaking_characters,
+    is_active_namespace,
+    parse_xml_document,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +71,23 @@ _KNOWN_PROPERTIES = {
     "go_live",
     "due_in_business_days",
     "sends",
+    "formJsonSchemaFilename",
+    "formUiSchemaFilename",
 }
+FORM_FILE_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
+
+
+@dataclass(frozen=True)
+class DiagramCheck:
+    """Everything `bpmn check` says about one diagram: every problem (errors and warnings) and the files
+    its user tasks reference (task id -> file names), which the package check resolves."""
+
+    problems: tuple[DiagramProblem, ...]
+    form_files: Mapping[str, tuple[str, ...]]
+
+    @property
+    def errors(self) -> list[DiagramProblem]:
+        return [p for p in self.problems if p.is_error]
 
 
 @dataclass(frozen=True)
@@ -113,33 +138,81 @@ class _Checker:
         self.root = root
         self.known_forms = known_forms
         self.problems: list[DiagramProblem] = []
+        self.form_files: dict[str, tuple[str, ...]] = {}
+        self._ignored: dict[str, str | None] = {}  # vendor namespace -> first element that uses it
 
     def problem(self, element_id: str | None, message: str) -> None:
         self.problems.append(DiagramProblem(element_id, message))
 
+    def warning(self, element_id: str | None, message: str) -> None:
+        self.problems.append(DiagramProblem(element_id, message, severity="warning"))
+
     def run(self) -> tuple[etree._Element | None, dict[str, UserTaskModel]]:
+        """Check everything (every process, even when the count is wrong) and return the one executable
+        process with its user tasks, or None when there is not exactly one."""
         if _local(self.root.tag) != "definitions" or _ns(self.root.tag) != BPMN_NS:
             self.problem(None, "the document is not a BPMN 2.0 <definitions> element")
             return None, {}
+        self.problems.extend(check_markup(self.root))
         self._check_top_level()
-        processes = [p for p in self.root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"]
-        if len(processes) != 1:
-            self.problem(None, f"expected exactly one executable process, found {len(processes)}")
-            return None, {}
-        process = processes[0]
+        processes = list(self.root.iterfind("bpmn:process", NS))
+        executable = [p for p in processes if p.get("isExecutable") == "true"]
+        if len(executable) != 1:
+            self.problem(
+                None,
+                f'expected exactly one executable process (isExecutable="true"), found {len(executable)}',
+            )
+        results = [(p, self._check_process(p)) for p in (executable or processes)]
+        self._warn_ignored()
+        return results[0] if len(executable) == 1 else (None, {})
+
+    def _check_process(self, process: etree._Element) -> dict[str, UserTaskModel]:
         self._check_elements(process)
         roles = self._lane_roles(process)
         tasks = self._user_tasks(process, roles)
         self._check_flows(process)
         self._check_gate(process, tasks)
-        return process, tasks
+        self._check_interchange(process)
+        return tasks
+
+    def _check_interchange(self, process: etree._Element) -> None:
+        """A warning when the launch page could not draw this process (no BPMNPlane shows it)."""
+        shown = {
+            plane.get("bpmnElement")
+            for plane in self.root.iterfind(f"{{{BPMNDI_NS}}}BPMNDiagram/{{{BPMNDI_NS}}}BPMNPlane")
+        }
+        pid = process.get("id")
+        shown_by = {
+            c.get("id")
+            for c in self.root.iterfind("bpmn:collaboration", NS)
+            if any(p.get("processRef") == pid for p in c.iterfind("bpmn:participant", NS))
+        }
+        if pid not in shown and not shown_by & shown:
+            self.warning(
+                pid, "no diagram interchange (BPMNDiagram) shows this process: the launch page cannot draw it"
+            )
+
+    def _note_ignored(self, namespace: str, element: etree._Element) -> None:
+        self._ignored.setdefault(namespace, _nearest_id(element))
+
+    def _warn_ignored(self) -> None:
+        for extension in self.root.iter(DI_EXTENSION):
+            for vendor in extension:
+                if isinstance(vendor.tag, str) and not is_active_namespace(_ns(vendor.tag)):
+                    self._note_ignored(_ns(vendor.tag), vendor)
+        for element in self.root.iter():
+            if isinstance(element.tag, str):
+                for namespace in sorted(foreign_attribute_namespaces(element)):
+                    self._note_ignored(namespace, element)
+        for namespace, first in self._ignored.items():
+            self.warning(first, f"extensions of namespace {namespace!r} are ignored")
 
     def _check_top_level(self) -> None:
         for child in self.root:
             if not isinstance(child.tag, str):
                 continue
-            if _ns(child.tag) == BPMNDI_NS:
-                continue
+            if _ns(child.tag) == BPMNDI_NS or is_active_namespace(_ns(child.tag)):
+                continue  # diagram interchange and active content: check_markup's business
             if _ns(child.tag) != BPMN_NS or _local(child.tag) not in _TOP_LEVEL_ALLOWED:
                 self.problem(child.get("id"), f"<{_local(child.tag)}> is not supported at the top level")
             if _local(child.tag) == "collaboration":
@@ -155,12 +228,10 @@ class _Checker:
                 continue
             name = _local(child.tag)
             if _ns(child.tag) != BPMN_NS or name not in _PROCESS_CHILDREN:
-                self.problem(child.get("id"), self._unsupported_message(name))
+                if not is_active_namespace(_ns(child.tag)):
+                    self.problem(child.get("id"), self._unsupported_message(name))
                 continue
-            for nested in child.iter():
-                if nested is child or not isinstance(nested.tag, str):
-                    continue
-                self._check_nested(nested)
+            self._walk_nested(child)
             if name in _TIMER_EVENTS:
                 self._check_timer_event(process, child)
             elif any(_local(n.tag) in _TIMER_PARTS for n in child.iter() if isinstance(n.tag, str)):
@@ -195,20 +266,33 @@ class _Checker:
             return "script tasks are not allowed: Launch Gate never runs code from a diagram"
         return f"<{name}> is not supported by Launch Gate"
 
-    def _check_nested(self, nested: etree._Element) -> None:
+    def _walk_nested(self, element: etree._Element) -> None:
+        for nested in element:
+            if isinstance(nested.tag, str) and self._check_nested(nested):
+                self._walk_nested(nested)
+
+    def _check_nested(self, nested: etree._Element) -> bool:
+        """Check one element below a flow node; True when its children are to be checked too."""
         ns, name = _ns(nested.tag), _local(nested.tag)
+        parent = nested.getparent()
+        if parent is not None and _local(parent.tag) == "extensionElements" and ns not in {BPMN_NS, SPIFF_NS}:
+            if not is_active_namespace(ns):  # an active one was refused by check_markup already
+                self._note_ignored(ns, nested)
+            return False
         if ns == BPMN_NS and name in _NESTED_ALLOWED:
-            return
+            return True
         if ns == SPIFF_NS and name in {"properties", "property"}:
             if name == "property" and nested.get("name") not in _KNOWN_PROPERTIES:
                 self.problem(_nearest_id(nested), f"unknown extension property {nested.get('name')!r}")
-            return
+            return True
         if ns == SPIFF_NS and name in {"preScript", "postScript", "script"}:
             self.problem(
                 _nearest_id(nested), f"<{name}> is not allowed: Launch Gate never runs code from a diagram"
             )
-            return
-        self.problem(_nearest_id(nested), f"<{name}> is not supported by Launch Gate")
+            return False
+        if not is_active_namespace(ns):
+            self.problem(_nearest_id(nested), f"<{name}> is not supported by Launch Gate")
+        return False
 
     def _lane_roles(self, process: etree._Element) -> dict[str, str]:
         roles: dict[str, str] = {}
@@ -243,15 +327,18 @@ class _Checker:
                         task_id, f"due_in_business_days must be a whole number from 1 to 365, not {due!r}"
                     )
             doc = el.find("bpmn:documentation", NS)
+            files = tuple(props[p] for p in FORM_FILE_PROPERTIES if props.get(p))
+            if files:
+                self.form_files[task_id] = files
             tasks[task_id] = UserTaskModel(
                 id=task_id,
-                title=el.get("name") or task_id,
+                title=self._label(task_id, el.get("name")) or task_id,
                 role=role or "",
                 documentation=(doc.text or "").strip() if doc is not None else "",
                 document=props.get("document", task_id),
                 reviews=props.get("reviews"),
                 gate_item=props.get("gate_item"),
-                gate_item_title=props.get("gate_item_title"),
+                gate_item_title=self._label(task_id, props.get("gate_item_title")),
                 gate_pass_when=pass_when,
                 gate_part_of=props.get("gate_part_of"),
                 go_live=props.get("go_live", "false").lower() == "true",
@@ -259,6 +346,19 @@ class _Checker:
                 sends=props.get("sends"),
             )
         return tasks
+
+    def _label(self, element_id: str, text: str | None) -> str | None:
+        """A name as Launch Gate uses it (titles, e-mail subjects): on one line, with a warning when the
+        diagram's own had line breaks or control characters."""
+        if text is None:
+            return None
+        if has_breaking_characters(text):
+            self.warning(
+                element_id,
+                f"the name {clean_label(text)!r} contains line breaks or control characters; "
+                "Launch Gate shows it on one line",
+            )
+        return clean_label(text)
 
     def _expression(self, element_id: str, source: str | None, what: str) -> Expression | None:
         if source is None:
@@ -313,9 +413,24 @@ class _Checker:
                         )
             if kind != "endEvent" and not flows and node_id not in outgoing:
                 self.problem(node_id, "element has no outgoing flow")
+        self._check_cycles(process, nodes)
         starts = [n for n in nodes.values() if _local(n.tag) == "startEvent"]
         if len(starts) != 1:
             self.problem(process.get("id"), f"expected exactly one start event, found {len(starts)}")
+
+    def _check_cycles(self, process: etree._Element, nodes: Mapping[str | None, etree._Element]) -> None:
+        """Refuse a cycle without a wait state: one command would spin in it until the step budget."""
+        kinds = {node_id: _local(node.tag) for node_id, node in nodes.items() if node_id}
+        edges: dict[str, list[str]] = {}
+        for flow in process.iterfind("bpmn:sequenceFlow", NS):
+            edges.setdefault(flow.get("sourceRef") or "", []).append(flow.get("targetRef") or "")
+        for cycle in cycles_without_wait_state(kinds, edges):
+            shown = " → ".join(cycle[:6]) + (" → …" if len(cycle) > 6 else "")
+            self.problem(
+                cycle[0],
+                f"the loop {shown} has no wait state (a user task or a catch event): "
+                "a launch would run round it without end",
+            )
 
     def _check_gate(self, process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> None:
         """The gate must hold by construction (engine.gate owns the rule; this reads the flow graph)."""
@@ -339,16 +454,30 @@ def _flow_graph(process: etree._Element) -> gate.FlowGraph:
 
 
 def check_diagram(data: bytes, *, known_forms: Collection[str] | None = None) -> list[DiagramProblem]:
-    """Every problem in a diagram (empty when it is fine). Never raises for a bad diagram."""
+    """Every error in a diagram (empty when it can be deployed). Never raises for a bad diagram."""
+    return inspect_diagram(data, known_forms=known_forms).errors
+
+
+def inspect_diagram(data: bytes, *, known_forms: Collection[str] | None = None) -> DiagramCheck:
+    """Every problem in a diagram, errors and warnings, and the files it references. Never raises for a
+    bad diagram: what `launchgate bpmn check` and deploy report."""
     try:
-        _load(data, known_forms)
+        root = parse_xml_document(data)
     except DiagramRejectedError as exc:
-        return list(exc.problems)
-    return []
+        return DiagramCheck(problems=exc.problems, form_files={})
+    checker = _Checker(root, known_forms)
+    process, _ = checker.run()
+    problems = list(checker.problems)
+    if process is not None and not any(p.is_error for p in problems):
+        try:
+            _build_spiff_spec(root, process.get("id") or "")
+        except DiagramRejectedError as exc:
+            problems.extend(exc.problems)
+    return DiagramCheck(problems=tuple(problems), form_files=dict(checker.form_files))
 
 
 def load_process(data: bytes, *, known_forms: Collection[str] | None = None) -> LoadedProcess:
-    """Validate and load a diagram, or raise DiagramRejectedError listing every problem."""
+    """Validate and load a diagram, or raise DiagramRejectedError listing every error."""
     key = content_hash(data)
     return _cached_load(key, data, frozenset(known_forms) if known_forms is not None else None)
 
@@ -362,12 +491,13 @@ def _load(data: bytes, known_forms: Collection[str] | None) -> LoadedProcess:
     root = parse_xml_document(data)
     checker = _Checker(root, known_forms)
     process, tasks = checker.run()
-    if checker.problems or process is None:
-        raise DiagramRejectedError(checker.problems)
+    errors = [p for p in checker.problems if p.is_error]
+    if errors or process is None:
+        raise DiagramRejectedError(errors)
     spec = _build_spiff_spec(root, process.get("id") or "")
     model = ProcessModel(
         process_id=process.get("id") or "",
-        name=process.get("name") or process.get("id") or "",
+        name=clean_label(process.get("name") or "") or process.get("id") or "",
         content_hash=content_hash(data),
         tasks=tasks,
         gate_items=tuple(

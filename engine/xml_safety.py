@@ -5,6 +5,13 @@ lxml or libxml2 version or its defaults: the size is capped, only UTF-8 is accep
 ENTITY declaration is refused by a plain text scan (an entity bomb is rejected without expanding anything).
 lxml then parses with entity resolution, DTD loading and network access off, and the resulting tree is
 checked once more for a DOCTYPE and for entity nodes.
+
+The raw document is stored and served, so `check_markup` also holds everything that is not process to an
+allow-list: no processing instructions (`<?xml-stylesheet?>`), no element or attribute in a namespace a
+browser would make active (XHTML, SVG, XLink, MathML, XSLT, XInclude), no event attribute (`on…`)
+anywhere, and the diagram-interchange part (BPMNDiagram, BPMNPlane, shapes, edges, labels) may hold only
+its own elements and attributes. `clean_label` puts names on one line: control characters and line or
+paragraph separators would break every e-mail header and log line that quotes them.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from lxml import etree
 
 from engine.errors import DiagramProblem, DiagramRejectedError
 
-__all__ = ["MAX_DIAGRAM_BYTES", "element_line", "parse_xml_document"]
+__all__ = ["MAX_DIAGRAM_BYTES", "check_markup", "clean_label", "element_line", "parse_xml_document"]
 
 MAX_DIAGRAM_BYTES: Final = 1_000_000
 
@@ -84,7 +91,7 @@ def _parser() -> etree.XMLParser:
         attribute_defaults=False,
         huge_tree=False,
         remove_comments=True,
-        remove_pis=True,
+        remove_pis=False,  # kept so that check_markup can refuse them: the raw document is stored
         recover=False,
     )
 
@@ -139,3 +146,165 @@ def element_line(element: etree._Element) -> int | None:
     """The source line an element started on, if lxml recorded it."""
     line = getattr(element, "sourceline", None)
     return line if isinstance(line, int) else None
+
+
+BPMNDI_NS: Final = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS: Final = "http://www.omg.org/spec/DD/20100524/DC"
+DI_NS: Final = "http://www.omg.org/spec/DD/20100524/DI"
+_ACTIVE_NAMESPACES: Final = frozenset(
+    {
+        "http://www.w3.org/1999/xhtml",
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/1999/xlink",
+        "http://www.w3.org/1998/Math/MathML",
+        "http://www.w3.org/1999/XSL/Transform",
+        "http://www.w3.org/2001/XInclude",
+        "http://www.w3.org/2003/XInclude",
+        "http://www.w3.org/2001/xml-events",
+    }
+)
+# The diagram-interchange vocabulary (BPMN 2.0 DI, DD DC and DI): elements by namespace, and the
+# unqualified attributes any of them may carry.
+_DI_ELEMENTS: Final = {
+    BPMNDI_NS: frozenset(
+        {"BPMNDiagram", "BPMNPlane", "BPMNShape", "BPMNEdge", "BPMNLabel", "BPMNLabelStyle"}
+    ),
+    DC_NS: frozenset({"Bounds", "Font", "Point"}),
+    DI_NS: frozenset({"waypoint", "extension"}),  # an extension's vendor content is ignored, see specs
+}
+_DI_ATTRIBUTES: Final = frozenset(
+    {
+        "id", "name", "documentation", "resolution", "bpmnElement", "isHorizontal", "isExpanded",
+        "isMarkerVisible", "isMessageVisible", "participantBandKind", "choreographyActivityShape",
+        "sourceElement", "targetElement", "messageVisibleKind", "labelStyle", "x", "y", "width", "height",
+        "size", "isBold", "isItalic", "isUnderline", "isStrikeThrough",
+    }
+)  # fmt: skip
+DI_EXTENSION: Final = f"{{{DI_NS}}}extension"
+_XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
+_XSI_NS: Final = "http://www.w3.org/2001/XMLSchema-instance"
+# Cc (C0, DEL, C1 incl. U+0085) and the Unicode line and paragraph separators.
+_BREAKING: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SPACES: Final = re.compile(r"\s+")
+
+
+def clean_label(text: str) -> str:
+    """A name on one line: control characters and line/paragraph separators become spaces, runs of
+    white space one space."""
+    if not _BREAKING.search(text):
+        return text.strip()
+    return _SPACES.sub(" ", _BREAKING.sub(" ", text)).strip()
+
+
+def has_breaking_characters(text: str) -> bool:
+    return _BREAKING.search(text) is not None
+
+
+def is_active_namespace(namespace: str) -> bool:
+    """Whether a browser would give elements or attributes of this namespace behaviour (scripts, links)."""
+    return namespace in _ACTIVE_NAMESPACES
+
+
+def _namespace(name: object) -> str:
+    return etree.QName(name).namespace or "" if isinstance(name, str) else ""
+
+
+def _localname(name: object) -> str:
+    return etree.QName(name).localname if isinstance(name, str) else ""
+
+
+def _nearest_id(element: etree._Element) -> str | None:
+    node: etree._Element | None = element
+    while node is not None:
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _where(element: etree._Element) -> str:
+    line = element_line(element)
+    return f" (line {line})" if line is not None else ""
+
+
+def _processing_instructions(root: etree._Element) -> list[DiagramProblem]:
+    found: list[etree._Element] = [*root.itersiblings(preceding=True), *root.itersiblings()]
+    found.extend(root.iter(etree.PI))
+    return [
+        DiagramProblem(None, f"processing instructions are not allowed: <?{pi.target!s} …?>{_where(pi)}")
+        for pi in found
+        if isinstance(pi, etree._ProcessingInstruction)
+    ]
+
+
+def _attribute_problems(element: etree._Element, in_di: bool) -> list[DiagramProblem]:
+    problems: list[DiagramProblem] = []
+    for name in element.attrib:
+        ns, local = _namespace(name), _localname(name)
+        where = f"attribute {local!r} on <{_localname(element.tag)}>{_where(element)}"
+        if local.lower().startswith("on"):
+            problems.append(
+                DiagramProblem(_nearest_id(element), f"event attributes are not allowed: {where}")
+            )
+        elif ns in _ACTIVE_NAMESPACES:
+            problems.append(
+                DiagramProblem(_nearest_id(element), f"{where} is in namespace {ns!r}: not allowed")
+            )
+        elif in_di and not ns and local not in _DI_ATTRIBUTES:
+            problems.append(
+                DiagramProblem(_nearest_id(element), f"{where} is not allowed in the diagram interchange")
+            )
+    return problems
+
+
+def _element_problem(element: etree._Element, in_di: bool) -> DiagramProblem | None:
+    ns, local = _namespace(element.tag), _localname(element.tag)
+    if ns in _ACTIVE_NAMESPACES:
+        return DiagramProblem(
+            _nearest_id(element), f"<{local}> of namespace {ns!r} is not allowed{_where(element)}"
+        )
+    if in_di and local not in _DI_ELEMENTS.get(ns, frozenset()):
+        return DiagramProblem(
+            _nearest_id(element),
+            f"<{local}> (namespace {ns or 'none'!r}) is not allowed in the diagram interchange"
+            f"{_where(element)}",
+        )
+    return None
+
+
+def check_markup(root: etree._Element) -> list[DiagramProblem]:
+    """Problems of the document as markup (every one, in document order); see the module docstring.
+    Process semantics are engine.specs' business."""
+    problems = _processing_instructions(root)
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        ancestors = {a.tag for a in element.iterancestors()}
+        # Vendor content of a DI extension point is ignored like extensionElements' (only active content
+        # is refused there); everything else of the interchange keeps to its vocabulary.
+        in_di = (
+            _namespace(element.tag) in _DI_ELEMENTS or f"{{{BPMNDI_NS}}}BPMNDiagram" in ancestors
+        ) and DI_EXTENSION not in ancestors
+        found = _element_problem(element, in_di)
+        if found is not None:
+            problems.append(found)  # refused whole: its attributes are not news
+            continue
+        problems.extend(_attribute_problems(element, in_di))
+    return problems
+
+
+def foreign_attribute_namespaces(element: etree._Element) -> set[str]:
+    """Namespaces of the element's qualified attributes that are neither BPMN's own nor XML's (vendor
+    attributes such as camunda: or bioc:, which Launch Gate ignores)."""
+    own = {
+        _XML_NS,
+        _XSI_NS,
+        "http://www.omg.org/spec/BPMN/20100524/MODEL",
+        "http://spiffworkflow.org/bpmn/schema/1.0/core",
+        BPMNDI_NS,
+        DC_NS,
+        DI_NS,
+    }
+    return {
+        ns for ns in map(_namespace, element.attrib) if ns and ns not in own and ns not in _ACTIVE_NAMESPACES
+    }

@@ -41,6 +41,35 @@ def test_bpmn_check_names_element_and_fails_when_diagram_is_bad(
     assert f": {element}: " in lines[0]
 
 
+def test_bpmn_check_reports_every_problem_of_several_paths_and_a_zip(tmp_path: Path) -> None:
+    import zipfile
+
+    package = tmp_path / "package.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.write(ROOT / "bpmn" / "launch_gate.bpmn", "launch_gate.bpmn")
+        archive.writestr("../escape.json", "{}")
+    hostile = FIXTURES / "hostile_interchange.bpmn"
+    result = runner.invoke(app, ["bpmn", "check", str(ROOT / "bpmn"), str(package), str(hostile)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"{ROOT / 'bpmn'}: OK" in lines
+    assert "error: ../escape.json: (document): the file name leaves the package ('..')" in lines
+    assert f"{package}: cannot be deployed (1 diagram(s), 1 error(s), 0 warning(s))" in lines
+    refused = [line for line in lines if line.startswith("error: hostile_interchange.bpmn: ")]
+    assert len(refused) == 7  # the stylesheet, onload, the XHTML meta, two attributes, two form models
+    assert any("<?xml-stylesheet" in line for line in refused)
+
+
+def test_bpmn_check_exits_zero_with_warnings_only(tmp_path: Path) -> None:
+    shipped = (ROOT / "bpmn" / "launch_gate.bpmn").read_bytes()
+    bare = tmp_path / "bare.bpmn"
+    bare.write_bytes(shipped[: shipped.index(b"<bpmndi:BPMNDiagram")] + b"</bpmn:definitions>\n")
+    result = runner.invoke(app, ["bpmn", "check", str(bare)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].startswith("warning: bare.bpmn: launch_gate: no diagram interchange")
+    assert result.output.splitlines()[-1] == f"{bare}: OK (1 warning(s))"
+
+
 def test_bpmn_check_fails_when_file_is_missing(tmp_path: Path) -> None:
     result = runner.invoke(app, ["bpmn", "check", str(tmp_path / "nope.bpmn")])
     assert result.exit_code == 1

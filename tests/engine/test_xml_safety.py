@@ -9,7 +9,15 @@ import pytest
 from lxml import etree
 
 from engine.errors import DiagramRejectedError
-from engine.xml_safety import MAX_DIAGRAM_BYTES, _check_tree, _parse, element_line, parse_xml_document
+from engine.xml_safety import (
+    MAX_DIAGRAM_BYTES,
+    _check_tree,
+    _parse,
+    check_markup,
+    clean_label,
+    element_line,
+    parse_xml_document,
+)
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -82,11 +90,18 @@ def test_parse_xml_document_accepts_declaration_when_encoding_utf8(name: str) ->
     assert parse_xml_document(f'<?xml version="1.0" encoding="{name}"?><a/>'.encode()).tag == "a"
 
 
-def test_parse_xml_document_removes_processing_instructions_and_comments() -> None:
+def test_check_markup_refuses_every_processing_instruction_and_parse_drops_comments() -> None:
     data = b'<?xml version="1.0"?>\n<?evil run="x"?><a><?php system("x"); ?><!-- c --><b/></a><?after?>'
     root = parse_xml_document(data)
-    assert etree.tostring(root.getroottree()) == b"<a><b/></a>"
-    assert not list(root.iter(etree.ProcessingInstruction, etree.Comment))
+    assert not list(root.iter(etree.Comment))
+    messages = [p.message for p in check_markup(root)]
+    assert sorted(messages) == sorted(
+        [
+            "processing instructions are not allowed: <?evil …?> (line 2)",
+            "processing instructions are not allowed: <?php …?> (line 2)",
+            "processing instructions are not allowed: <?after …?> (line 2)",
+        ]
+    )
 
 
 def test_parse_xml_document_accepts_document_at_size_limit() -> None:
@@ -235,3 +250,78 @@ def test_parse_xml_document_rejects_malformed_xml_naming_line(data: bytes, where
     assert error.message.startswith("document: the diagram is not well-formed XML: ")
     assert where in error.message
     assert not error.too_large
+
+
+# --- markup allow-list: processing instructions, active content, the diagram interchange -----------------
+
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "bpmn"
+
+
+def test_check_markup_refuses_hostile_interchange_naming_each_part() -> None:
+    root = parse_xml_document((FIXTURES / "hostile_interchange.bpmn").read_bytes())
+    found = [(p.element_id, p.message) for p in check_markup(root)]
+    assert found == [
+        (None, "processing instructions are not allowed: <?xml-stylesheet …?> (line 2)"),
+        (
+            "minimal_gate_plane",
+            "event attributes are not allowed: attribute 'onload' on <BPMNPlane> (line 90)",
+        ),
+        ("minimal_gate_plane", "<meta> of namespace 'http://www.w3.org/1999/xhtml' is not allowed (line 91)"),
+        (
+            "prepare_di",
+            "attribute 'style' on <BPMNShape> (line 107) is in namespace 'http://www.w3.org/1999/xhtml': "
+            "not allowed",
+        ),
+        (
+            "prepare_di",
+            "attribute 'transform' on <BPMNShape> (line 107) is not allowed in the diagram interchange",
+        ),
+    ]
+
+
+def test_check_markup_finds_nothing_in_the_shipped_diagram() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "bpmn" / "launch_gate.bpmn"
+    assert check_markup(parse_xml_document(shipped.read_bytes())) == []
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<svg:svg xmlns:svg="http://www.w3.org/2000/svg"/>',
+        '<x:include xmlns:x="http://www.w3.org/2001/XInclude" href="/etc/passwd"/>',
+        '<a xmlns:l="http://www.w3.org/1999/xlink" l:href="javascript:alert(1)"/>',
+        '<a OnClick="alert(1)"/>',
+    ],
+)
+def test_check_markup_refuses_active_content_anywhere(markup: str) -> None:
+    root = parse_xml_document(f"<root><deep>{markup}</deep></root>".encode())
+    assert len(check_markup(root)) == 1
+
+
+def test_check_markup_accepts_vendor_content_in_a_di_extension_but_not_active_content() -> None:
+    document = f"""<d:BPMNDiagram xmlns:d="{BPMNDI}" xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+        xmlns:v="https://vendor.example/di" xmlns:h="http://www.w3.org/1999/xhtml" id="diagram">
+      <d:BPMNPlane id="plane" bpmnElement="p"><di:extension><v:style colour="red"/>{{extra}}</di:extension>
+      </d:BPMNPlane></d:BPMNDiagram>"""
+    assert check_markup(parse_xml_document(document.format(extra="").encode())) == []
+    hostile = document.format(extra="<h:script>alert(1)</h:script>").encode()
+    assert [p.element_id for p in check_markup(parse_xml_document(hostile))] == ["plane"]
+
+
+BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
+
+
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        ("Sign Off", "Sign Off"),
+        ("Sign\r\nOff", "Sign Off"),
+        ("Sign\u2028Off\u2029", "Sign Off"),
+        ("Sign\u0085Off", "Sign Off"),
+        ("Sign\tOff\x7f", "Sign Off"),
+        ("  Sign   Off ", "Sign   Off"),
+        ("Sign \n  Off", "Sign Off"),
+    ],
+)
+def test_clean_label_puts_a_name_on_one_line(text: str, clean: str) -> None:
+    assert clean_label(text) == clean

@@ -1,0 +1,129 @@
+"""The package check: one answer for `launchgate bpmn check`, the HTTP upload and the admin page.
+
+A package is checked whole: the problems met while reading it (engine.packages), every problem of every
+diagram (engine.specs, which does not stop at the first one), and the files the diagrams reference. Errors
+stop a deploy; warnings (ignored vendor extensions, no diagram interchange, names put on one line) do not.
+Repeats are grouped, so a diagram with 213 unsupported tasks reads as one line "… and 212 more of the same".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
+
+from engine.errors import DiagramProblem
+from engine.packages import PackageFile, ProcessPackage
+from engine.specs import inspect_diagram
+
+__all__ = ["CheckReport", "ProblemGroup", "check_form_files", "check_package"]
+
+SHOWN_PER_GROUP = 3
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Problems with the same file, severity and message: one line each for the first few elements."""
+
+    severity: str
+    file: str | None
+    message: str
+    element_ids: tuple[str | None, ...]
+
+    def lines(self, *, shown: int = SHOWN_PER_GROUP) -> list[str]:
+        where = f"{self.file}: " if self.file else ""
+        lines = [
+            f"{self.severity}: {where}{element or '(document)'}: {self.message}"
+            for element in self.element_ids[:shown]
+        ]
+        rest = len(self.element_ids) - shown
+        if rest > 0:
+            lines.append(f"{self.severity}: {where}… and {rest} more of the same")
+        return lines
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    source: str
+    diagrams: tuple[str, ...]
+    problems: tuple[DiagramProblem, ...]
+
+    @property
+    def errors(self) -> list[DiagramProblem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[DiagramProblem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def deployable(self) -> bool:
+        return bool(self.diagrams) and not self.errors
+
+    def groups(self) -> list[ProblemGroup]:
+        """Errors first, then warnings; within each, in the order first met."""
+        found: dict[tuple[str, str | None, str], list[str | None]] = {}
+        for problem in sorted(self.problems, key=lambda p: not p.is_error):
+            found.setdefault((problem.severity, problem.file, problem.message), []).append(problem.element_id)
+        return [ProblemGroup(sev, file, message, tuple(ids)) for (sev, file, message), ids in found.items()]
+
+    def lines(self) -> list[str]:
+        return [line for group in self.groups() for line in group.lines()]
+
+    def summary(self) -> str:
+        """One line: `OK` when the package can be deployed (with its warnings counted), else why not."""
+        counts = f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+        if self.deployable:
+            return f"{self.source}: OK" + (f" ({len(self.warnings)} warning(s))" if self.warnings else "")
+        return f"{self.source}: cannot be deployed ({len(self.diagrams)} diagram(s), {counts})"
+
+
+def check_form_files(
+    diagram: str, references: Mapping[str, Sequence[str]], files: Iterable[PackageFile]
+) -> list[DiagramProblem]:
+    """Each form file a user task references must be in the package (next to the diagram, or at the path
+    given relative to it). The forms module validates the files' content."""
+    names = {f.name for f in files}
+    folder = PurePosixPath(diagram).parent
+    problems = []
+    for task_id, wanted in references.items():
+        for reference in wanted:
+            resolved = (folder / reference).as_posix()
+            if ".." in PurePosixPath(reference).parts or reference.startswith("/"):
+                problems.append(
+                    DiagramProblem(
+                        task_id, f"form file {reference!r} must be inside the package", file=diagram
+                    )
+                )
+            elif resolved not in names:
+                problems.append(
+                    DiagramProblem(task_id, f"form file {reference!r} is not in the package", file=diagram)
+                )
+    return problems
+
+
+def referenced_files(diagram: str, references: Mapping[str, Sequence[str]]) -> set[str]:
+    folder = PurePosixPath(diagram).parent
+    return {(folder / ref).as_posix() for wanted in references.values() for ref in wanted}
+
+
+def check_package(package: ProcessPackage, *, known_forms: Collection[str] | None = None) -> CheckReport:
+    """Every problem of a package; `known_forms` are the task ids with a built-in form."""
+    problems = list(package.problems)
+    used: set[str] = set()
+    for diagram in package.diagrams:
+        found = inspect_diagram(diagram.data, known_forms=known_forms)
+        problems.extend(replace(p, file=diagram.name) for p in found.problems)
+        problems.extend(check_form_files(diagram.name, found.form_files, package.files))
+        used |= referenced_files(diagram.name, found.form_files)
+    for unused in package.files:
+        if unused.name not in used:
+            problems.append(
+                DiagramProblem(
+                    None, "no diagram of the package references this file; it is ignored",
+                    severity="warning", file=unused.name,
+                )
+            )  # fmt: skip
+    return CheckReport(
+        source=package.source, diagrams=tuple(d.name for d in package.diagrams), problems=tuple(problems)
+    )
