@@ -104,6 +104,10 @@ class WorkflowStuckError(EngineError):
     """The workflow can no longer advance, or its state is inconsistent. Never reported as completed."""
 
 
+class StepBudgetExceededError(WorkflowStuckError):
+    """One command spent its engine-step budget (steps or CPU time) without reaching a wait state."""
+
+
 class AuditChainBrokenError(EngineError):
     """The audit hash chain does not verify."""
 

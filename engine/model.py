@@ -47,7 +47,7 @@ class ProcessModel:
     content_hash: str
     tasks: Mapping[str, UserTaskModel]
     gate_items: tuple[GateItemModel, ...]
-    go_live_task: str
+    go_live_task: str | None  # None: a plain process (no gate), which runs to its end
 
     def gate_item(self, key: str) -> GateItemModel:
         for item in self.gate_items:

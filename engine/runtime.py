@@ -15,6 +15,7 @@ Two things SpiffWorkflow does by default that we change:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +38,13 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bounds import timer_bound_problem
 from engine.clock import Clock, SystemClock
-from engine.errors import EngineError, ExpressionEvaluationError, UnsafeExpressionError, WorkflowStuckError
+from engine.errors import (
+    EngineError,
+    ExpressionEvaluationError,
+    StepBudgetExceededError,
+    UnsafeExpressionError,
+    WorkflowStuckError,
+)
 from engine.expressions import evaluate, evaluate_condition, parse_expression
 
 logger = logging.getLogger(__name__)
@@ -45,6 +52,9 @@ logger = logging.getLogger(__name__)
 START_DOCUMENT = "launch"
 # Compaction keeps the tree shallow; this is a tripwire far below SpiffWorkflow's iterator limit (1000).
 MAX_TREE_DEPTH = 400
+# The step budget of one command (see _StepBudget).
+MAX_ENGINE_STEPS = 10_000
+MAX_COMMAND_CPU_SECONDS = 2.0
 
 
 class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
@@ -167,6 +177,34 @@ def build_spec(root: etree._Element, process_id: str) -> Any:
                 definition.name, definition.expression, description=definition.description
             )
     return spec
+
+
+class _StepBudget:
+    """What one command may spend on engine steps (gateways, events): `MAX_ENGINE_STEPS` steps or
+    `MAX_COMMAND_CPU_SECONDS` of this thread's CPU time. Past it the command stops with
+    StepBudgetExceededError; the caller writes nothing (the workflow in memory is thrown away) and audits
+    the refusal. Diagrams are checked at deploy so that this never trips; it is the last line."""
+
+    def __init__(self, launch_id: str | None) -> None:
+        self.launch_id = launch_id
+        self.steps = 0
+        self.started = time.thread_time()
+
+    def spend(self, task: Any) -> None:
+        self.steps += 1
+        over_steps = self.steps > MAX_ENGINE_STEPS
+        if over_steps or (self.steps % 100 == 0 and self._cpu() > MAX_COMMAND_CPU_SECONDS):
+            limit = MAX_ENGINE_STEPS if over_steps else MAX_COMMAND_CPU_SECONDS
+            spent = f"{limit} engine steps" if over_steps else f"{limit} s of CPU"
+            message = (
+                f"the workflow used more than {spent} in one command without reaching a wait state "
+                f"(last at {task.task_spec.bpmn_id}); it was stopped and nothing was stored"
+            )
+            logger.error("launch %s: %s", self.launch_id, message)
+            raise StepBudgetExceededError(message)
+
+    def _cpu(self) -> float:
+        return time.thread_time() - self.started
 
 
 @dataclass(frozen=True)
@@ -307,8 +345,9 @@ class RunningWorkflow:
         return task
 
     def _advance(self) -> None:
+        budget = _StepBudget(self.launch_id)
         try:
-            self._wf.do_engine_steps()
+            self._wf.do_engine_steps(will_complete_task=budget.spend)
         except ExpressionEvaluationError as exc:
             raise self._stuck(f"a gateway condition could not be evaluated: {exc.message}") from exc
         except SpiffWorkflowException as exc:

@@ -210,9 +210,20 @@ class WorkflowEngine:
         distribution = [str(a) for a in raw_list] if isinstance(raw_list, list) else []
         overrides = {str(k): int(v) for k, v in raw_days.items()} if isinstance(raw_days, dict) else {}
         planned = date.fromisoformat(str(values["planned_launch_date"]))
-        workflow = RunningWorkflow.start(
-            process.spiff_spec, start_data=start_data, launch_id=launch_id, clock=self.clock
-        )
+        try:
+            workflow = RunningWorkflow.start(
+                process.spiff_spec, start_data=start_data, launch_id=launch_id, clock=self.clock
+            )
+        except WorkflowStuckError as exc:  # e.g. the step budget: nothing is stored, the refusal audited
+            with self.db.write() as session:
+                audit.append_event(
+                    session,
+                    actor=actor,
+                    action="launch.start_failed",
+                    at=self.clock.now(),
+                    detail={"process_id": process.model.process_id, "reason": exc.message},
+                )
+            raise
         ready = workflow.ready_user_tasks()
         state = dump_state(workflow)
         now = self.clock.now()

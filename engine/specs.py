@@ -433,7 +433,12 @@ class _Checker:
             )
 
     def _check_gate(self, process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> None:
-        """The gate must hold by construction (engine.gate owns the rule; this reads the flow graph)."""
+        """The gate must hold by construction (engine.gate owns the rule; this reads the flow graph).
+
+        A process that marks nothing of the gate (no go-live task, gate item or step towards one) is a
+        plain process: no gate rule applies, and it runs to its end."""
+        if not any(t.go_live or t.gate_item or t.gate_part_of for t in tasks.values()):
+            return
         self.problems.extend(gate.check_gate_graph(_flow_graph(process), tasks, process_id=process.get("id")))
 
 
@@ -511,7 +516,7 @@ def _load(data: bytes, known_forms: Collection[str] | None) -> LoadedProcess:
             for i, t in enumerate(_in_flow_order(process, tasks))
             if t.gate_item
         ),
-        go_live_task=next(t.id for t in tasks.values() if t.go_live),
+        go_live_task=next((t.id for t in tasks.values() if t.go_live), None),
     )
     return LoadedProcess(model=model, xml=data.decode("utf-8-sig"), spiff_spec=spec)
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import pytest
 
-from engine import DiagramRejectedError, WorkflowEngine
+from engine import DiagramRejectedError, LaunchStatus, WorkflowEngine
 from engine.bounds import cycles_without_wait_state
 from engine.errors import DiagramProblem
 from engine.specs import check_diagram, inspect_diagram, load_process
@@ -124,3 +124,33 @@ def test_cycles_without_wait_state_copes_with_a_very_long_chain() -> None:
     edges = {f"g{i}": [f"g{(i + 1) % count}"] for i in range(count)}
     found = _within_bound(lambda: cycles_without_wait_state(kinds, edges))
     assert len(found) == 1 and len(found[0]) == count
+
+
+# ---------------------------------------------------------------------------------------- plain processes
+
+
+def test_a_process_that_marks_no_go_live_task_is_a_plain_process_and_runs_to_its_end(
+    engine: WorkflowEngine,
+) -> None:
+    data = _fixture("plain_process")
+    assert inspect_diagram(data).problems == ()
+    deployed = engine.deploy_process(xml=data, actor=driver.ADMIN)
+    assert (deployed.process_id, deployed.version) == ("plain_process", 1)
+    launch = engine.start_launch(
+        data=dict(driver.VALID_LAUNCH_START), actor=driver.PM, process_id="plain_process"
+    )
+    assert launch.gate == () and launch.blockers == ()
+    launch = driver.advance(engine, launch, "draft_proposal", "open_beta")
+    assert launch.status is LaunchStatus.LIVE
+    assert launch.open_tasks == ()
+
+
+def test_a_process_that_marks_gate_items_without_a_go_live_task_is_refused() -> None:
+    data = _fixture("plain_process").replace(
+        b'<spiffworkflow:property name="document" value="beta" />',
+        b'<spiffworkflow:property name="document" value="beta" />'
+        b'<spiffworkflow:property name="gate_item" value="beta" />',
+    )
+    assert [(p.element_id, p.message) for p in check_diagram(data)] == [
+        ("plain_process", "expected exactly one go-live task, found 0")
+    ]
