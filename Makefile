@@ -2,25 +2,38 @@
 #   make run   - virtualenv, install, migrate, seed demo users + a demo launch, then serve with the worker
 #                and a local SMTP sink beside it (SQLite; mail lands in var/mail/*.eml)
 #   make test  - virtualenv, install, lint, type check, import contracts, tests
+# Python packages come from uv.lock (`uv sync --frozen`), front-end assets from package-lock.json
+# (tools/vendor-assets). uv is used from PATH, or installed into .tools/ on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+UV ?= $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
 export LAUNCHGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/launchgate.db
 
-.PHONY: run test lint typecheck contracts pytest install clean
+.PHONY: run test lint typecheck contracts pytest install assets lock clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-$(STAMP): $(BIN)/python pyproject.toml package.json
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
-	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --loglevel=error; \
-	 else echo "npm not found: /docs will load Swagger UI from its public CDN"; fi
+$(STAMP): pyproject.toml uv.lock package.json package-lock.json | $(UV)
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	@if command -v npm >/dev/null; then tools/vendor-assets; \
+	 else echo "npm not found: run tools/vendor-assets where npm is (API docs and the diagram need it)"; fi
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The front-end assets alone (npm ci, then copy into api/web/static/vendor/).
+assets:
+	tools/vendor-assets
+
+# After changing dependencies in pyproject.toml: update uv.lock (commit it).
+lock: | $(UV)
+	$(UV) lock --python $(PYTHON)
 
 run: $(STAMP)
 	@mkdir -p var/mail
@@ -45,4 +58,4 @@ pytest: $(STAMP)
 test: lint typecheck contracts pytest
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .tools var dist build .mypy_cache .ruff_cache .pytest_cache api/web/static/vendor

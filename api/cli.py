@@ -196,8 +196,11 @@ def smtp_sink(
     mail_dir: Annotated[Path | None, typer.Option(help="Overrides LAUNCHGATE_MAIL_DIR.")] = None,
 ) -> None:
     """A local SMTP server for development that writes every message it gets to MAIL_DIR/*.eml."""
-    from api.worker import run_sink
+    from api.worker import run_sink, sink_available
 
+    if not sink_available():
+        typer.echo("error: the SMTP sink needs aiosmtpd: pip install 'launchgate[sink]'", err=True)
+        raise typer.Exit(2)
     settings = get_settings()
     run_sink(
         host or settings.smtp_host or "127.0.0.1",

@@ -54,6 +54,13 @@ def run_worker(
     worker.run(poll_seconds=poll_seconds or settings.worker_poll_seconds, stop=stop)
 
 
+def sink_available() -> bool:
+    """Is the optional SMTP sink installed (the `sink` extra: aiosmtpd)?"""
+    import importlib.util
+
+    return importlib.util.find_spec("aiosmtpd") is not None
+
+
 def run_sink(host: str, port: int, directory: Path, *, echo: Echo) -> None:
     """`launchgate smtp-sink`: accept mail on host:port and write each message to directory/*.eml."""
     from api.mailsink import start_sink
@@ -92,7 +99,9 @@ def run_all(settings: Settings, *, echo: Echo) -> int:
         children.append((name, subprocess.Popen([*command, name])))  # noqa: S603
 
     try:
-        if settings.smtp_host and settings.smtp_sink and settings.smtp_is_local():
+        if settings.smtp_host and settings.smtp_sink and settings.smtp_is_local() and not sink_available():
+            echo("warning: no local SMTP sink (install 'launchgate[sink]'); mail waits in the outbox")
+        elif settings.smtp_host and settings.smtp_sink and settings.smtp_is_local():
             start("smtp-sink")
             if not _wait_for_port(settings.smtp_host, settings.smtp_port, 10):
                 echo(f"warning: no SMTP sink answers on {settings.smtp_host}:{settings.smtp_port}")
