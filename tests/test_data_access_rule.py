@@ -44,6 +44,7 @@ RUNS_SQL = {
 }
 # Session methods that load or write rows by themselves, on an object named like a session.
 SESSION_SQL = {"get", "get_one", "add", "add_all", "delete", "merge", "query", "refresh"}
+SESSION_NAME = re.compile(r"(^|_)session$", re.IGNORECASE)
 SQL_TEXT = re.compile(
     r"^\s*(SELECT\s.+\sFROM\s|INSERT\s+INTO\s|UPDATE\s+\S+\s+SET\s|DELETE\s+FROM\s|PRAGMA\s|ANALYZE\b|"
     r"VACUUM\b|(CREATE|DROP|ALTER)\s+(TABLE|INDEX)\s)",
@@ -75,7 +76,7 @@ def _problem(node: ast.AST, docstrings: set[int]) -> str | None:
         method = node.func.attr
         if method in RUNS_SQL:
             return f"calls .{method}()"
-        if method in SESSION_SQL and "session" in _name_of(node.func.value).lower():
+        if method in SESSION_SQL and SESSION_NAME.search(_name_of(node.func.value)):
             return f"calls {_name_of(node.func.value)}.{method}()"
     if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
         return "holds SQL text" if SQL_TEXT.match(node.value) else None
@@ -151,6 +152,7 @@ def test_the_scan_sees_the_modules() -> None:
         ("def f(c):\n    c.cursor()\n", "calls .cursor()"),
         ("def f(session):\n    session.add(r)\n", "calls session.add()"),
         ("def f(self):\n    return self.session.get(R, 1)\n", "calls session.get()"),
+        ("def f(db_session):\n    db_session.delete(r)\n", "calls db_session.delete()"),
         ("Q = 'SELECT id FROM launch'\n", "holds SQL text"),
         ("Q = '  delete from task'.upper()\n", "holds SQL text"),
     ],
@@ -170,5 +172,7 @@ def test_the_scan_allows_passing_a_session_on() -> None:
         "    row.attempts += options.get('n', 1)\n"
         "    session.flush()\n"
         "    print('select a role')\n"
+        "    session_data = {}\n"
+        "    session_data.get('csrf')\n"
     )
     assert violations(source) == []
