@@ -6,6 +6,13 @@ comparisons, ``in``/``not in``, ``is None``, ``and``/``or``/``not`` and list/tup
 Nothing is ever handed to ``eval``/``exec``/``compile``: the checked syntax tree is turned into a tiny
 private tree of our own, and :func:`evaluate` walks that. Parsing is bounded (source length, node count,
 nesting depth), so evaluation is too: an expression cannot loop, allocate much, or call anything.
+
+Form rules (engine.forms) parse with ``functions=True``, which adds four fixed functions and nothing else
+(see :data:`RULE_FUNCTIONS`): ``len(x)``, ``lower(x)``, ``column(rows, "field")`` (the values of one field
+of every row: the membership operator for "a value of another row", as in ``row.parent in
+column(categories, "name")``) and ``ancestors(rows, "key", "parent", start)`` (the chain of parent keys from
+``start``, for tree rules). Each is linear in the size of its arguments; none calls anything given to it.
+Gateway conditions and gate rules parse without them: there a call is refused as before.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import functools
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 from engine.errors import ExpressionEvaluationError, UnsafeExpressionError
@@ -26,6 +34,7 @@ __all__ = [
     "MAX_SEQUENCE_ITEMS",
     "MAX_SOURCE_LENGTH",
     "MAX_STRING_LENGTH",
+    "RULE_FUNCTIONS",
     "Expression",
     "evaluate",
     "evaluate_condition",
@@ -80,7 +89,13 @@ class _Compare:
     comparators: tuple[_Node, ...]
 
 
-_Node = _Const | _Lookup | _Sequence | _Not | _BoolOp | _Compare
+@dataclass(frozen=True)
+class _Call:
+    name: str  # a key of RULE_FUNCTIONS
+    args: tuple[_Node, ...]
+
+
+_Node = _Const | _Lookup | _Sequence | _Not | _BoolOp | _Compare | _Call
 
 
 def _contains(container: Any, item: Any) -> bool:
@@ -148,9 +163,10 @@ _FORBIDDEN: Final[dict[type[ast.AST], str]] = {
 class _Checker:
     """Walks a Python AST under the allow-list and builds the private tree."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, functions: bool = False) -> None:
         self._source = source
         self._parsed_lines = source.strip().splitlines() or [""]
+        self._functions = functions
         self.names: set[str] = set()
 
     # -- messages
@@ -187,6 +203,8 @@ class _Checker:
             return self._lookup(node, depth)
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             return self._sequence(node, depth)
+        if isinstance(node, ast.Call) and self._functions:
+            return self._call(node, depth)
         what = _FORBIDDEN.get(type(node), f"{type(node).__name__} expressions are not allowed")
         raise self._reject(node, what)
 
@@ -269,6 +287,26 @@ class _Checker:
         self.names.add(".".join(path))
         return _Lookup(path)
 
+    def _call(self, node: ast.Call, depth: int) -> _Node:
+        if not isinstance(node.func, ast.Name) or node.func.id not in RULE_FUNCTIONS:
+            known = ", ".join(sorted(RULE_FUNCTIONS))
+            called = node.func.id if isinstance(node.func, ast.Name) else "this"
+            raise self._reject(node, f"unknown function {called!r}; the functions are {known}")
+        name = node.func.id
+        function = RULE_FUNCTIONS[name]
+        if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise self._reject(node, f"{name}() takes plain positional arguments only")
+        if len(node.args) != function.arity:
+            raise self._reject(node, f"{name}() takes {function.arity} argument(s), not {len(node.args)}")
+        args = tuple(self.check(arg, depth + 1) for arg in node.args)
+        for position in function.field_names:
+            arg = args[position]
+            if not (isinstance(arg, _Const) and isinstance(arg.value, str) and arg.value):
+                raise self._reject(
+                    node.args[position], f"argument {position + 1} of {name}() must be a field name in quotes"
+                )
+        return _Call(name=name, args=args)
+
     def _sequence(self, node: ast.List | ast.Tuple | ast.Set, depth: int) -> _Node:
         if len(node.elts) > MAX_SEQUENCE_ITEMS:
             raise self._reject(
@@ -305,8 +343,10 @@ def _is_singleton_constant(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool))
 
 
-def parse_expression(source: str) -> Expression:
-    """Parse and check ``source``. Raises :class:`UnsafeExpressionError` naming what is wrong and where."""
+def parse_expression(source: str, *, functions: bool = False) -> Expression:
+    """Parse and check ``source``. Raises :class:`UnsafeExpressionError` naming what is wrong and where.
+
+    ``functions=True`` (form rules only) allows calls to the fixed :data:`RULE_FUNCTIONS`."""
     if not isinstance(source, str):
         raise UnsafeExpressionError(f"an expression must be text, not {type(source).__name__}")
     if len(source) > MAX_SOURCE_LENGTH:
@@ -315,11 +355,11 @@ def parse_expression(source: str) -> Expression:
         )
     if not source.strip():
         raise UnsafeExpressionError("the expression is empty")
-    return _parse_cached(source)
+    return _parse_cached(source, functions)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
-def _parse_cached(source: str) -> Expression:
+def _parse_cached(source: str, functions: bool) -> Expression:
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
@@ -333,7 +373,7 @@ def _parse_cached(source: str) -> Expression:
         raise UnsafeExpressionError(
             f"the expression is too complex ({node_count} parts; the limit is {MAX_NODES})"
         )
-    checker = _Checker(source)
+    checker = _Checker(source, functions=functions)
     checked = checker.check(tree.body, depth=1)
     return Expression(source=source, names=frozenset(checker.names), _tree=checked)
 
@@ -379,7 +419,16 @@ class _Evaluator:
             return not self.run(node.operand)
         if isinstance(node, _BoolOp):
             return self._bool_op(node)
+        if isinstance(node, _Call):
+            return self._call(node)
         return self._compare(node)
+
+    def _call(self, node: _Call) -> Any:
+        args = [self.run(arg) for arg in node.args]
+        try:
+            return RULE_FUNCTIONS[node.name].apply(*args)
+        except _FunctionError as exc:
+            raise self._error(f"{node.name}(): {exc}") from None
 
     def _lookup(self, path: tuple[str, ...]) -> Any:
         current: Any = self._data
@@ -422,3 +471,76 @@ class _Evaluator:
                 return result
             left = right
         return result
+
+
+# --- functions for form rules -----------------------------------------------------------------------------
+
+
+class _FunctionError(Exception):
+    """A rule function was given values it does not work on."""
+
+
+def _len(value: Any) -> int:
+    if isinstance(value, str | list | tuple | set | frozenset | Mapping):
+        return len(value)
+    raise _FunctionError(f"cannot take the length of {type(value).__name__}")
+
+
+def _lower(value: Any) -> Any:
+    """Case-folded text; a list of texts gives the list of case-folded texts; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.casefold()
+    if isinstance(value, list | tuple):
+        return [item.casefold() if isinstance(item, str) else item for item in value]
+    raise _FunctionError(f"cannot lower-case {type(value).__name__}")
+
+
+def _rows(value: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list | tuple):
+        raise _FunctionError(f"expected a list of rows, got {type(value).__name__}")
+    return [row for row in value if isinstance(row, Mapping)]
+
+
+def _column(rows: Any, name: str) -> list[Any]:
+    """The value of field ``name`` in every row (None where a row lacks it)."""
+    return [row.get(name) for row in _rows(rows)]
+
+
+def _ancestors(rows: Any, key: str, parent: str, start: Any) -> list[Any]:
+    """Keys met following ``parent`` links from ``start`` (``start`` first), stopping at a key that is no
+    row's, at None, or at the first key met twice. At most one step per row: linear, always ends."""
+    parent_of: dict[Any, Any] = {}
+    for row in _rows(rows):
+        value = row.get(key)
+        if isinstance(value, str | int) and value not in parent_of:
+            parent_of[value] = row.get(parent)
+    chain: list[Any] = []
+    seen: set[Any] = set()
+    node = start
+    while isinstance(node, str | int) and node in parent_of and node not in seen:
+        chain.append(node)
+        seen.add(node)
+        node = parent_of[node]
+    return chain
+
+
+@dataclass(frozen=True)
+class RuleFunction:
+    """One function of the rule grammar: its arity, which arguments must be quoted field names."""
+
+    arity: int
+    apply: Callable[..., Any]
+    field_names: tuple[int, ...] = ()
+
+
+RULE_FUNCTIONS: Final[Mapping[str, RuleFunction]] = MappingProxyType(
+    {
+        "len": RuleFunction(1, _len),
+        "lower": RuleFunction(1, _lower),
+        "column": RuleFunction(2, _column, field_names=(1,)),
+        "ancestors": RuleFunction(4, _ancestors, field_names=(1, 2)),
+    }
+)
+"""The functions form rules may call (``parse_expression(..., functions=True)``)."""
