@@ -288,10 +288,11 @@ class _Checker:
         return _Lookup(path)
 
     def _call(self, node: ast.Call, depth: int) -> _Node:
-        if not isinstance(node.func, ast.Name) or node.func.id not in RULE_FUNCTIONS:
-            known = ", ".join(sorted(RULE_FUNCTIONS))
-            called = node.func.id if isinstance(node.func, ast.Name) else "this"
-            raise self._reject(node, f"unknown function {called!r}; the functions are {known}")
+        known = ", ".join(sorted(RULE_FUNCTIONS))
+        if not isinstance(node.func, ast.Name):
+            raise self._reject(node, f"only these functions may be called, by name: {known}")
+        if node.func.id not in RULE_FUNCTIONS:
+            raise self._reject(node, f"unknown function {node.func.id!r}; the functions are {known}")
         name = node.func.id
         function = RULE_FUNCTIONS[name]
         if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):

@@ -52,7 +52,13 @@ _TYPE_WORDS: Final = {
     "null": "empty",
 }
 # When one field has several problems, the most basic one is reported.
-_RANK: Final = {"type": 0, "required": 0, "additionalProperties": 0, "enum": 1, "const": 1}
+_RANK: Final = {
+    **dict.fromkeys(("type", "required", "additionalProperties"), 0),
+    **dict.fromkeys(("enum", "const"), 1),
+    **dict.fromkeys(("minLength", "maxLength", "minItems", "maxItems"), 2),
+    "format": 3,
+    "pattern": 4,
+}
 
 
 def problems_of(errors: Sequence[ValidationError], root: JsonObject) -> list[FieldProblem]:

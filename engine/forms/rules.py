@@ -113,7 +113,7 @@ def _parse_rule(
     scope_fields = row_fields if for_each is not None else fields
     field_path = _field(raw.get("field"), scope_fields, for_each, pointer(where, "field"), found)
     expression = _expression(source, pointer(where, "rule"), found)
-    if expression is not None:
+    if expression is not None and (for_each is not None or raw.get("for_each") is None):
         _check_names(
             expression.names,
             fields=fields,
@@ -213,9 +213,13 @@ def _placeholders(message: str) -> set[str]:
 
 
 def _reads(names: Iterable[str], for_each: str | None) -> frozenset[str]:
+    """The form fields a rule reads; ``earlier`` reads the rows' list (a row's own problems skip only that
+    row, ``earlier`` makes the rule wait for the whole list)."""
     heads = {name.partition(".")[0] for name in names}
-    skip = {TODAY} | ({ROW, EARLIER} if for_each is not None else set())
-    return frozenset(heads - skip)
+    if for_each is None:
+        return frozenset(heads - {TODAY})
+    fields = heads - {TODAY, ROW, EARLIER}
+    return frozenset(fields | {for_each} if EARLIER in heads else fields)
 
 
 def _date_rules(

@@ -80,6 +80,11 @@ def title_of(node: JsonObject | None, name: str | int) -> str:
     return str(name).replace("_", " ").strip().capitalize() if isinstance(name, str) else str(name)
 
 
+def _declares(node: JsonObject | None, name: str) -> bool:
+    props = node.get("properties") if node is not None else None
+    return isinstance(props, Mapping) and name in props
+
+
 def field_label(root: JsonObject, path: Sequence[str | int]) -> str:
     """How a message names the field at ``path``: its title, inside its list and row when nested, e.g.
     ``FAQ entries, row 2, Answer`` or ``Channels, entry 3``."""
@@ -91,8 +96,8 @@ def field_label(root: JsonObject, path: Sequence[str | int]) -> str:
         if isinstance(part, int):
             is_row = node is not None and ("object" in types_of(node) or "properties" in node)
             parts.append(f"{'row' if is_row else 'entry'} {part + 1}")
-        elif node is None and index == len(path) - 1:
-            parts.append(part)
+        elif (node is None and index == len(path) - 1) or not _declares(parent, part):
+            parts.append(part)  # an extra field, or a key of a map: named as written
         else:
             parts.append(title_of(node, part))
     return ", ".join(parts)

@@ -343,3 +343,95 @@ def test_evaluate_condition_raises_evaluation_error_when_result_not_bool(source:
         ExpressionEvaluationError, match=rf"condition '{source}' gave {type_name}, expected true/false"
     ):
         evaluate_condition(parse_expression(source), DATA)
+
+
+# ---------------------------------------------------------------------------- rule functions (form rules)
+
+
+def rule(source: str, data: dict[str, object]) -> object:
+    return evaluate(parse_expression(source, functions=True), data)
+
+
+def test_rule_functions_are_refused_in_conditions() -> None:
+    with pytest.raises(UnsafeExpressionError, match=r"function calls are not allowed \(column 1\)"):
+        parse_expression("len(tags) > 1")
+
+
+@pytest.mark.parametrize(
+    ("source", "data", "expected"),
+    [
+        ("len(tags) >= 3", {"tags": ["a", "b", "c"]}, True),
+        ("len(name)", {"name": "Ada"}, 3),
+        ("lower(name) == 'straße'", {"name": "STRASSE"}, False),
+        ("lower(name) == 'strasse'", {"name": "STRASSE"}, True),
+        ("lower(row) in lower(earlier)", {"row": "Web", "earlier": ["app", "WEB"]}, True),
+        ("lower(missing) is None", {"missing": None}, True),
+        ("parent in column(cats, 'name')", {"parent": "a", "cats": [{"name": "a"}, {"name": "b"}]}, True),
+        ("column(cats, 'name')", {"cats": [{"name": "a"}, {"other": 1}, "not a row"]}, ["a", None]),
+        (
+            "ancestors(cats, 'name', 'parent', 'c')",
+            {
+                "cats": [
+                    {"name": "a", "parent": None},
+                    {"name": "b", "parent": "a"},
+                    {"name": "c", "parent": "b"},
+                ]
+            },
+            ["c", "b", "a"],
+        ),
+        (
+            "ancestors(cats, 'name', 'parent', 'a')",
+            {"cats": [{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}]},
+            ["a", "b"],
+        ),
+        ("ancestors(cats, 'name', 'parent', 'zzz')", {"cats": [{"name": "a", "parent": None}]}, []),
+    ],
+)
+def test_rule_functions_compute_their_values(source: str, data: dict[str, object], expected: object) -> None:
+    assert rule(source, data) == expected
+
+
+def test_rule_function_names_are_not_data_names() -> None:
+    assert parse_expression("len(row.tags) > lower(x)", functions=True).names == frozenset({"row.tags", "x"})
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("eval('1')", "unknown function 'eval'; the functions are ancestors, column, len, lower"),
+        ("x.len(y)", "only these functions may be called, by name"),
+        ("len(x, y)", r"len\(\) takes 1 argument\(s\), not 2"),
+        ("len(*x)", "plain positional arguments only"),
+        ("len(x=y)", "plain positional arguments only"),
+        ("column(rows, name)", r"argument 2 of column\(\) must be a field name in quotes"),
+        ("ancestors(rows, 'k', p, s)", r"argument 3 of ancestors\(\) must be a field name in quotes"),
+        ("len(lambda: 1)", "lambda functions are not allowed"),
+    ],
+)
+def test_rule_functions_refuse_anything_else(source: str, message: str) -> None:
+    with pytest.raises(UnsafeExpressionError, match=message):
+        parse_expression(source, functions=True)
+
+
+@pytest.mark.parametrize(
+    ("source", "data", "message"),
+    [
+        ("len(n) > 1", {"n": 5}, r"len\(\): cannot take the length of int"),
+        ("lower(n)", {"n": 5}, r"lower\(\): cannot lower-case int"),
+        ("column(n, 'a')", {"n": "text"}, r"column\(\): expected a list of rows, got str"),
+    ],
+)
+def test_rule_functions_fail_clearly_on_wrong_values(
+    source: str, data: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ExpressionEvaluationError, match=message):
+        rule(source, data)
+
+
+def test_ancestors_stops_on_a_long_cycle_after_one_step_per_row() -> None:
+    cats = [{"name": f"c{i}", "parent": f"c{(i + 1) % 500}"} for i in range(500)]
+
+    chain = rule("ancestors(cats, 'name', 'parent', 'c0')", {"cats": cats})
+
+    assert isinstance(chain, list)
+    assert len(chain) == 500

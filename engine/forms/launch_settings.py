@@ -1,0 +1,54 @@
+"""The launch settings a start may carry beside the process's start form: the engine's, not a process's.
+
+``support_distribution`` (where the launch notice is e-mailed) and ``due_overrides`` (business days per
+task instead of the diagram's) are read by the engine itself, so every process accepts them; they are
+validated by the same path as any form. That a ``due_overrides`` key is a user task of the process is
+checked by the engine, which knows the process.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from engine.forms.rules import parse_rules
+from engine.forms.validation import Form
+
+SETTINGS_FIELDS: Final = frozenset({"support_distribution", "due_overrides"})
+
+_SCHEMA: Final[dict[str, Any]] = {
+    "title": "Launch settings",
+    "type": "object",
+    "properties": {
+        "support_distribution": {
+            "type": "array",
+            "title": "Support distribution list",
+            "description": "Where the launch notice is e-mailed (at most 50 addresses; none: the configured "
+            "default list).",
+            "items": {"type": "string", "format": "email", "minLength": 3, "maxLength": 254},
+            "maxItems": 50,
+        },
+        "due_overrides": {
+            "type": "object",
+            "title": "Due dates",
+            "description": "Business days (1-365) a task has once it is ready, by task id, instead of the "
+            "diagram's default.",
+            "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 365},
+            "propertyNames": {
+                "pattern": "^[A-Za-z_][A-Za-z0-9_.-]{0,99}$",
+                "x-messages": {"pattern": "a key must be a task id, like review_proposal"},
+            },
+            "maxProperties": 50,
+        },
+    },
+    "x-rules": [
+        {
+            "for_each": "support_distribution",
+            "type": "duplicate",
+            "rule": "lower(row) not in lower(earlier)",
+            "message": "'{row}' is listed more than once; entries must be unique",
+        }
+    ],
+}
+
+LAUNCH_SETTINGS_FORM: Final = Form(name="launch settings", schema=_SCHEMA, rules=parse_rules(_SCHEMA)[0])
+"""Validates the launch settings part of a start."""
