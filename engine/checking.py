@@ -12,7 +12,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from engine.errors import DiagramProblem
+from engine.errors import DiagramProblem, DiagramRejectedError
+from engine.forms import FormRef
+from engine.forms import check_form_files as check_form_contents
+from engine.forms.diagram import form_refs_in
 from engine.packages import PackageFile, ProcessPackage
 from engine.specs import inspect_diagram
 
@@ -107,6 +110,37 @@ def referenced_files(diagram: str, references: Mapping[str, Sequence[str]]) -> s
     return {(folder / ref).as_posix() for wanted in references.values() for ref in wanted}
 
 
+def package_form_refs(diagram: PackageFile) -> list[FormRef]:
+    """The diagram's form references as package paths (relative to the diagram's folder). A file that is
+    not in the package keeps its path, so the forms check names it."""
+    folder = PurePosixPath(diagram.name).parent
+    try:
+        refs = form_refs_in(diagram.data)
+    except DiagramRejectedError:
+        return []  # the diagram itself is reported
+    resolved = []
+    for ref in refs:
+        schema = (folder / ref.schema_file).as_posix() if ref.schema_file else ""
+        ui = (folder / ref.ui_file).as_posix() if ref.ui_file else None
+        resolved.append(FormRef(ref.element_id, schema, ui))
+    return resolved
+
+
+def _form_content_problems(
+    diagram: PackageFile, package: ProcessPackage, *, reported: Collection[str]
+) -> list[DiagramProblem]:
+    """What engine.forms finds in the form files the diagram names; a missing file of a user task was
+    reported by check_form_files already."""
+    files = {f.name: f.data for f in package.files}
+    refs = []
+    for ref in package_form_refs(diagram):
+        if ref.element_id in reported and ref.schema_file not in files:
+            continue
+        ui = ref.ui_file if ref.ui_file in files or ref.element_id not in reported else None
+        refs.append(FormRef(ref.element_id, ref.schema_file, ui))
+    return [replace(p, file=p.file or diagram.name) for p in check_form_contents(files, refs)]
+
+
 def check_package(package: ProcessPackage, *, known_forms: Collection[str] | None = None) -> CheckReport:
     """Every problem of a package; `known_forms` are the task ids with a built-in form."""
     problems = list(package.problems)
@@ -115,7 +149,10 @@ def check_package(package: ProcessPackage, *, known_forms: Collection[str] | Non
         found = inspect_diagram(diagram.data, known_forms=known_forms)
         problems.extend(replace(p, file=diagram.name) for p in found.problems)
         problems.extend(check_form_files(diagram.name, found.form_files, package.files))
+        problems.extend(_form_content_problems(diagram, package, reported=found.form_files.keys()))
         used |= referenced_files(diagram.name, found.form_files)
+        for ref in package_form_refs(diagram):
+            used |= {ref.schema_file, ref.ui_file or ""}
     for unused in package.files:
         if unused.name not in used:
             problems.append(

@@ -6,6 +6,10 @@ compression ratio are capped (declared sizes are checked first, then the real by
 read), names must be plain relative paths (no absolute paths, `..`, backslashes or control characters), and
 symbolic links, encrypted members and duplicate names are refused. What is wrong is reported as problems
 naming the member, so one upload gets one complete answer.
+
+The repository keeps diagrams in bpmn/ and their form files in forms/<process file stem>/ (as the shipped
+processes do): a diagram read from a folder named ``bpmn`` gets the ``*.json`` files of the sibling
+``forms/<stem>/`` folder beside it, so ``bpmn check bpmn/`` checks what the shipped packages deploy.
 """
 
 from __future__ import annotations
@@ -207,23 +211,45 @@ def read_zip(data: bytes, *, source: str) -> ProcessPackage:
 def read_directory(path: Path) -> ProcessPackage:
     """Read a package from a directory (recursively). Symbolic links are refused, not followed."""
     collector = _Collector(str(path))
-    for entry in sorted(_walk(path, collector)):
-        name = entry.relative_to(path).as_posix()
-        if _is_clutter(name):
-            continue
-        try:
-            size = entry.lstat().st_size
-        except OSError as exc:
-            collector.problems.append(_problem(name, f"cannot read: {exc.strerror}"))
-            continue
-        if not collector.admit(name, size):
-            continue
-        content = _read_bounded(entry)
-        if isinstance(content, str):
-            collector.problems.append(_problem(name, content))
-            continue
-        collector.add(name, content)
+    entries = sorted(_walk(path, collector))
+    for entry in entries:
+        _collect(collector, entry, entry.relative_to(path).as_posix())
+    for entry in entries:
+        if entry.parent == path and is_diagram_name(entry.name):
+            _collect_layout_forms(collector, entry)
     return collector.package()
+
+
+def _collect(collector: _Collector, entry: Path, name: str) -> None:
+    if _is_clutter(name):
+        return
+    try:
+        size = entry.lstat().st_size
+    except OSError as exc:
+        collector.problems.append(_problem(name, f"cannot read: {exc.strerror}"))
+        return
+    if not collector.admit(name, size):
+        return
+    content = _read_bounded(entry)
+    if isinstance(content, str):
+        collector.problems.append(_problem(name, content))
+        return
+    collector.add(name, content)
+
+
+def _collect_layout_forms(collector: _Collector, diagram: Path) -> None:
+    """The repository layout: bpmn/<stem>.bpmn takes the form files of forms/<stem>/ beside it."""
+    folder = diagram.parent.parent / "forms" / diagram.name.split(".", 1)[0]
+    if diagram.parent.name != "bpmn" or folder.is_symlink() or not folder.is_dir():
+        return
+    for entry in sorted(folder.glob("*.json")):
+        if entry.is_symlink() or not entry.is_file():
+            collector.problems.append(_problem(entry.name, "symbolic links are not allowed in a package"))
+        elif entry.name in collector.names:
+            where = f"forms/{folder.name}/{entry.name}"
+            collector.problems.append(_problem(where, "another file of the package has this name"))
+        else:
+            _collect(collector, entry, entry.name)
 
 
 def _walk(root: Path, collector: _Collector) -> Iterable[Path]:
@@ -286,7 +312,10 @@ def read_path(path: Path) -> ProcessPackage:
         return ProcessPackage(str(path), (), (), (_problem(str(path), content),))
     if path.suffix.lower() == ".zip" or _looks_like_zip(content):
         return read_zip(content, source=str(path))
-    return ProcessPackage(str(path), (PackageFile(path.name, content),), (), ())
+    collector = _Collector(str(path))
+    collector.add(path.name, content)
+    _collect_layout_forms(collector, path)
+    return collector.package()
 
 
 def _read_zip_file(path: Path) -> bytes | str:

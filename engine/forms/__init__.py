@@ -19,7 +19,6 @@ from engine.forms.package import (
     FormSet,
     check_form_files,
     files_hash,
-    form_file_warnings,
     form_ref,
     load_forms,
 )
@@ -35,7 +34,6 @@ __all__ = [
     "FormSet",
     "check_form_files",
     "files_hash",
-    "form_file_warnings",
     "form_ref",
     "load_forms",
 ]

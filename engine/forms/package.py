@@ -9,7 +9,8 @@ A user task (or the start event) names its form the way spiff-arena process mode
 
 The file names are names of files in the package (beside the diagram). An element without a form gets
 PLAIN_FORM: an optional comment. Problems name the file and the JSON pointer inside it
-(``open_beta-schema.json#/properties/beta_url/pattern``), or the element whose reference is wrong.
+(file ``open_beta-schema.json``, element ``#/properties/beta_url/pattern``), or the element whose
+reference is wrong.
 """
 
 from __future__ import annotations
@@ -88,13 +89,11 @@ class _Report:
 
 
 def check_form_files(files: Mapping[str, bytes], referenced: Iterable[FormRef]) -> list[DiagramProblem]:
-    """Every error in the form files a diagram references (empty when they deploy). Never raises."""
-    return _check(files, list(referenced)).errors
-
-
-def form_file_warnings(files: Mapping[str, bytes], referenced: Iterable[FormRef]) -> list[DiagramProblem]:
-    """What deploys but is worth knowing: ignored UI hints, unknown widgets, form files no element uses."""
-    return _check(files, list(referenced)).warnings
+    """Every problem of the form files a diagram references: errors (the package cannot be deployed) and
+    warnings (ignored UI hints). Each names its file (``file``) and the JSON pointer inside it
+    (``element_id``), or the element whose reference is wrong. Never raises."""
+    report = _check(files, list(referenced))
+    return [*report.errors, *report.warnings]
 
 
 def load_forms(files: Mapping[str, bytes], referenced: Iterable[FormRef]) -> FormSet:
@@ -124,10 +123,6 @@ def _check(files: Mapping[str, bytes], refs: list[FormRef]) -> _Report:
     schemas: dict[str, Any] = {}
     for ref in refs:
         _check_ref(files, ref, schemas, report)
-    used = {r.schema_file for r in refs} | {r.ui_file for r in refs if r.ui_file}
-    for name in sorted(set(files) - used):
-        if name.endswith(".json"):
-            report.warnings.append(DiagramProblem(name, "no element of the diagram uses this form file"))
     return report
 
 
@@ -156,7 +151,7 @@ def _check_ref(files: Mapping[str, bytes], ref: FormRef, schemas: dict[str, Any]
             return
         ui_check = check_ui_schema(schema, ui)
         report.errors.extend(_located(ref.ui_file, ui_check.errors))
-        report.warnings.extend(_located(ref.ui_file, ui_check.warnings))
+        report.warnings.extend(_located(ref.ui_file, ui_check.warnings, severity="warning"))
         if ui_check.errors:
             return
     rules, _ = parse_rules(schema)
@@ -183,8 +178,10 @@ def _load_schema(files: Mapping[str, bytes], ref: FormRef, report: _Report) -> A
     return schema
 
 
-def _located(file_name: str, problems: Iterable[SchemaProblem]) -> list[DiagramProblem]:
-    return [DiagramProblem(f"{file_name}{p.pointer}", p.message) for p in problems]
+def _located(
+    file_name: str, problems: Iterable[SchemaProblem], *, severity: str = "error"
+) -> list[DiagramProblem]:
+    return [DiagramProblem(p.pointer, p.message, severity=severity, file=file_name) for p in problems]
 
 
 def _read_json(
@@ -200,18 +197,20 @@ def _read_json(
         )
         return None
     if len(data) > max_bytes:
-        report.errors.append(DiagramProblem(name, f"the file is {len(data)} bytes; the limit is {max_bytes}"))
+        report.errors.append(
+            DiagramProblem(None, f"the file is {len(data)} bytes; the limit is {max_bytes}", file=name)
+        )
         return None
     try:
         value = json.loads(
             data.decode("utf-8-sig"), object_pairs_hook=_unique_keys, parse_constant=_no_constant
         )
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        report.errors.append(DiagramProblem(name, f"the file is not valid JSON: {_reason(exc)}"))
+        report.errors.append(DiagramProblem(None, f"the file is not valid JSON: {_reason(exc)}", file=name))
         return None
     if _depth(value) > limits.MAX_JSON_DEPTH:
         report.errors.append(
-            DiagramProblem(name, f"JSON nests more than {limits.MAX_JSON_DEPTH} levels deep")
+            DiagramProblem(None, f"JSON nests more than {limits.MAX_JSON_DEPTH} levels deep", file=name)
         )
         return None
     return value

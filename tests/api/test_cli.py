@@ -47,6 +47,8 @@ def test_bpmn_check_reports_every_problem_of_several_paths_and_a_zip(tmp_path: P
     package = tmp_path / "package.zip"
     with zipfile.ZipFile(package, "w") as archive:
         archive.write(ROOT / "bpmn" / "launch_gate.bpmn", "launch_gate.bpmn")
+        for form in sorted((ROOT / "forms" / "launch_gate").glob("*.json")):
+            archive.write(form, form.name)
         archive.writestr("../escape.json", "{}")
     hostile = FIXTURES / "hostile_interchange.bpmn"
     result = runner.invoke(app, ["bpmn", "check", str(ROOT / "bpmn"), str(package), str(hostile)])
@@ -61,9 +63,13 @@ def test_bpmn_check_reports_every_problem_of_several_paths_and_a_zip(tmp_path: P
 
 
 def test_bpmn_check_exits_zero_with_warnings_only(tmp_path: Path) -> None:
+    import shutil
+
     shipped = (ROOT / "bpmn" / "launch_gate.bpmn").read_bytes()
-    bare = tmp_path / "bare.bpmn"
+    (tmp_path / "bpmn").mkdir()
+    bare = tmp_path / "bpmn" / "bare.bpmn"  # the repository layout: its forms in forms/bare/
     bare.write_bytes(shipped[: shipped.index(b"<bpmndi:BPMNDiagram")] + b"</bpmn:definitions>\n")
+    shutil.copytree(ROOT / "forms" / "launch_gate", tmp_path / "forms" / "bare")
     result = runner.invoke(app, ["bpmn", "check", str(bare)])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0].startswith("warning: bare.bpmn: launch_gate: no diagram interchange")

@@ -18,6 +18,8 @@ from engine.packages import MAX_MEMBER_BYTES, MAX_MEMBERS, read_directory, read_
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "bpmn" / "launch_gate.bpmn").read_bytes()
+# the shipped diagram's form files, as members beside it
+SHIPPED_FORMS = [(p.name, p.read_bytes()) for p in sorted((ROOT / "forms" / "launch_gate").glob("*.json"))]
 FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
 
 
@@ -144,7 +146,7 @@ def test_check_package_reports_every_problem_grouped_with_repeats_counted() -> N
 
 def test_check_package_separates_warnings_and_can_deploy_with_them() -> None:
     no_interchange = SHIPPED[: SHIPPED.index(b"<bpmndi:BPMNDiagram")] + b"</bpmn:definitions>\n"
-    report = WorkflowEngine.check_package(read_upload([("launch_gate.bpmn", no_interchange)]))
+    report = WorkflowEngine.check_package(read_upload([("launch_gate.bpmn", no_interchange), *SHIPPED_FORMS]))
     assert report.deployable
     assert [(p.severity, p.file, p.element_id) for p in report.problems] == [
         ("warning", "launch_gate.bpmn", "launch_gate")
@@ -154,19 +156,40 @@ def test_check_package_separates_warnings_and_can_deploy_with_them() -> None:
 
 
 def test_check_package_needs_referenced_form_files_and_warns_of_unused_ones() -> None:
-    with_form = SHIPPED.replace(
-        b'<spiffworkflow:property name="document" value="go_live" />',
-        b'<spiffworkflow:property name="document" value="go_live" />'
-        b'<spiffworkflow:property name="formJsonSchemaFilename" value="go_live.json" />',
-    )
+    with_form = SHIPPED.replace(b'value="go_live-schema.json"', b'value="go_live.json"')
     assert with_form != SHIPPED
-    missing = check_package(read_upload([("p.bpmn", with_form), ("other.json", b"{}")]))
+    missing = check_package(read_upload([("p.bpmn", with_form), *SHIPPED_FORMS, ("other.json", b"{}")]))
     assert [(p.severity, p.file, p.element_id, p.message) for p in missing.problems] == [
         ("error", "p.bpmn", "go_live", "form file 'go_live.json' is not in the package"),
+        (
+            "warning",
+            "go_live-schema.json",
+            None,
+            "no diagram of the package references this file; it is ignored",
+        ),
         ("warning", "other.json", None, "no diagram of the package references this file; it is ignored"),
     ]
-    present = check_package(read_upload([("p.bpmn", with_form), ("go_live.json", b"{}")]))
+    form = b'{"type": "object", "properties": {"confirm": {"type": "boolean"}, "notes": {"type": "string"}}}'
+    present = check_package(read_upload([("p.bpmn", with_form), *SHIPPED_FORMS, ("go_live.json", form)]))
     assert present.errors == []
+
+
+def test_check_package_checks_the_content_of_form_files() -> None:
+    broken = b'{"type": "object", "properties": {"notes": {"type": "array"}}}'
+    uploaded = [(n, broken if n == "go_live-schema.json" else d) for n, d in SHIPPED_FORMS]
+    report = check_package(read_upload([("p.bpmn", SHIPPED), *uploaded]))
+    assert [(p.file, p.element_id) for p in report.errors] == [("go_live-schema.json", "#/properties/notes")]
+    assert "a list needs 'maxItems'" in report.errors[0].message
+    without_start_form = [(n, d) for n, d in SHIPPED_FORMS if not n.startswith("start_launch-schema")]
+    start = check_package(read_upload([("p.bpmn", SHIPPED), *without_start_form]))
+    assert [(p.file, p.element_id) for p in start.errors] == [("p.bpmn", "start_launch")]
+
+
+def test_read_path_takes_the_form_files_of_the_repository_layout() -> None:
+    package = read_path(ROOT / "bpmn" / "launch_gate.bpmn")
+    assert sorted(f.name for f in package.files) == sorted(n for n, _ in SHIPPED_FORMS)
+    assert WorkflowEngine.check_package(package).problems == ()
+    assert WorkflowEngine.check_package(read_path(ROOT / "bpmn")).problems == ()
 
 
 def test_read_path_reads_a_zip_a_directory_and_a_plain_diagram(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine.errors import DiagramProblem, DiagramRejectedError, FieldProblem, ValidationFailedError
-from engine.forms import FormRef, check_form_files, form_file_warnings, load_forms
+from engine.forms import FormRef, check_form_files, load_forms
 from engine.forms.limits import MAX_SCHEMA_BYTES
 
 TODAY = date(2026, 3, 1)
@@ -29,9 +29,14 @@ def files(form: object, ui: object = None) -> dict[str, bytes]:
     return found
 
 
+def where(problem: DiagramProblem) -> str:
+    """file#pointer (a problem inside a form file), or the element whose reference is wrong."""
+    return f"{problem.file or ''}{problem.element_id or ''}"
+
+
 def errors(form: object, ui: object = None) -> list[DiagramProblem]:
     ref = REF if ui is not None else FormRef("legal_review", "legal-schema.json")
-    return check_form_files(files(form, ui), [ref])
+    return [p for p in check_form_files(files(form, ui), [ref]) if p.is_error]
 
 
 def only_error(form: object, ui: object = None) -> DiagramProblem:
@@ -70,7 +75,7 @@ def submit_problems(form: dict[str, Any], data: object, ui: object = None) -> li
 def test_a_reference_that_is_not_local_to_defs_is_refused(ref: str) -> None:
     problem = only_error({**schema(note={"$ref": ref}), "$defs": {"a": {"type": "string", "maxLength": 3}}})
 
-    assert problem.element_id == "legal-schema.json#/properties/note/$ref"
+    assert where(problem) == "legal-schema.json#/properties/note/$ref"
 
 
 def test_a_recursive_reference_is_refused() -> None:
@@ -89,7 +94,7 @@ def test_a_recursive_reference_is_refused() -> None:
     problem = only_error(form)
 
     assert problem == DiagramProblem(
-        "legal-schema.json#/$defs/node", "recursive '$ref' is not supported: a form is a finite tree"
+        "#/$defs/node", "recursive '$ref' is not supported: a form is a finite tree", file="legal-schema.json"
     )
 
 
@@ -109,7 +114,7 @@ def test_defs_that_expand_exponentially_are_refused_quickly() -> None:
     problem = only_error({**schema(top={"$ref": "#/$defs/d9"}), "$defs": defs})
 
     assert time.perf_counter() - started < 5
-    assert problem.element_id == "legal-schema.json#"
+    assert where(problem) == "legal-schema.json#"
     assert "values; the limit is 100000" in problem.message
 
 
@@ -121,7 +126,7 @@ def test_a_schema_file_over_the_size_limit_is_refused_before_parsing() -> None:
 
     problem = only_error(big)
 
-    assert problem.element_id == "legal-schema.json"
+    assert where(problem) == "legal-schema.json"
     assert problem.message.startswith("the file is ")
 
 
@@ -133,7 +138,7 @@ def test_deeply_nested_json_is_refused_in_bounded_time(depth: int) -> None:
     found = check_form_files({"legal-schema.json": nested}, [FormRef("legal_review", "legal-schema.json")])
 
     assert time.perf_counter() - started < 5
-    assert [p.element_id for p in found] == ["legal-schema.json"]
+    assert [where(p) for p in found] == ["legal-schema.json"]
     assert "deep" in found[0].message
 
 
@@ -175,7 +180,7 @@ def test_unbounded_or_contradictory_sizes_are_refused(
 ) -> None:
     problem = only_error(schema(x=field))
 
-    assert problem.element_id == f"legal-schema.json{pointer}"
+    assert where(problem) == f"legal-schema.json{pointer}"
     assert words in problem.message
 
 
@@ -227,7 +232,7 @@ def test_a_catastrophic_backtracking_pattern_runs_in_linear_time(pattern: str) -
 def test_a_pattern_the_linear_engine_cannot_run_is_refused(pattern: str, words: str) -> None:
     problem = only_error(schema(note={"type": "string", "maxLength": 5, "pattern": pattern}))
 
-    assert problem.element_id == "legal-schema.json#/properties/note/pattern"
+    assert where(problem) == "legal-schema.json#/properties/note/pattern"
     assert words in problem.message
 
 
@@ -277,13 +282,13 @@ def test_the_form_file_itself_must_be_an_object_schema_of_2020_12() -> None:
 def test_a_file_that_is_not_clean_json_is_refused(raw: bytes, words: str) -> None:
     [problem] = check_form_files({"legal-schema.json": raw}, [FormRef("legal_review", "legal-schema.json")])
 
-    assert (problem.element_id, words in problem.message) == ("legal-schema.json", True)
+    assert (where(problem), words in problem.message) == ("legal-schema.json", True)
 
 
 def test_a_missing_file_is_refused_at_the_element_naming_it() -> None:
     [problem] = check_form_files({}, [FormRef("legal_review", "legal-schema.json")])
 
-    assert problem.element_id == "legal_review"
+    assert where(problem) == "legal_review"
     assert "names 'legal-schema.json', which is not in the package" in problem.message
 
 
@@ -294,7 +299,7 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
         c={"$ref": "https://evil.example/x"},
     )
 
-    assert [p.element_id for p in errors(form)] == [
+    assert [where(p) for p in errors(form)] == [
         "legal-schema.json#/properties/a",
         "legal-schema.json#/properties/b/pattern",
         "legal-schema.json#/properties/c/$ref",
@@ -305,7 +310,7 @@ def test_load_forms_raises_with_every_problem() -> None:
     with pytest.raises(DiagramRejectedError) as caught:
         load_forms(files(schema(x={"type": "array"})), [FormRef("legal_review", "legal-schema.json")])
 
-    assert caught.value.problems[0].element_id == "legal-schema.json#/properties/x"
+    assert where(caught.value.problems[0]) == "legal-schema.json#/properties/x"
 
 
 # ------------------------------------------------------------------------------------------------ rules
@@ -342,7 +347,7 @@ RULED = schema(
 def test_a_rule_that_cannot_run_is_refused_at_deploy(rule: dict[str, Any], pointer: str, words: str) -> None:
     problem = only_error({**RULED, "x-rules": [rule]})
 
-    assert problem.element_id == f"legal-schema.json#/x-rules/0{pointer}"
+    assert where(problem) == f"legal-schema.json#/x-rules/0{pointer}"
     assert words in problem.message
 
 
@@ -399,7 +404,7 @@ def test_a_ui_schema_may_only_name_fields_of_the_form() -> None:
         form, {"ui:order": ["note", "nope"], "nope": {"ui:widget": "textarea"}, "note": {"ui:help": 3}}
     )
 
-    assert [(p.element_id, p.message) for p in found] == [
+    assert [(where(p), p.message) for p in found] == [
         ("legal-uischema.json#/ui:order/1", "'nope' is not a field of the form"),
         ("legal-uischema.json#/nope", "'nope' is not a field of the form"),
         ("legal-uischema.json#/note/ui:help", "'ui:help' must be a text of at most 2000"),
@@ -409,13 +414,12 @@ def test_a_ui_schema_may_only_name_fields_of_the_form() -> None:
 def test_unknown_ui_hints_and_widgets_deploy_with_a_warning() -> None:
     form = schema(note={"type": "string", "maxLength": 10})
     ui = {"note": {"ui:widget": "markdown", "ui:layout": []}}
-    package = {**files(form, ui), "spare-schema.json": b"{}"}
 
-    assert check_form_files(package, [REF]) == []
-    assert [p.element_id for p in form_file_warnings(package, [REF])] == [
-        "legal-uischema.json#/note/ui:widget",
-        "legal-uischema.json#/note/ui:layout",
-        "spare-schema.json",
+    found = check_form_files(files(form, ui), [REF])
+
+    assert [(p.severity, where(p)) for p in found] == [
+        ("warning", "legal-uischema.json#/note/ui:widget"),
+        ("warning", "legal-uischema.json#/note/ui:layout"),
     ]
 
 
