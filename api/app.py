@@ -13,15 +13,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import install_error_handlers
+from api.authorization import PUBLIC, allow
+from api.handlers import install_error_handlers
 from api.openapi import API_ERROR_RESPONSES, install_problem_openapi
 from api.routes import audit, auth, health, launches, outbox, processes, tasks, users
 from api.routes.deps import refuse_nul_characters
-from api.security import PUBLIC, REQUEST_ID_KEY, allow
+from api.security import REQUEST_ID_KEY
 from api.settings import Settings, get_settings
 from api.web import pages
-from api.web.auth import SignInRequiredError
-from api.web.errors import sign_in_redirect
 from engine import AccountService, Database, WorkflowEngine
 
 logger = logging.getLogger(__name__)
@@ -91,7 +90,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             dependencies=[Depends(refuse_nul_characters)],
         )
     app.include_router(pages.router)
-    app.add_exception_handler(SignInRequiredError, sign_in_redirect)  # type: ignore[arg-type]
     app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static-app")
     bpmn_js = VENDOR_DIR / "bpmn-js" / "dist"
     if bpmn_js.is_dir():

@@ -1,21 +1,17 @@
-"""The one error shape of the API, and the one place that maps engine errors to HTTP.
+"""The one error shape of the API, and the one place that maps engine errors to HTTP status codes.
 
 not found 404, permission 403, not signed in 401, not ready / conflict / gate blocked 409 (with the
 blockers), invalid data 422 (with field errors), diagram rejected 400 (413 when too large), rate limited 429
 (with Retry-After). Anything unexpected is a 500 with no stack trace in the body (it is logged).
+The handlers that answer a request with this shape, or with an error page, are in api.handlers.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import JSONResponse
 
 from api.schemas import BlockerRead, FieldErrorRead, ProblemRead
 from engine import (
@@ -34,12 +30,8 @@ from engine import (
 )
 
 logger = logging.getLogger(__name__)
-# ASGI scope key: the route's authorization when it was deferred to the route's own threadpool trip (a
-# zero-argument callable that raises ApiError on refusal; see api.security.allow).
-PENDING_AUTHORIZATION_KEY = "launchgate.pending_authorization"
 PROBLEM_BASE = "https://launchgate.dev/problems/"
-_NOT_PAGES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz", "/static/")
-_TITLES = {
+TITLES = {
     400: "Bad request",
     401: "Not signed in",
     403: "Forbidden",
@@ -76,7 +68,7 @@ def problem(
 ) -> JSONResponse:
     body = ProblemRead(
         type=PROBLEM_BASE + kind,
-        title=_TITLES.get(status, "Error"),
+        title=TITLES.get(status, "Error"),
         status=status,
         detail=detail,
         errors=list(errors),
@@ -122,70 +114,3 @@ def engine_error_response(exc: EngineError, *, field_prefix: Sequence[str | int]
         return problem(409, "workflow-incident", exc.message)
     logger.error("unmapped engine error: %r", exc)
     return problem(500, "internal", "the request failed; it has been logged")
-
-
-def is_page(request: Request) -> bool:
-    return not request.url.path.startswith(_NOT_PAGES)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    from api.web.errors import page_error
-
-    @app.exception_handler(EngineError)
-    async def _engine(request: Request, exc: EngineError) -> Response:
-        response = engine_error_response(exc)
-        return page_error(request, response.status_code, exc) if is_page(request) else response
-
-    @app.exception_handler(ApiError)
-    async def _api(request: Request, exc: ApiError) -> Response:
-        if is_page(request):
-            return page_error(request, exc.status, exc)
-        return problem(exc.status, exc.kind, exc.detail, headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        authorize = request.scope.get(PENDING_AUTHORIZATION_KEY)
-        if authorize is not None:
-            # The route's policy comes before its input: who may not call it gets the 401/403 (and the
-            # refusal is audited), as when the policy is checked before the parameters are read.
-            try:
-                await run_in_threadpool(authorize)
-            except ApiError as refusal:
-                return await _api(request, refusal)
-        if is_page(request):
-            return page_error(request, 400, "The address or form was not understood: " + _first_message(exc))
-        errors = [
-            FieldErrorRead(
-                loc=[_loc_part(p) for p in e.get("loc", ())],
-                message=str(e.get("msg")),
-                type=str(e.get("type")),
-            )
-            for e in exc.errors()
-        ]
-        return problem(422, "validation", "the request does not fit the schema", errors=errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-        if is_page(request):
-            return page_error(request, exc.status_code, detail)
-        return problem(exc.status_code, "http", detail, headers=dict(exc.headers or {}))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        if is_page(request):
-            return page_error(request, 500, "Something went wrong on our side; it has been logged.")
-        return problem(500, "internal", "the request failed; it has been logged")
-
-
-def _first_message(exc: RequestValidationError) -> str:
-    errors = exc.errors()
-    if not errors:
-        return "invalid request"
-    first = errors[0]
-    return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
-
-
-def _loc_part(part: Any) -> str | int:
-    return part if isinstance(part, int) else str(part)

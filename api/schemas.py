@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from engine import (
@@ -23,6 +24,10 @@ from engine import (
 )
 
 T = TypeVar("T")
+# A numeric id in the path: bounded by the INTEGER columns (PostgreSQL int4), so a huge number is a 422, not a
+# database overflow (500).
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 class Strict(BaseModel):

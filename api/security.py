@@ -1,49 +1,25 @@
-"""Who is asking, and may they call this route at all.
-
-Every route declares a policy (deny by default): `Depends(allow(...))`. The authorization matrix test walks
-every route and fails when one has none. Fine-grained rules (the task's role, its assignee, four eyes, the
-launch's PM) are the engine's; a policy only states who may call the route at all.
+"""Who is asking: the credentials of a request, and the refusals of a signed-in caller.
 
 Credentials: a session cookie (browser) or `Authorization: Bearer <token>` (automation). A request that
 uses the cookie to change something must carry the session's CSRF token in `X-CSRF-Token` and, when it sends
-an Origin header, come from our own origin.
+an Origin header, come from our own origin. Whether the caller may call a route at all (its policy) is
+decided in api.authorization.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 
-from api.errors import PENDING_AUTHORIZATION_KEY, ApiError
-from engine import AccountService, Actor, Role, UserView, WorkflowEngine
+from api.errors import ApiError
+from engine import AccountService, Actor, UserView, WorkflowEngine
 
 SESSION_COOKIE = "lg_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-T = TypeVar("T")
-
-
-class Access(StrEnum):
-    PUBLIC = "public"
-    SIGNED_IN = "signed_in"
-    ROLES = "roles"
-
-
-@dataclass(frozen=True)
-class Policy:
-    access: Access
-    roles: frozenset[Role] = frozenset()
-
-    def describe(self) -> str:
-        if self.access is Access.ROLES:
-            return "roles: " + ", ".join(sorted(r.value for r in self.roles))
-        return self.access.value
 
 
 @dataclass(frozen=True)
@@ -126,7 +102,8 @@ def refused(request: Request, caller: Caller, kind: str, detail: str) -> ApiErro
     return ApiError(403, kind, detail)
 
 
-def _check_csrf(request: Request, caller: Caller) -> None:
+def check_csrf(request: Request, caller: Caller) -> None:
+    """A cookie-authenticated change: our own origin and the session's CSRF token (refusals audited)."""
     if request.method in SAFE_METHODS or not caller.via_session:
         return
     origin = request.headers.get("Origin")
@@ -139,97 +116,3 @@ def _check_csrf(request: Request, caller: Caller) -> None:
             "csrf",
             f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated change",
         )
-
-
-def _authorize(request: Request, policy: Policy) -> Caller:
-    """Who is calling, and may they call this route at all (401 / 403, refusals audited)."""
-    caller = resolve_caller(request)
-    if caller is None:
-        raise ApiError(401, "unauthenticated", "sign in, or send an API token")
-    _check_csrf(request, caller)
-    if not caller.actor.roles:
-        raise refused(request, caller, "forbidden", "your account has no role")
-    if policy.access is Access.ROLES and not caller.actor.roles & policy.roles:
-        raise refused(request, caller, "forbidden", f"this needs one of the roles {policy.describe()[7:]}")
-    request.state.caller = caller
-    return caller
-
-
-class DeferredCaller:
-    """A route's authorization, to be decided in the route's own threadpool trip (see in_threadpool)
-    instead of in a trip of its own. Decided once: the caller, or the refusal, is kept."""
-
-    __slots__ = ("_caller", "_policy", "_refusal", "_request")
-
-    def __init__(self, request: Request, policy: Policy) -> None:
-        self._request = request
-        self._policy = policy
-        self._caller: Caller | None = None
-        self._refusal: ApiError | None = None
-
-    def resolve(self) -> Caller:
-        if self._caller is None:
-            if self._refusal is None:
-                try:
-                    self._caller = _authorize(self._request, self._policy)
-                except ApiError as refusal:
-                    self._refusal = refusal
-            if self._refusal is not None:
-                raise self._refusal
-        assert self._caller is not None
-        return self._caller
-
-
-# Set by in_threadpool on the endpoints it wraps: their policy is decided inside their threadpool trip.
-AUTHORIZES_IN_THREADPOOL = "__launchgate_authorizes_in_threadpool__"
-
-
-def allow(policy: Policy) -> Callable[..., Awaitable[Caller | DeferredCaller | None]]:
-    """The dependency that enforces a route's policy. It carries the policy for the matrix test.
-
-    Reading the credential takes the database, so it runs in FastAPI's threadpool. For a route wrapped by
-    `in_threadpool` (every blocking JSON route) that is the route's own trip: the dependency hands over a
-    DeferredCaller that the wrapper resolves, in the thread, before the route's code runs. The policy
-    still comes first: when the parameters or the body do not validate, the 422 handler decides the
-    policy before answering (401 / 403 win over 422, refusals are audited), as if it had run first.
-    Any other route gets the decided Caller, in a threadpool trip of its own. A public route's dependency
-    has nothing to look up."""
-    if policy.access is Access.PUBLIC:
-
-        async def public() -> None:
-            return None
-
-        public.policy = policy  # type: ignore[attr-defined]
-        return public
-
-    async def dependency(request: Request) -> Caller | DeferredCaller:
-        deferred = DeferredCaller(request, policy)
-        if getattr(request.scope.get("endpoint"), AUTHORIZES_IN_THREADPOOL, False):
-            request.scope[PENDING_AUTHORIZATION_KEY] = deferred.resolve
-            return deferred
-        return await run_in_threadpool(deferred.resolve)
-
-    dependency.policy = policy  # type: ignore[attr-defined]
-    return dependency
-
-
-def call_authorized(endpoint: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    """Run a route's code with its DeferredCaller arguments decided first (in this thread)."""
-    for name, value in kwargs.items():
-        if isinstance(value, DeferredCaller):
-            kwargs[name] = value.resolve()
-    return endpoint(*args, **kwargs)
-
-
-PUBLIC = Policy(Access.PUBLIC)
-SIGNED_IN = Policy(Access.SIGNED_IN)
-
-
-def roles(*allowed: Role) -> Policy:
-    return Policy(Access.ROLES, frozenset(allowed))
-
-
-def actor_of(caller: Caller | None) -> Actor:
-    if caller is None:  # pragma: no cover - only public routes get None, and they take no actor
-        raise ApiError(401, "unauthenticated", "sign in, or send an API token")
-    return caller.actor

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from api.authorization import in_threadpool
 from api.exports import EXPORT_COLUMNS, neutralise
-from api.routes.deps import AuditorDep, in_threadpool
+from api.routes.deps import AuditorDep
 from api.schemas import AuditEventRead, AuditVerifyRead
 from api.security import EngineDep
 from engine import Actor, AuditEventView, WorkflowEngine

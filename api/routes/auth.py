@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
+from api.authorization import in_threadpool
 from api.openapi import RATE_LIMITED_RESPONSE
-from api.routes.deps import PublicDep, RowId, SignedInDep, in_threadpool
-from api.schemas import SessionRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead, UserRead
+from api.routes.deps import PublicDep, SignedInDep
+from api.schemas import RowId, SessionRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead, UserRead
 from api.security import SESSION_COOKIE, AccountsDep
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.routes.deps import PublicDep, in_threadpool
+from api.authorization import in_threadpool
+from api.routes.deps import PublicDep
 from api.schemas import HealthRead
 from api.security import EngineDep
 from engine import is_at_head

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.routes.deps import PmDep, SignedInDep, WorkerDep, in_threadpool
+from api.authorization import in_threadpool
+from api.routes.deps import PmDep, SignedInDep, WorkerDep
 from api.schemas import (
     AuditEventRead,
     BlockerRead,

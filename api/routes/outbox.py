@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.routes.deps import AdminDep, SignedInDep, in_threadpool
+from api.authorization import in_threadpool
+from api.routes.deps import AdminDep, SignedInDep
 from api.schemas import OutboxMessageRead
 from api.security import EngineDep
 

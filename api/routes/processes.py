@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
+from api.authorization import in_threadpool
 from api.errors import ApiError
-from api.routes.deps import AdminDep, SignedInDep, in_threadpool
+from api.routes.deps import AdminDep, SignedInDep
 from api.schemas import ProcessVersionRead
 from api.security import EngineDep
 from engine.xml_safety import MAX_DIAGRAM_BYTES

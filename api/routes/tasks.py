@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from api.authorization import in_threadpool
 from api.errors import ApiError
-from api.routes.deps import SignedInDep, WorkerDep, in_threadpool
+from api.routes.deps import SignedInDep, WorkerDep
 from api.schemas import (
     CommentCreate,
     CommentRead,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.routes.deps import AdminDep, RowId, in_threadpool
-from api.schemas import PasswordReset, UserCreate, UserRead, UserUpdate
+from api.authorization import in_threadpool
+from api.routes.deps import AdminDep
+from api.schemas import PasswordReset, RowId, UserCreate, UserRead, UserUpdate
 from api.security import AccountsDep
 
 router = APIRouter(prefix="/users", tags=["users"])

@@ -1,5 +1,5 @@
 """Who is looking at a page. Pages use the session cookie only; a missing session redirects to sign-in, a
-missing role renders the 403 page. Every page route declares its policy like the API routes do."""
+missing role renders the 403 page. Every page route declares its policy (api.authorization) with `page`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from api.authorization import Access, Policy
 from api.errors import ApiError
-from api.security import SESSION_COOKIE, Access, Caller, Policy, get_accounts, refused
+from api.security import SESSION_COOKIE, Caller, get_accounts, refused
 
 
 class SignInRequiredError(Exception):
@@ -85,7 +86,7 @@ def page(policy: Policy) -> Callable[[Request], Awaitable[Caller | None]]:
             )
         if request.method == "POST":
             await _check_form_csrf(request, caller)
-        if policy.access is Access.ROLES and not caller.actor.roles & policy.roles:
+        if not policy.admits_roles_of(caller.actor):
             raise refused(request, caller, "forbidden", f"This page is for {policy.describe()[7:]}.")
         request.state.caller = caller
         return caller

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
+from api.authorization import PUBLIC, SIGNED_IN, roles
 from api.errors import ApiError
-from api.routes.deps import RowId
-from api.security import PUBLIC, SESSION_COOKIE, SIGNED_IN, AccountsDep, Caller, EngineDep, roles
+from api.schemas import RowId
+from api.security import SESSION_COOKIE, AccountsDep, Caller, EngineDep
 from api.web.auth import page, posted_form
 from api.web.formdata import errors_by_field, field_specs, parse, with_spare_rows, without_row
 from api.web.templating import render, template_exists

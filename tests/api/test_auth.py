@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.security import CSRF_HEADER, SESSION_COOKIE, Access
+from api.authorization import Access
+from api.security import CSRF_HEADER, SESSION_COOKIE
 from engine import AuditEventView, WorkflowEngine
 from engine.accounts import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS
 from engine.accounts import passwords as accounts_module

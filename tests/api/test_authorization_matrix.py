@@ -1,7 +1,7 @@
 """The authorization matrix: every route of the app (JSON API and pages), for every role, on an object of
 one's own and on someone else's, against a table of expected statuses written down below.
 
-- Every route must declare a policy (a dependency whose callable carries `.policy`, see api.security).
+- Every route must declare a policy (a dependency whose callable carries `.policy`, see api.authorization).
 - Every route must have a row in EXPECTED, and every row must name a route: a new route fails this file
   until someone decides, in writing, who may call it.
 - Every cell is sent for real with a minimal valid request; no cell may answer 5xx.

@@ -16,7 +16,7 @@ from fastapi import FastAPI, routing
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from api.security import AUTHORIZES_IN_THREADPOOL
+from api.authorization import AUTHORIZES_IN_THREADPOOL
 from engine import AccountService, AuditEventView, Database, Role
 from engine.clock import FixedClock
 from engine.domain import SYSTEM_ACTOR
@@ -45,7 +45,7 @@ def _json_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
 
 def test_every_json_route_is_a_coroutine_when_app_built(app: FastAPI) -> None:
     """A plain `def` route costs FastAPI a second threadpool trip (the response validation); blocking
-    routes are wrapped by api.routes.deps.in_threadpool instead."""
+    routes are wrapped by api.authorization.in_threadpool instead."""
     routes = _json_routes(app)
     assert len(routes) > 30
     plain = [path for path, route in routes if not inspect.iscoroutinefunction(route.endpoint)]

@@ -1,0 +1,91 @@
+"""The app's exception handlers: a page gets an error page (api.web.errors), the JSON API the one problem
+shape (api.errors). A request for a path outside the JSON API, the docs, the health checks and the static
+files is a page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.authorization import refusal_before_input
+from api.errors import TITLES, ApiError, engine_error_response, problem
+from api.schemas import FieldErrorRead
+from api.web.auth import SignInRequiredError
+from api.web.errors import page_error, sign_in_redirect
+from engine import EngineError
+
+logger = logging.getLogger(__name__)
+_NOT_PAGES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz", "/static/")
+
+
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith(_NOT_PAGES)
+
+
+async def _engine(request: Request, exc: EngineError) -> Response:
+    response = engine_error_response(exc)
+    return page_error(request, response.status_code, exc) if is_page(request) else response
+
+
+async def _api(request: Request, exc: ApiError) -> Response:
+    if is_page(request):
+        return page_error(request, exc.status, exc)
+    return problem(exc.status, exc.kind, exc.detail, headers=exc.headers)
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
+    # The route's policy comes before its input (api.authorization).
+    refusal = await refusal_before_input(request)
+    if refusal is not None:
+        return await _api(request, refusal)
+    if is_page(request):
+        return page_error(request, 400, "The address or form was not understood: " + _first_message(exc))
+    errors = [
+        FieldErrorRead(
+            loc=[_loc_part(p) for p in e.get("loc", ())],
+            message=str(e.get("msg")),
+            type=str(e.get("type")),
+        )
+        for e in exc.errors()
+    ]
+    return problem(422, "validation", "the request does not fit the schema", errors=errors)
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+    if is_page(request):
+        return page_error(request, exc.status_code, detail)
+    return problem(exc.status_code, "http", detail, headers=dict(exc.headers or {}))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    if is_page(request):
+        return page_error(request, 500, "Something went wrong on our side; it has been logged.")
+    return problem(500, "internal", "the request failed; it has been logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(EngineError, _engine)  # type: ignore[arg-type]
+    app.add_exception_handler(ApiError, _api)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(SignInRequiredError, sign_in_redirect)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def _first_message(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
+
+
+def _loc_part(part: Any) -> str | int:
+    return part if isinstance(part, int) else str(part)
