@@ -12,12 +12,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from api.errors import ApiError
 from engine import AccountService, Actor, UserView, WorkflowEngine
 
 SESSION_COOKIE = "lg_session"
+SESSION_MAX_AGE = 12 * 3600
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -89,6 +90,19 @@ def resolve_caller(request: Request) -> Caller | None:
                 user=session.user,
             )
     return None
+
+
+def set_session_cookie(response: Response, request: Request, session_token: str) -> None:
+    """The session cookie of a sign-in (API and page alike): HttpOnly, SameSite=Lax, Secure over https."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=SESSION_MAX_AGE,
+        path="/",
+    )
 
 
 def refused(request: Request, caller: Caller, kind: str, detail: str) -> ApiError:

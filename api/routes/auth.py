@@ -8,10 +8,9 @@ from api.authorization import in_threadpool
 from api.openapi import RATE_LIMITED_RESPONSE
 from api.routes.deps import PublicDep, SignedInDep
 from api.schemas import RowId, SessionRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead, UserRead
-from api.security import SESSION_COOKIE, AccountsDep
+from api.security import SESSION_COOKIE, AccountsDep, set_session_cookie
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
-SESSION_MAX_AGE = 12 * 3600
 
 
 def client_address(request: Request) -> str:
@@ -29,15 +28,7 @@ def sign_in(
     body: SignInCreate, request: Request, response: Response, accounts: AccountsDep, _: PublicDep
 ) -> SessionRead:
     grant = accounts.sign_in(username=body.username, password=body.password, client=client_address(request))
-    response.set_cookie(
-        SESSION_COOKIE,
-        grant.session_token,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        max_age=SESSION_MAX_AGE,
-        path="/",
-    )
+    set_session_cookie(response, request, grant.session_token)
     return SessionRead(user=UserRead.of(grant.user), csrf_token=grant.csrf_token, expires_at=grant.expires_at)
 
 

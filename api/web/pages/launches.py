@@ -1,0 +1,167 @@
+"""The launch pages: the list, starting a launch, one launch (gate panel, diagram, tasks, comments, history,
+incidents), and what is posted on it (comments, retrying an incident)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.schemas import RowId
+from api.security import EngineDep
+from api.web.auth import posted_form
+from api.web.formdata import errors_by_field
+from api.web.pages.shared import (
+    AdminPage,
+    PmPage,
+    SignedInPage,
+    WorkerPage,
+    context,
+    may_comment,
+    notice,
+    see_other,
+)
+from api.web.templating import render
+from engine import LaunchStatus, Role, ValidationFailedError
+from engine.task_forms import LaunchStartForm
+
+router = APIRouter()
+
+
+@router.get("/")
+def home(caller: SignedInPage) -> Response:
+    return see_other("/launches")
+
+
+@router.get("/launches")
+def launches_page(
+    request: Request,
+    caller: SignedInPage,
+    engine: EngineDep,
+    status: Annotated[LaunchStatus | None, Query()] = None,
+    blocked: Annotated[str, Query(max_length=5)] = "",
+    q: Annotated[str, Query(max_length=120)] = "",
+    mine: Annotated[str, Query(max_length=5)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    blocked_filter = {"yes": True, "no": False}.get(blocked)
+    result = engine.list_launches(
+        actor=caller.actor,
+        status=status,
+        blocked=blocked_filter,
+        search=q or None,
+        pm=caller.actor.username if mine == "yes" else None,
+        offset=offset,
+        limit=50,
+    )
+    return render(
+        "launches.html",
+        **context(
+            request,
+            caller,
+            engine,
+            page=result,
+            filters={"status": status.value if status else "", "blocked": blocked, "q": q, "mine": mine},
+            statuses=[s.value for s in LaunchStatus],
+            can_start=caller.actor.has_role(Role.PM),
+        ),
+    )
+
+
+@router.get("/launches/new")
+def new_launch_page(request: Request, caller: PmPage, engine: EngineDep) -> Response:
+    return render("launch_new.html", **context(request, caller, engine, values={}, errors={}))
+
+
+@router.post("/launches/new")
+def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
+    # Only the fields the form sent: the optional ones it has no inputs for keep their defaults.
+    values = {name: str(form.get(name, "")).strip() for name in LaunchStartForm.model_fields if name in form}
+    data: dict[str, Any] = dict(values)
+    if "support_distribution" in data:  # a textarea: one address per line
+        lines = values["support_distribution"].splitlines()
+        data["support_distribution"] = [line.strip() for line in lines if line.strip()]
+    if "due_overrides" in data:  # a textarea: one "task_id = business days" per line
+        data["due_overrides"] = _due_overrides(values["due_overrides"])
+    try:
+        launch = engine.start_launch(data=data, actor=caller.actor)
+    except ValidationFailedError as exc:
+        errors = errors_by_field([_launch_field_problem(p.loc, p.message) for p in exc.problems])
+        return render(
+            "launch_new.html",
+            status_code=422,
+            **context(request, caller, engine, values=values, errors=errors),
+        )
+    return see_other(f"/launches/{launch.id}?notice=" + quote(f"Launch “{launch.product_name}” started."))
+
+
+def _due_overrides(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip():
+            task_id, _, days = line.replace(":", "=").partition("=")
+            found[task_id.strip()] = days.strip()
+    return found
+
+
+def _launch_field_problem(loc: tuple[str | int, ...], message: str) -> tuple[tuple[str | int, ...], str]:
+    """Errors inside the two textareas are shown at the textarea, naming the line's address or task."""
+    if len(loc) > 1 and loc[0] == "support_distribution" and isinstance(loc[1], int):
+        return (loc[0],), f"address {loc[1] + 1}: {message}"
+    if len(loc) > 1 and loc[0] == "due_overrides":
+        return (loc[0],), f"{loc[1]}: {message}"
+    return loc, message
+
+
+@router.get("/launches/{launch_id}")
+def launch_page(request: Request, launch_id: str, caller: SignedInPage, engine: EngineDep) -> Response:
+    launch = engine.get_launch(launch_id=launch_id, actor=caller.actor)
+    history = engine.launch_history(launch_id=launch_id, actor=caller.actor)
+    comments = engine.list_comments(launch_id=launch_id, actor=caller.actor)
+    incidents = engine.list_incidents(launch_id=launch_id, actor=caller.actor)
+    completed = [e.detail.get("task") for e in history if e.action == "task.completed"]
+    return render(
+        "launch.html",
+        **context(
+            request,
+            caller,
+            engine,
+            launch=launch,
+            history=list(reversed(history)),
+            comments=comments,
+            incidents=incidents,
+            can_retry=caller.actor.has_role(Role.ADMIN),
+            completed_ids=" ".join(sorted({str(t) for t in completed if t})),
+            ready_ids=" ".join(sorted({t.bpmn_id for t in launch.open_tasks})),
+            can_comment=may_comment(caller),
+        ),
+    )
+
+
+@router.post("/launches/{launch_id}/incidents/{message_id}/retry")
+def incident_retry_submit(
+    launch_id: str, message_id: RowId, caller: AdminPage, engine: EngineDep
+) -> Response:
+    message = engine.retry_message(message_id=message_id, actor=caller.actor)
+    text = f"The {message.kind.replace('_', ' ')} will be sent again."
+    return see_other(f"/launches/{launch_id}" + notice(text) + "#incidents")
+
+
+@router.get("/launches/{launch_id}/diagram.bpmn")
+def launch_diagram(launch_id: str, caller: SignedInPage, engine: EngineDep) -> Response:
+    xml = engine.launch_diagram(launch_id=launch_id, actor=caller.actor)
+    return Response(xml, media_type="application/xml", headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.post("/launches/{launch_id}/comments")
+def comment_submit(request: Request, launch_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
+    task_id = str(form.get("task_id", "")) or None
+    engine.add_comment(
+        launch_id=launch_id, task_id=task_id, body=str(form.get("body", "")), actor=caller.actor
+    )
+    target = f"/tasks/{task_id}" if task_id else f"/launches/{launch_id}"
+    return see_other(f"{target}?notice=" + quote("Comment added.") + "#comments")

@@ -1,0 +1,57 @@
+"""What every page module shares: the page policies, the context every template gets, redirects."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
+
+from api.authorization import PUBLIC, SIGNED_IN, roles
+from api.security import Caller, EngineDep
+from api.web.auth import page
+from engine import Role
+
+# The roles that work on launches: they may comment, and take, hand back and complete tasks.
+WORKER_ROLES = frozenset({Role.PM, Role.SUPPORT_LEAD, Role.SUPPORT_MANAGER})
+
+PublicPage = Annotated[Caller | None, Depends(page(PUBLIC))]
+SignedInPage = Annotated[Caller, Depends(page(SIGNED_IN))]
+WorkerPage = Annotated[Caller, Depends(page(roles(*WORKER_ROLES)))]
+PmPage = Annotated[Caller, Depends(page(roles(Role.PM)))]
+AuditorPage = Annotated[Caller, Depends(page(roles(Role.AUDITOR, Role.ADMIN)))]
+AdminPage = Annotated[Caller, Depends(page(roles(Role.ADMIN)))]
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def notice(text: str) -> str:
+    """The query string that shows `text` as the notice of the page redirected to."""
+    return "?notice=" + quote(text)
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go next: a path on this site, or the launches."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/launches"
+
+
+def may_comment(caller: Caller) -> bool:
+    return bool(caller.actor.roles & WORKER_ROLES)
+
+
+def context(request: Request, caller: Caller | None, engine: EngineDep, **extra: Any) -> dict[str, Any]:
+    """What the base layout needs (the user, the CSRF token, the inbox count, the notice), and `extra`."""
+    inbox = engine.list_tasks(actor=caller.actor, inbox=True, limit=1).total if caller else 0
+    return {
+        "request_path": request.url.path,
+        "user": caller.actor if caller else None,
+        "csrf": caller.csrf_token if caller else "",
+        "inbox_count": inbox,
+        "notice": request.query_params.get("notice", "")[:300],
+        **extra,
+    }

@@ -1,0 +1,184 @@
+"""The task pages: the inbox, one task's form (drafts, repeated rows, completing it), and taking, handing
+back and assigning a task."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.errors import ApiError
+from api.security import AccountsDep, Caller, EngineDep, get_accounts
+from api.web.auth import posted_form
+from api.web.formdata import errors_by_field, field_specs, parse, with_spare_rows, without_row
+from api.web.pages.shared import (
+    SignedInPage,
+    WorkerPage,
+    context,
+    may_comment,
+    notice,
+    safe_next,
+    see_other,
+)
+from api.web.templating import render, template_exists
+from engine import (
+    LaunchStatus,
+    LaunchView,
+    Role,
+    TaskDetailView,
+    TaskStatus,
+    TaskView,
+    ValidationFailedError,
+)
+
+router = APIRouter()
+
+
+@router.get("/inbox")
+def inbox_page(
+    request: Request,
+    caller: SignedInPage,
+    engine: EngineDep,
+    sort: Annotated[str, Query(pattern="^-?(due|created)$")] = "due",
+) -> Response:
+    tasks = list(engine.list_tasks(actor=caller.actor, inbox=True, limit=500).items)
+    key = sort.lstrip("-")
+    far = "9999"
+    tasks.sort(
+        key=lambda t: (
+            (t.due_at.isoformat() if t.due_at else far) if key == "due" else t.created_at.isoformat()
+        ),
+        reverse=sort.startswith("-"),
+    )
+    return render("inbox.html", **context(request, caller, engine, tasks=tasks, sort=sort))
+
+
+@router.post("/tasks/{task_id}/claim")
+def claim_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
+    task = engine.claim_task(task_id=task_id, actor=caller.actor)
+    return see_other(safe_next(str(form.get("next", "/inbox"))) + notice(f"You took “{task.title}”."))
+
+
+@router.post("/tasks/{task_id}/release")
+def release_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
+    task = engine.release_task(task_id=task_id, actor=caller.actor)
+    return see_other(
+        safe_next(str(form.get("next", "/inbox"))) + notice(f"“{task.title}” is back in the queue.")
+    )
+
+
+@router.post("/tasks/{task_id}/assign")
+def assign_submit(
+    request: Request, task_id: str, caller: WorkerPage, engine: EngineDep, accounts: AccountsDep
+) -> Response:
+    form = posted_form(request)
+    assignee = str(form.get("assignee", ""))
+    task = engine.get_task(task_id=task_id, actor=caller.actor).task
+    user = accounts.find_user(assignee)
+    if user is None or not user.active or not user.actor().has_role(task.role):
+        raise ApiError(
+            422, "validation", f"{assignee or 'Nobody'} cannot take this task: it needs the {task.role} role."
+        )
+    engine.assign_task(task_id=task_id, assignee=user.username, actor=caller.actor)
+    return see_other(f"/tasks/{task_id}" + notice(f"Assigned to {user.username}."))
+
+
+def _assignable(request: Request, caller: Caller, task: TaskView, launch: LaunchView) -> list[str]:
+    """Who the caller may hand this task to (support managers: support tasks; the launch PM: PM tasks)."""
+    if task.status is not TaskStatus.READY:
+        return []
+    manages_support = task.role == Role.SUPPORT_LEAD.value and caller.actor.has_role(Role.SUPPORT_MANAGER)
+    manages_pm = task.role == Role.PM.value and caller.actor.username == launch.pm
+    if not (manages_support or manages_pm):
+        return []
+    return get_accounts(request).usernames_with_role(Role(task.role))
+
+
+def _task_template(bpmn_id: str) -> str:
+    name = f"tasks/{bpmn_id}.html"
+    return name if template_exists(name) else "tasks/_generic.html"
+
+
+@router.get("/tasks/{task_id}")
+def task_page(request: Request, task_id: str, caller: SignedInPage, engine: EngineDep) -> Response:
+    detail = engine.get_task(task_id=task_id, actor=caller.actor)
+    draft = (
+        engine.get_draft(task_id=task_id, actor=caller.actor)
+        if detail.task.status is TaskStatus.READY
+        else None
+    )
+    data = draft if draft is not None else detail.current_data
+    return _render_task(request, caller, engine, detail, data, errors={}, draft_loaded=draft is not None)
+
+
+def _render_task(
+    request: Request,
+    caller: Caller,
+    engine: EngineDep,
+    detail: TaskDetailView,
+    data: dict[str, Any],
+    *,
+    errors: dict[str, list[str]],
+    status_code: int = 200,
+    add: str | None = None,
+    draft_loaded: bool = False,
+) -> Response:
+    specs = field_specs(detail.form_schema)
+    launch = engine.get_launch(launch_id=detail.task.launch_id, actor=caller.actor)
+    comments = engine.list_comments(
+        launch_id=detail.task.launch_id, task_id=detail.task.id, actor=caller.actor
+    )
+    blocked = bool(detail.task.is_go_live and launch.blockers)
+    return render(
+        _task_template(detail.task.bpmn_id),
+        status_code=status_code,
+        **context(
+            request,
+            caller,
+            engine,
+            detail=detail,
+            task=detail.task,
+            launch=launch,
+            specs={s.name: s for s in specs},
+            spec_list=specs,
+            values=with_spare_rows(specs, data, add=add),
+            errors=errors,
+            comments=comments,
+            draft_loaded=draft_loaded,
+            editable=detail.task.status is TaskStatus.READY,
+            go_live_blocked=blocked,
+            can_comment=may_comment(caller),
+            assignable=_assignable(request, caller, detail.task, launch),
+        ),
+    )
+
+
+@router.post("/tasks/{task_id}")
+def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
+    form = posted_form(request)
+    detail = engine.get_task(task_id=task_id, actor=caller.actor)
+    specs = field_specs(detail.form_schema)
+    flat = {k: str(v) for k, v in form.multi_items() if isinstance(v, str)}
+    data = parse(specs, flat)
+    action = str(form.get("action", "submit"))
+    if action.startswith("add:"):
+        return _render_task(request, caller, engine, detail, data, errors={}, add=action[4:])
+    if action.startswith("remove:"):
+        _, name, index = [*action.split(":"), "", ""][:3]
+        shown = without_row(data, name, int(index) if index.isdigit() else -1)
+        return _render_task(request, caller, engine, detail, shown, errors={})
+    if action == "save_draft":
+        engine.save_draft(task_id=task_id, data=data, actor=caller.actor)
+        return see_other(f"/tasks/{task_id}" + notice("Draft saved. You can come back to it at any time."))
+    try:
+        launch = engine.complete_task(task_id=task_id, data=data, actor=caller.actor)
+    except ValidationFailedError as exc:
+        errors = errors_by_field([(p.loc, p.message) for p in exc.problems])
+        return _render_task(request, caller, engine, detail, data, errors=errors, status_code=422)
+    message = f"“{detail.task.title}” completed."
+    if launch.status is LaunchStatus.LIVE:
+        message = f"{launch.product_name} is live."
+    return see_other(f"/launches/{launch.id}" + notice(message))
