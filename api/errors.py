@@ -72,7 +72,7 @@ def problem(
         status=status,
         detail=detail,
         errors=list(errors),
-        blockers=[BlockerRead.of(b) for b in blockers],
+        blockers=[BlockerRead.model_validate(b) for b in blockers],
     )
     return JSONResponse(
         body.model_dump(mode="json"),

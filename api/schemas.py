@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from engine import (
-    ApiTokenView,
-    AuditEventView,
-    BlockerView,
-    CommentView,
-    GateItemView,
-    LaunchView,
-    OutboxMessageView,
-    ProcessVersionView,
     Role,
-    TaskDetailView,
-    TaskView,
-    UserView,
 )
 
 T = TypeVar("T")
@@ -43,6 +33,38 @@ class Strict(BaseModel):
         return value
 
 
+class Read(BaseModel):
+    """A response schema: built from an engine view with `model_validate(view)` (its attributes, by name)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+def joined(*views: object) -> object:
+    """Several views (or mappings) read as one, the first that has a name giving it: for a response that
+    flattens a nested view (a task detail is its task's fields and its own)."""
+    return _Joined(views)
+
+
+class _Joined:
+    __slots__ = ("_views",)
+
+    def __init__(self, views: tuple[object, ...]) -> None:
+        self._views = views
+
+    def __getattr__(self, name: str) -> Any:
+        for view in self._views:
+            if isinstance(view, Mapping):
+                if name in view:
+                    return view[name]
+            elif hasattr(view, name):
+                return getattr(view, name)
+        raise AttributeError(name)
+
+
+def _sorted(value: Any) -> Any:
+    return sorted(value) if isinstance(value, set | frozenset) else value
+
+
 class FieldErrorRead(BaseModel):
     loc: list[str | int] = Field(description="Where: body/query/path, then field names and list indexes.")
     message: str
@@ -60,7 +82,7 @@ class ProblemRead(BaseModel):
     blockers: list[BlockerRead] = Field(default_factory=list)
 
 
-class PageRead(BaseModel, Generic[T]):
+class PageRead(Read, Generic[T]):
     items: list[T]
     total: int
     offset: int
@@ -75,29 +97,17 @@ class SignInCreate(Strict):
     password: str = Field(min_length=1, max_length=200, examples=["demo-pm-password"])
 
 
-class UserRead(BaseModel):
+class UserRead(Read):
     id: int
     username: str
     display_name: str
     email: str
-    roles: list[Role]
+    roles: Annotated[list[Role], BeforeValidator(_sorted)]
     active: bool
     created_at: datetime
 
-    @classmethod
-    def of(cls, view: UserView) -> UserRead:
-        return cls(
-            id=view.id,
-            username=view.username,
-            display_name=view.display_name,
-            email=view.email,
-            roles=sorted(view.roles),
-            active=view.active,
-            created_at=view.created_at,
-        )
 
-
-class SessionRead(BaseModel):
+class SessionRead(Read):
     user: UserRead
     csrf_token: str | None = Field(
         description="Send as X-CSRF-Token on state-changing requests that use the session cookie."
@@ -109,24 +119,13 @@ class TokenCreate(Strict):
     name: str = Field(min_length=1, max_length=100, examples=["release bot"])
 
 
-class TokenRead(BaseModel):
+class TokenRead(Read):
     id: int
     name: str
     prefix: str = Field(description="The first characters of the token, to recognise it.")
     created_at: datetime
     last_used_at: datetime | None
     revoked: bool
-
-    @classmethod
-    def of(cls, view: ApiTokenView) -> TokenRead:
-        return cls(
-            id=view.id,
-            name=view.name,
-            prefix=view.prefix,
-            created_at=view.created_at,
-            last_used_at=view.last_used_at,
-            revoked=view.revoked,
-        )
 
 
 class TokenCreatedRead(TokenRead):
@@ -153,7 +152,7 @@ class PasswordReset(Strict):
 # ------------------------------------------------------------------------------------------- launches
 
 
-class GateItemRead(BaseModel):
+class GateItemRead(Read):
     key: str
     title: str
     status: str
@@ -161,7 +160,7 @@ class GateItemRead(BaseModel):
     passed_by: str | None
     content_hash: str | None = Field(description="SHA-256 of what was signed off.")
     holder_role: str | None
-    holder: str | None
+    holder: str | None = Field(validation_alias="holder_assignee")
     holding_task_id: str | None
     since: datetime
     due_at: datetime | None
@@ -169,25 +168,8 @@ class GateItemRead(BaseModel):
         default=None, description="When the reminder ladder escalated the holding task."
     )
 
-    @classmethod
-    def of(cls, view: GateItemView) -> GateItemRead:
-        return cls(
-            key=view.key,
-            title=view.title,
-            status=view.status.value,
-            passed_at=view.passed_at,
-            passed_by=view.passed_by,
-            content_hash=view.content_hash,
-            holder_role=view.holder_role,
-            holder=view.holder_assignee,
-            holding_task_id=view.holding_task_id,
-            since=view.since,
-            due_at=view.due_at,
-            escalated_at=view.escalated_at,
-        )
 
-
-class BlockerRead(BaseModel):
+class BlockerRead(Read):
     item: str = Field(examples=["beta_faq"])
     title: str = Field(examples=["Beta FAQ"])
     owner_role: str | None = Field(examples=["support_lead"])
@@ -196,20 +178,8 @@ class BlockerRead(BaseModel):
     since: datetime
     due_at: datetime | None
 
-    @classmethod
-    def of(cls, view: BlockerView) -> BlockerRead:
-        return cls(
-            item=view.item,
-            title=view.title,
-            owner_role=view.owner_role,
-            owner=view.owner,
-            task_id=view.task_id,
-            since=view.since,
-            due_at=view.due_at,
-        )
 
-
-class TaskRead(BaseModel):
+class TaskRead(Read):
     id: str
     launch_id: str
     product_name: str
@@ -226,26 +196,6 @@ class TaskRead(BaseModel):
     is_go_live: bool
     escalated_at: datetime | None = None
 
-    @classmethod
-    def of(cls, view: TaskView) -> TaskRead:
-        return cls(
-            id=view.id,
-            launch_id=view.launch_id,
-            product_name=view.product_name,
-            bpmn_id=view.bpmn_id,
-            title=view.title,
-            role=view.role,
-            assignee=view.assignee,
-            status=view.status.value,
-            created_at=view.created_at,
-            due_at=view.due_at,
-            completed_at=view.completed_at,
-            completed_by=view.completed_by,
-            gate_item=view.gate_item,
-            is_go_live=view.is_go_live,
-            escalated_at=view.escalated_at,
-        )
-
 
 class TaskDetailRead(TaskRead):
     documentation: str
@@ -255,17 +205,6 @@ class TaskDetailRead(TaskRead):
     )
     reviewed_document: str | None
     reviewed_data: dict[str, Any] | None
-
-    @classmethod
-    def of_detail(cls, view: TaskDetailView) -> TaskDetailRead:
-        return cls(
-            **TaskRead.of(view.task).model_dump(),
-            documentation=view.documentation,
-            form_schema=view.form_schema,
-            current_data=view.current_data,
-            reviewed_document=view.reviewed_document,
-            reviewed_data=view.reviewed_data,
-        )
 
 
 class TaskComplete(Strict):
@@ -285,7 +224,7 @@ class TaskAssign(Strict):
     assignee: str = Field(min_length=1, max_length=100, examples=["sue.support"])
 
 
-class LaunchSummaryRead(BaseModel):
+class LaunchSummaryRead(Read):
     id: str
     product_name: str
     summary: str
@@ -303,27 +242,6 @@ class LaunchSummaryRead(BaseModel):
     blocked_by: list[str]
     ready_to_go_live: bool
 
-    @classmethod
-    def of(cls, view: LaunchView) -> LaunchSummaryRead:
-        return cls(
-            id=view.id,
-            product_name=view.product_name,
-            summary=view.summary,
-            planned_launch_date=view.planned_launch_date,
-            pm=view.pm,
-            status=view.status.value,
-            version=view.version,
-            process_id=view.process_id,
-            process_version=view.process_version,
-            created_at=view.created_at,
-            updated_at=view.updated_at,
-            completed_at=view.completed_at,
-            gate_passed=view.gate_passed,
-            gate_total=view.gate_total,
-            blocked_by=list(view.blocked_by),
-            ready_to_go_live=view.ready_to_go_live,
-        )
-
 
 class LaunchRead(LaunchSummaryRead):
     gate: list[GateItemRead]
@@ -336,23 +254,12 @@ class LaunchRead(LaunchSummaryRead):
         default_factory=dict, description="Business days per task id, instead of the diagram's default."
     )
 
-    @classmethod
-    def of_full(cls, view: LaunchView) -> LaunchRead:
-        return cls(
-            **LaunchSummaryRead.of(view).model_dump(),
-            gate=[GateItemRead.of(g) for g in view.gate],
-            blockers=[BlockerRead.of(b) for b in view.blockers],
-            open_tasks=[TaskRead.of(t) for t in view.open_tasks],
-            support_distribution=list(view.support_distribution),
-            due_overrides=dict(view.due_overrides),
-        )
-
 
 class CommentCreate(Strict):
     body: str = Field(min_length=1, max_length=4000, examples=["Support will staff a launch-day rota."])
 
 
-class CommentRead(BaseModel):
+class CommentRead(Read):
     id: int
     launch_id: str
     task_id: str | None
@@ -360,19 +267,8 @@ class CommentRead(BaseModel):
     body: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, view: CommentView) -> CommentRead:
-        return cls(
-            id=view.id,
-            launch_id=view.launch_id,
-            task_id=view.task_id,
-            author=view.author,
-            body=view.body,
-            created_at=view.created_at,
-        )
 
-
-class AuditEventRead(BaseModel):
+class AuditEventRead(Read):
     sequence: int
     occurred_at: str
     actor: str
@@ -387,10 +283,6 @@ class AuditEventRead(BaseModel):
     prev_hash: str
     hash: str
 
-    @classmethod
-    def of(cls, view: AuditEventView) -> AuditEventRead:
-        return cls(**{name: getattr(view, name) for name in cls.model_fields})
-
 
 class AuditVerifyRead(BaseModel):
     ok: bool
@@ -400,7 +292,7 @@ class AuditVerifyRead(BaseModel):
     message: str
 
 
-class ProcessVersionRead(BaseModel):
+class ProcessVersionRead(Read):
     id: int
     process_id: str
     version: int
@@ -409,17 +301,13 @@ class ProcessVersionRead(BaseModel):
     created_by: str
     is_latest: bool
 
-    @classmethod
-    def of(cls, view: ProcessVersionView) -> ProcessVersionRead:
-        return cls(**{name: getattr(view, name) for name in cls.model_fields})
-
 
 class HealthRead(BaseModel):
     status: str
     detail: str = ""
 
 
-class OutboxMessageRead(BaseModel):
+class OutboxMessageRead(Read):
     """A message to deliver; with status `failed` it is an incident."""
 
     id: int
@@ -434,22 +322,6 @@ class OutboxMessageRead(BaseModel):
     delivered_at: datetime | None
     failed_at: datetime | None
     last_error: str | None
-    delivered_channels: list[str] = Field(description="Channels already done (email, webhook).")
-
-    @classmethod
-    def of(cls, view: OutboxMessageView) -> OutboxMessageRead:
-        return cls(
-            id=view.id,
-            kind=view.kind,
-            idempotency_key=view.idempotency_key,
-            launch_id=view.launch_id,
-            task_id=view.task_id,
-            status=view.status,
-            attempts=view.attempts,
-            created_at=view.created_at,
-            next_attempt_at=view.next_attempt_at,
-            delivered_at=view.delivered_at,
-            failed_at=view.failed_at,
-            last_error=view.last_error,
-            delivered_channels=sorted(view.delivered_channels),
-        )
+    delivered_channels: Annotated[list[str], BeforeValidator(_sorted)] = Field(
+        description="Channels already done (email, webhook)."
+    )

@@ -100,7 +100,7 @@ def list_events(
         after_sequence=after_sequence,
         limit=limit,
     )
-    return [AuditEventRead.of(e) for e in events]
+    return [AuditEventRead.model_validate(e) for e in events]
 
 
 def _start_export(engine: WorkflowEngine, caller: AuditorDep, filters: _Filters, fmt: str) -> int:

@@ -7,7 +7,16 @@ from fastapi import APIRouter, Request, Response, status
 from api.authorization import in_threadpool
 from api.openapi import RATE_LIMITED_RESPONSE
 from api.routes.deps import PublicDep, SignedInDep
-from api.schemas import RowId, SessionRead, SignInCreate, TokenCreate, TokenCreatedRead, TokenRead, UserRead
+from api.schemas import (
+    RowId,
+    SessionRead,
+    SignInCreate,
+    TokenCreate,
+    TokenCreatedRead,
+    TokenRead,
+    UserRead,
+    joined,
+)
 from api.security import SESSION_COOKIE, AccountsDep, set_session_cookie
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
@@ -29,7 +38,7 @@ def sign_in(
 ) -> SessionRead:
     grant = accounts.sign_in(username=body.username, password=body.password, client=client_address(request))
     set_session_cookie(response, request, grant.session_token)
-    return SessionRead(user=UserRead.of(grant.user), csrf_token=grant.csrf_token, expires_at=grant.expires_at)
+    return SessionRead.model_validate(grant)
 
 
 @router.post("/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out: the session is revoked")
@@ -47,13 +56,13 @@ def sign_out(request: Request, response: Response, accounts: AccountsDep, _: Sig
 async def me(caller: SignedInDep) -> SessionRead:
     # The account as read with the credential on this request: no second look-up, no I/O here.
     assert caller.user is not None
-    return SessionRead(user=UserRead.of(caller.user), csrf_token=caller.csrf_token)
+    return SessionRead(user=UserRead.model_validate(caller.user), csrf_token=caller.csrf_token)
 
 
 @router.get("/tokens", response_model=list[TokenRead], summary="My API tokens")
 @in_threadpool
 def list_tokens(caller: SignedInDep, accounts: AccountsDep) -> list[TokenRead]:
-    return [TokenRead.of(t) for t in accounts.list_tokens(actor=caller.actor)]
+    return [TokenRead.model_validate(t) for t in accounts.list_tokens(actor=caller.actor)]
 
 
 @router.post(
@@ -65,10 +74,10 @@ def list_tokens(caller: SignedInDep, accounts: AccountsDep) -> list[TokenRead]:
 @in_threadpool
 def create_token(body: TokenCreate, caller: SignedInDep, accounts: AccountsDep) -> TokenCreatedRead:
     view, raw = accounts.create_token(actor=caller.actor, name=body.name)
-    return TokenCreatedRead(**TokenRead.of(view).model_dump(), token=raw)
+    return TokenCreatedRead.model_validate(joined(view, {"token": raw}))
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead, summary="Revoke one of my API tokens")
 @in_threadpool
 def revoke_token(token_id: RowId, caller: SignedInDep, accounts: AccountsDep) -> TokenRead:
-    return TokenRead.of(accounts.revoke_token(token_id=token_id, actor=caller.actor))
+    return TokenRead.model_validate(accounts.revoke_token(token_id=token_id, actor=caller.actor))

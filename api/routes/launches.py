@@ -33,7 +33,7 @@ router = APIRouter(prefix="/launches", tags=["launches"])
 @in_threadpool
 def start_launch(body: LaunchStartForm, caller: PmDep, engine: EngineDep) -> LaunchRead:
     view = engine.start_launch(data=body.model_dump(mode="json"), actor=caller.actor)
-    return LaunchRead.of_full(view)
+    return LaunchRead.model_validate(view)
 
 
 @router.get("", response_model=PageRead[LaunchSummaryRead], summary="List launches, newest first")
@@ -53,12 +53,7 @@ def list_launches(
     page = engine.list_launches(
         actor=caller.actor, status=status_, pm=pm, blocked=blocked, search=q, offset=offset, limit=limit
     )
-    return PageRead(
-        items=[LaunchSummaryRead.of(v) for v in page.items],
-        total=page.total,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    return PageRead[LaunchSummaryRead].model_validate(page)
 
 
 @router.get(
@@ -66,19 +61,24 @@ def list_launches(
 )
 @in_threadpool
 def get_launch(launch_id: str, caller: SignedInDep, engine: EngineDep) -> LaunchRead:
-    return LaunchRead.of_full(engine.get_launch(launch_id=launch_id, actor=caller.actor))
+    return LaunchRead.model_validate(engine.get_launch(launch_id=launch_id, actor=caller.actor))
 
 
 @router.get("/{launch_id}/blockers", response_model=list[BlockerRead], summary="What still blocks go-live")
 @in_threadpool
 def get_blockers(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[BlockerRead]:
-    return [BlockerRead.of(b) for b in engine.list_blockers(launch_id=launch_id, actor=caller.actor)]
+    return [
+        BlockerRead.model_validate(b) for b in engine.list_blockers(launch_id=launch_id, actor=caller.actor)
+    ]
 
 
 @router.get("/{launch_id}/history", response_model=list[AuditEventRead], summary="The launch's audit trail")
 @in_threadpool
 def get_history(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[AuditEventRead]:
-    return [AuditEventRead.of(e) for e in engine.launch_history(launch_id=launch_id, actor=caller.actor)]
+    return [
+        AuditEventRead.model_validate(e)
+        for e in engine.launch_history(launch_id=launch_id, actor=caller.actor)
+    ]
 
 
 @router.get(
@@ -86,7 +86,9 @@ def get_history(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[
 )
 @in_threadpool
 def list_comments(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[CommentRead]:
-    return [CommentRead.of(c) for c in engine.list_comments(launch_id=launch_id, actor=caller.actor)]
+    return [
+        CommentRead.model_validate(c) for c in engine.list_comments(launch_id=launch_id, actor=caller.actor)
+    ]
 
 
 @router.post(
@@ -97,4 +99,6 @@ def list_comments(launch_id: str, caller: SignedInDep, engine: EngineDep) -> lis
 )
 @in_threadpool
 def add_comment(launch_id: str, body: CommentCreate, caller: WorkerDep, engine: EngineDep) -> CommentRead:
-    return CommentRead.of(engine.add_comment(launch_id=launch_id, body=body.body, actor=caller.actor))
+    return CommentRead.model_validate(
+        engine.add_comment(launch_id=launch_id, body=body.body, actor=caller.actor)
+    )

@@ -23,7 +23,10 @@ MessageId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The outbox mess
 )
 @in_threadpool
 def list_incidents(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[OutboxMessageRead]:
-    return [OutboxMessageRead.of(m) for m in engine.list_incidents(launch_id=launch_id, actor=caller.actor)]
+    return [
+        OutboxMessageRead.model_validate(m)
+        for m in engine.list_incidents(launch_id=launch_id, actor=caller.actor)
+    ]
 
 
 @router.post(
@@ -33,4 +36,4 @@ def list_incidents(launch_id: str, caller: SignedInDep, engine: EngineDep) -> li
 )
 @in_threadpool
 def retry_message(message_id: MessageId, caller: AdminDep, engine: EngineDep) -> OutboxMessageRead:
-    return OutboxMessageRead.of(engine.retry_message(message_id=message_id, actor=caller.actor))
+    return OutboxMessageRead.model_validate(engine.retry_message(message_id=message_id, actor=caller.actor))

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/processes", tags=["process versions"])
 @router.get("", response_model=list[ProcessVersionRead], summary="Deployed process versions")
 @in_threadpool
 def list_versions(caller: SignedInDep, engine: EngineDep) -> list[ProcessVersionRead]:
-    return [ProcessVersionRead.of(v) for v in engine.list_process_versions(actor=caller.actor)]
+    return [ProcessVersionRead.model_validate(v) for v in engine.list_process_versions(actor=caller.actor)]
 
 
 @router.post(
@@ -35,4 +35,4 @@ async def deploy_version(file: UploadFile, caller: AdminDep, engine: EngineDep) 
     if not data:
         raise ApiError(400, "empty", "the uploaded file is empty")
     view = await run_in_threadpool(engine.deploy_process, xml=data, actor=caller.actor)
-    return ProcessVersionRead.of(view)
+    return ProcessVersionRead.model_validate(view)

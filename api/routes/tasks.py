@@ -18,6 +18,7 @@ from api.schemas import (
     TaskComplete,
     TaskDetailRead,
     TaskRead,
+    joined,
 )
 from api.security import AccountsDep, EngineDep
 from engine import EngineError, Role, TaskStatus, ValidationFailedError
@@ -34,9 +35,7 @@ def inbox(
     caller: SignedInDep, engine: EngineDep, offset: Offset = 0, limit: Limit = 50
 ) -> PageRead[TaskRead]:
     page = engine.list_tasks(actor=caller.actor, inbox=True, offset=offset, limit=limit)
-    return PageRead(
-        items=[TaskRead.of(t) for t in page.items], total=page.total, offset=page.offset, limit=page.limit
-    )
+    return PageRead[TaskRead].model_validate(page)
 
 
 @router.get("", response_model=PageRead[TaskRead], summary="Tasks by launch, status, role or assignee")
@@ -60,9 +59,7 @@ def list_tasks(
         offset=offset,
         limit=limit,
     )
-    return PageRead(
-        items=[TaskRead.of(t) for t in page.items], total=page.total, offset=page.offset, limit=page.limit
-    )
+    return PageRead[TaskRead].model_validate(page)
 
 
 @router.get(
@@ -70,7 +67,8 @@ def list_tasks(
 )
 @in_threadpool
 def get_task(task_id: str, caller: SignedInDep, engine: EngineDep) -> TaskDetailRead:
-    return TaskDetailRead.of_detail(engine.get_task(task_id=task_id, actor=caller.actor))
+    view = engine.get_task(task_id=task_id, actor=caller.actor)
+    return TaskDetailRead.model_validate(joined(view.task, view))
 
 
 @router.post(
@@ -85,7 +83,7 @@ def complete_task(task_id: str, body: TaskComplete, caller: WorkerDep, engine: E
         view = engine.complete_task(task_id=task_id, data=body.data, actor=caller.actor)
     except ValidationFailedError as exc:
         raise _with_prefix(exc) from exc
-    return LaunchRead.of_full(view)
+    return LaunchRead.model_validate(view)
 
 
 def _with_prefix(exc: ValidationFailedError) -> EngineError:
@@ -96,13 +94,13 @@ def _with_prefix(exc: ValidationFailedError) -> EngineError:
 @router.post("/{task_id}/claim", response_model=TaskRead, summary="Take a task from my role's queue")
 @in_threadpool
 def claim_task(task_id: str, caller: WorkerDep, engine: EngineDep) -> TaskRead:
-    return TaskRead.of(engine.claim_task(task_id=task_id, actor=caller.actor))
+    return TaskRead.model_validate(engine.claim_task(task_id=task_id, actor=caller.actor))
 
 
 @router.post("/{task_id}/release", response_model=TaskRead, summary="Give a task back to its role's queue")
 @in_threadpool
 def release_task(task_id: str, caller: WorkerDep, engine: EngineDep) -> TaskRead:
-    return TaskRead.of(engine.release_task(task_id=task_id, actor=caller.actor))
+    return TaskRead.model_validate(engine.release_task(task_id=task_id, actor=caller.actor))
 
 
 @router.post(
@@ -120,7 +118,9 @@ def assign_task(
         raise ApiError(
             422, "validation", f"{user.username} does not hold the {task.role} role this task needs"
         )
-    return TaskRead.of(engine.assign_task(task_id=task_id, assignee=user.username, actor=caller.actor))
+    return TaskRead.model_validate(
+        engine.assign_task(task_id=task_id, assignee=user.username, actor=caller.actor)
+    )
 
 
 @router.get("/{task_id}/comments", response_model=list[CommentRead], summary="Comments on a task")
@@ -128,7 +128,7 @@ def assign_task(
 def list_task_comments(task_id: str, caller: SignedInDep, engine: EngineDep) -> list[CommentRead]:
     task = engine.get_task(task_id=task_id, actor=caller.actor).task
     return [
-        CommentRead.of(c)
+        CommentRead.model_validate(c)
         for c in engine.list_comments(launch_id=task.launch_id, task_id=task_id, actor=caller.actor)
     ]
 
@@ -142,6 +142,6 @@ def list_task_comments(task_id: str, caller: SignedInDep, engine: EngineDep) -> 
 @in_threadpool
 def add_task_comment(task_id: str, body: CommentCreate, caller: WorkerDep, engine: EngineDep) -> CommentRead:
     task = engine.get_task(task_id=task_id, actor=caller.actor).task
-    return CommentRead.of(
+    return CommentRead.model_validate(
         engine.add_comment(launch_id=task.launch_id, task_id=task_id, body=body.body, actor=caller.actor)
     )

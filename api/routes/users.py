@@ -15,13 +15,13 @@ router = APIRouter(prefix="/users", tags=["users"])
 @router.get("", response_model=list[UserRead], summary="All users")
 @in_threadpool
 def list_users(caller: AdminDep, accounts: AccountsDep) -> list[UserRead]:
-    return [UserRead.of(u) for u in accounts.list_users(actor=caller.actor)]
+    return [UserRead.model_validate(u) for u in accounts.list_users(actor=caller.actor)]
 
 
 @router.post("", response_model=UserRead, status_code=status.HTTP_201_CREATED, summary="Create a user")
 @in_threadpool
 def create_user(body: UserCreate, caller: AdminDep, accounts: AccountsDep) -> UserRead:
-    return UserRead.of(
+    return UserRead.model_validate(
         accounts.create_user(
             username=body.username,
             password=body.password,
@@ -36,7 +36,7 @@ def create_user(body: UserCreate, caller: AdminDep, accounts: AccountsDep) -> Us
 @router.get("/{user_id}", response_model=UserRead, summary="One user")
 @in_threadpool
 def get_user(user_id: RowId, caller: AdminDep, accounts: AccountsDep) -> UserRead:
-    return UserRead.of(accounts.get_user(user_id=user_id, actor=caller.actor))
+    return UserRead.model_validate(accounts.get_user(user_id=user_id, actor=caller.actor))
 
 
 @router.patch("/{user_id}", response_model=UserRead, summary="Set roles and/or enable or disable a user")
@@ -47,7 +47,7 @@ def update_user(user_id: RowId, body: UserUpdate, caller: AdminDep, accounts: Ac
         view = accounts.set_roles(user_id=user_id, roles=body.roles, actor=caller.actor)
     if body.active is not None:
         view = accounts.set_active(user_id=user_id, active=body.active, actor=caller.actor)
-    return UserRead.of(view)
+    return UserRead.model_validate(view)
 
 
 @router.post(
@@ -55,4 +55,6 @@ def update_user(user_id: RowId, body: UserUpdate, caller: AdminDep, accounts: Ac
 )
 @in_threadpool
 def reset_password(user_id: RowId, body: PasswordReset, caller: AdminDep, accounts: AccountsDep) -> UserRead:
-    return UserRead.of(accounts.reset_password(user_id=user_id, password=body.password, actor=caller.actor))
+    return UserRead.model_validate(
+        accounts.reset_password(user_id=user_id, password=body.password, actor=caller.actor)
+    )
