@@ -95,7 +95,7 @@ def audit_verify_export(
 ) -> None:
     """Verify an exported audit trail offline (no database): the same check as `audit verify`."""
     from api.exports import read_csv, read_jsonl
-    from engine.audit import verify_events
+    from engine import verify_events
 
     try:
         text = file.read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from engine.audit import HASHED_FIELDS
+from engine import HASHED_FIELDS
 
 EXPORT_COLUMNS: tuple[str, ...] = (*HASHED_FIELDS, "hash")
 _JSON_COLUMNS = {"before", "after", "detail"}

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine import (
     DeliveryConfig,
+    EmailText,
     LadderAction,
     LadderStep,
     RetryPolicy,
@@ -21,7 +22,6 @@ from engine import (
     SmtpSettings,
     WebhookSettings,
 )
-from engine.task_forms import EmailText
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,7 @@
 """Launch Gate's workflow engine. Framework-free; this is its public surface."""
 
 from engine.accounts import AccountService, ApiTokenView, SessionGrant, SessionView, UserView
+from engine.audit import HASHED_FIELDS, verify_events
 from engine.checking import CheckReport, ProblemGroup
 from engine.clock import Clock, FixedClock, SystemClock
 from engine.db.migrate import is_at_head, upgrade_to_head
@@ -43,9 +44,13 @@ from engine.outbox import OutboxMessageView, RetryPolicy
 from engine.packages import PackageFile, ProcessPackage, read_path, read_upload
 from engine.scheduling import LadderAction, LadderStep, SchedulePolicy
 from engine.service import WorkflowEngine
+from engine.task_forms import EmailText, LaunchStartForm
 from engine.worker import TickReport, Worker
+from engine.xml_safety import MAX_DIAGRAM_BYTES
 
 __all__ = [
+    "HASHED_FIELDS",
+    "MAX_DIAGRAM_BYTES",
     "SYSTEM_ACTOR",
     "AccountService",
     "Actor",
@@ -62,6 +67,7 @@ __all__ = [
     "DeliveryConfig",
     "DiagramProblem",
     "DiagramRejectedError",
+    "EmailText",
     "EngineError",
     "FieldProblem",
     "FixedClock",
@@ -70,6 +76,7 @@ __all__ = [
     "GateItemView",
     "LadderAction",
     "LadderStep",
+    "LaunchStartForm",
     "LaunchStatus",
     "LaunchView",
     "NotFoundError",
@@ -103,4 +110,5 @@ __all__ = [
     "read_path",
     "read_upload",
     "upgrade_to_head",
+    "verify_events",
 ]

@@ -18,8 +18,7 @@ from api.schemas import (
     PageRead,
 )
 from api.security import EngineDep
-from engine import LaunchStatus
-from engine.task_forms import LaunchStartForm
+from engine import LaunchStartForm, LaunchStatus
 
 router = APIRouter(prefix="/launches", tags=["launches"])
 

@@ -10,7 +10,7 @@ from api.errors import ApiError
 from api.routes.deps import AdminDep, SignedInDep
 from api.schemas import ProcessVersionRead
 from api.security import EngineDep
-from engine.xml_safety import MAX_DIAGRAM_BYTES
+from engine import MAX_DIAGRAM_BYTES
 
 router = APIRouter(prefix="/processes", tags=["process versions"])
 

@@ -14,8 +14,7 @@ from api.web.auth import posted_form
 from api.web.formdata import errors_by_field
 from api.web.pages.shared import AdminPage, context, notice, see_other
 from api.web.templating import render
-from engine import DiagramRejectedError, Role, ValidationFailedError
-from engine.xml_safety import MAX_DIAGRAM_BYTES
+from engine import MAX_DIAGRAM_BYTES, DiagramRejectedError, Role, ValidationFailedError
 
 router = APIRouter()
 ROLE_NAMES = [r.value for r in Role]

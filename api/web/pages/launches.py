@@ -24,8 +24,7 @@ from api.web.pages.shared import (
     see_other,
 )
 from api.web.templating import render
-from engine import LaunchStatus, Role, ValidationFailedError
-from engine.task_forms import LaunchStartForm
+from engine import LaunchStartForm, LaunchStatus, Role, ValidationFailedError
 
 router = APIRouter()
 
