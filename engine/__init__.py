@@ -41,7 +41,7 @@ from engine.errors import (
     WorkflowStuckError,
 )
 from engine.outbox import OutboxMessageView, RetryPolicy
-from engine.packages import PackageFile, ProcessPackage, read_path, read_upload
+from engine.packages import MAX_PACKAGE_BYTES, PackageFile, ProcessPackage, read_path, read_upload
 from engine.scheduling import LadderAction, LadderStep, SchedulePolicy
 from engine.service import WorkflowEngine
 from engine.task_forms import EmailText, LaunchStartForm
@@ -51,6 +51,7 @@ from engine.xml_safety import MAX_DIAGRAM_BYTES
 __all__ = [
     "HASHED_FIELDS",
     "MAX_DIAGRAM_BYTES",
+    "MAX_PACKAGE_BYTES",
     "SYSTEM_ACTOR",
     "AccountService",
     "Actor",

@@ -85,10 +85,17 @@ class DiagramRejectedError(EngineError):
     """A diagram failed loading or validation. Lists every problem found."""
 
     def __init__(
-        self, problems: Sequence[DiagramProblem], *, too_large: bool = False, message: str | None = None
+        self,
+        problems: Sequence[DiagramProblem],
+        *,
+        too_large: bool = False,
+        message: str | None = None,
+        lines: Sequence[str] = (),
     ) -> None:
         self.problems: tuple[DiagramProblem, ...] = tuple(problems)
         self.too_large = too_large
+        # The package check's report, grouped, as `launchgate bpmn check` prints it (when there is one).
+        self.lines: tuple[str, ...] = tuple(lines)
         super().__init__(message or "; ".join(str(p) for p in self.problems) or "diagram rejected")
 
 

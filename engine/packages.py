@@ -46,6 +46,7 @@ MAX_RATIO: Final = 100  # uncompressed / compressed size of one zip member
 _RATIO_FLOOR: Final = 64 * 1024  # small members may compress better than MAX_RATIO; they cannot bomb
 
 _DIAGRAM_SUFFIXES: Final = (".bpmn", ".bpmn2", ".bpmn20.xml")
+_BPMN_NAMESPACE: Final = b"http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Archive clutter that modelers' and operating systems' zip tools add; skipped without a word.
 _CLUTTER: Final = ("__MACOSX/", ".DS_Store", "Thumbs.db")
 
@@ -133,13 +134,15 @@ class _Collector:
             return False
         return True
 
-    def add(self, name: str, data: bytes) -> None:
+    def add(self, name: str, data: bytes, *, diagram: bool = False) -> None:
         self.names.add(name)
         self.total += len(data)
-        (self.diagrams if is_diagram_name(name) else self.files).append(PackageFile(name, data))
+        sniffed = name.lower().endswith(".xml") and _BPMN_NAMESPACE in data[:4096]
+        is_diagram = diagram or is_diagram_name(name) or sniffed
+        (self.diagrams if is_diagram else self.files).append(PackageFile(name, data))
 
     def package(self) -> ProcessPackage:
-        if not self.diagrams and not any(p.file is None for p in self.problems):
+        if not self.diagrams and not self.problems:
             self.problems.append(_problem(None, "the package holds no diagram (a .bpmn file)"))
         return ProcessPackage(
             source=self.source,
@@ -297,7 +300,7 @@ def read_upload(files: Sequence[tuple[str, bytes]], *, source: str = "upload") -
             collector.problems.append(_problem(name, "a .zip must be uploaded on its own"))
             continue
         if collector.admit(name, len(data)):
-            collector.add(name, data)
+            collector.add(name, data, diagram=len(files) == 1)  # one file alone is the diagram
     return collector.package()
 
 

@@ -140,8 +140,9 @@ class WorkflowEngine:
         report = self.check_package(package)
         if not report.deployable:
             errors = report.errors or [DiagramProblem(None, "the package holds no diagram")]
-            message = "; ".join(report.lines()[:20]) if report.errors else errors[0].message
-            raise DiagramRejectedError(errors, message=message)
+            first = next((p for p in errors if p.element_id), errors[0])
+            message = str(first) + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+            raise DiagramRejectedError(errors, message=message, lines=report.lines())
         return [self.deploy_process(xml=diagram.data, actor=actor) for diagram in package.diagrams]
 
     def deploy_process(self, *, xml: bytes, actor: Actor) -> ProcessVersionView:

@@ -10,7 +10,7 @@ from api.errors import ApiError
 from api.routes.deps import AdminDep, SignedInDep
 from api.schemas import ProcessVersionRead
 from api.security import EngineDep
-from engine import MAX_DIAGRAM_BYTES
+from engine import MAX_DIAGRAM_BYTES, MAX_PACKAGE_BYTES, read_upload
 
 router = APIRouter(prefix="/processes", tags=["process versions"])
 
@@ -25,14 +25,30 @@ def list_versions(caller: SignedInDep, engine: EngineDep) -> list[ProcessVersion
     "",
     response_model=ProcessVersionRead,
     status_code=status.HTTP_201_CREATED,
-    summary="Deploy a new process version (admins). Validated exactly like `launchgate bpmn check`.",
+    summary="Deploy a process package (admins): a diagram, a .zip, or several files. Checked exactly like "
+    "`launchgate bpmn check`.",
     responses={400: {"description": "The diagram was rejected; each problem names its element"}, 413: {}},
 )
-async def deploy_version(file: UploadFile, caller: AdminDep, engine: EngineDep) -> ProcessVersionRead:
-    data = await file.read(MAX_DIAGRAM_BYTES + 1)
-    if len(data) > MAX_DIAGRAM_BYTES:
-        raise ApiError(413, "too-large", f"the diagram is larger than {MAX_DIAGRAM_BYTES} bytes")
-    if not data:
+async def deploy_version(file: list[UploadFile], caller: AdminDep, engine: EngineDep) -> ProcessVersionRead:
+    """One diagram, a .zip package, or a package's files side by side (the field repeated)."""
+    files = await read_uploads(file)
+    views = await run_in_threadpool(engine.deploy_package, package=read_upload(files), actor=caller.actor)
+    return ProcessVersionRead.model_validate(views[0])
+
+
+async def read_uploads(uploads: list[UploadFile]) -> list[tuple[str, bytes]]:
+    """The uploaded files, read with their caps (413 past them, 400 when empty)."""
+    files: list[tuple[str, bytes]] = []
+    total = 0
+    for upload in uploads:
+        data = await upload.read(MAX_PACKAGE_BYTES + 1)
+        total += len(data)
+        name = upload.filename or "diagram.bpmn"
+        if total > MAX_PACKAGE_BYTES:
+            raise ApiError(413, "too-large", f"the upload is larger than {MAX_PACKAGE_BYTES} bytes")
+        if len(data) > MAX_DIAGRAM_BYTES and not (name.lower().endswith(".zip") or data.startswith(b"PK")):
+            raise ApiError(413, "too-large", f"the diagram is larger than {MAX_DIAGRAM_BYTES} bytes")
+        files.append((name, data))
+    if not any(data for _, data in files):
         raise ApiError(400, "empty", "the uploaded file is empty")
-    view = await run_in_threadpool(engine.deploy_process, xml=data, actor=caller.actor)
-    return ProcessVersionRead.model_validate(view)
+    return files

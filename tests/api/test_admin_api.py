@@ -343,3 +343,71 @@ def test_readiness_503_when_database_not_migrated(tmp_path: Path) -> None:
     assert ready.status_code == 503
     assert ready.json()["status"] == "unavailable"
     app.state.engine.db.dispose()
+
+
+def test_package_deployed_as_zip_or_as_several_files_of_one_upload(admin_client: TestClient) -> None:
+    import io
+    import zipfile
+
+    plain = (FIXTURES / "plain_process.bpmn").read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("plain_process.bpmn", plain)
+    zipped = admin_client.post(
+        PROCESSES, files={"file": ("package.zip", buffer.getvalue(), "application/zip")}
+    )
+    assert zipped.status_code == 201, zipped.text
+    assert (zipped.json()["process_id"], zipped.json()["version"]) == ("plain_process", 1)
+    several = admin_client.post(
+        PROCESSES,
+        files=[
+            (
+                "file",
+                ("plain_process.bpmn", plain.replace(b'name="Open Beta"', b'name="Open The Beta"'), "x"),
+            ),
+            ("file", ("notes.json", b"{}", "application/json")),
+        ],
+    )
+    assert several.status_code == 201, several.text
+    assert several.json()["version"] == 2
+
+
+def test_package_with_an_unsafe_member_rejected_with_400_naming_the_file(admin_client: TestClient) -> None:
+    import io
+    import zipfile
+
+    before = admin_client.get(PROCESSES).json()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("plain_process.bpmn", (FIXTURES / "plain_process.bpmn").read_bytes())
+        archive.writestr("../../etc/cron.d/x.json", b"{}")
+    response = admin_client.post(PROCESSES, files={"file": ("p.zip", buffer.getvalue(), "application/zip")})
+    assert response.status_code == 400, response.text
+    assert "the file name leaves the package" in response.text
+    assert admin_client.get(PROCESSES).json() == before
+
+
+def test_admin_page_deploys_a_package_and_shows_problems_as_bpmn_check_words_them(
+    admin_client: TestClient,
+) -> None:
+    token = str(admin_client.headers.get("X-CSRF-Token", ""))
+    hostile = (FIXTURES / "gateway_loop.bpmn").read_bytes()
+    refused = admin_client.post(
+        "/admin/processes",
+        data={"csrf_token": token},
+        files={"file": ("gateway_loop.bpmn", hostile, "application/xml")},
+        headers={"Origin": str(admin_client.base_url)},
+    )
+    assert refused.status_code == 400, refused.text
+    assert "error: gateway_loop.bpmn: spin_a: the loop spin_a → spin_b has no wait state" in refused.text
+
+
+def test_raw_diagram_is_served_as_a_download(pm_client: TestClient) -> None:
+    from tests.engine.form_examples import VALID_LAUNCH_START
+
+    started = pm_client.post("/api/v1/launches", json=dict(VALID_LAUNCH_START))
+    assert started.status_code == 201, started.text
+    launch_id = started.json()["id"]
+    raw = pm_client.get(f"/launches/{launch_id}/diagram.bpmn")
+    assert raw.status_code == 200
+    assert raw.headers["content-disposition"] == f'attachment; filename="launch-{launch_id}.bpmn"'

@@ -1,5 +1,5 @@
 """The admin pages: users (create, roles, enable or disable, reset a password) and process versions
-(deploy a diagram)."""
+(deploy a process package)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from api.web.auth import posted_form
 from api.web.formdata import errors_by_field
 from api.web.pages.shared import AdminPage, context, notice, see_other
 from api.web.templating import render
-from engine import MAX_DIAGRAM_BYTES, DiagramRejectedError, Role, ValidationFailedError
+from engine import MAX_PACKAGE_BYTES, DiagramRejectedError, Role, ValidationFailedError, read_upload
 
 router = APIRouter()
 ROLE_NAMES = [r.value for r in Role]
@@ -73,20 +73,21 @@ def processes_page(request: Request, caller: AdminPage, engine: EngineDep) -> Re
 
 @router.post("/admin/processes")
 def processes_submit(request: Request, caller: AdminPage, engine: EngineDep) -> Response:
-    upload = posted_form(request).get("file")
-    data = upload.file.read(MAX_DIAGRAM_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    """Deploy a package: one diagram, a .zip, or several files; problems worded as `bpmn check` has them."""
+    uploads = [u for u in posted_form(request).getlist("file") if isinstance(u, UploadFile)]
+    files = [(u.filename or "diagram.bpmn", u.file.read(MAX_PACKAGE_BYTES + 1)) for u in uploads]
     problems: list[str] = []
-    if not data:
-        problems = ["Choose a .bpmn file to upload."]
-    elif len(data) > MAX_DIAGRAM_BYTES:
-        problems = [f"The file is larger than {MAX_DIAGRAM_BYTES} bytes."]
+    if not any(data for _, data in files):
+        problems = ["Choose a .bpmn file, a .zip package or the package's files to upload."]
+    elif sum(len(data) for _, data in files) > MAX_PACKAGE_BYTES:
+        problems = [f"The upload is larger than {MAX_PACKAGE_BYTES} bytes."]
     else:
         try:
-            version = engine.deploy_process(xml=data, actor=caller.actor)
+            deployed = engine.deploy_package(package=read_upload(files), actor=caller.actor)
         except DiagramRejectedError as exc:
-            problems = [f"{p.element_id or 'document'}: {p.message}" for p in exc.problems]
+            problems = list(exc.lines) or [f"{p.element_id or 'document'}: {p.message}" for p in exc.problems]
         else:
-            text = f"Deployed {version.process_id} version {version.version}."
+            text = " ".join(f"Deployed {v.process_id} version {v.version}." for v in deployed)
             return see_other("/admin/processes" + notice(text))
     versions = engine.list_process_versions(actor=caller.actor)
     page = context(request, caller, engine, versions=versions, problems=problems)

@@ -152,7 +152,12 @@ def incident_retry_submit(
 @router.get("/launches/{launch_id}/diagram.bpmn")
 def launch_diagram(launch_id: str, caller: SignedInPage, engine: EngineDep) -> Response:
     xml = engine.launch_diagram(launch_id=launch_id, actor=caller.actor)
-    return Response(xml, media_type="application/xml", headers={"Cache-Control": "private, max-age=300"})
+    # A download, never a page of our origin: whatever a diagram holds is not rendered by the browser.
+    headers = {
+        "Cache-Control": "private, max-age=300",
+        "Content-Disposition": f'attachment; filename="launch-{launch_id}.bpmn"',
+    }
+    return Response(xml, media_type="application/xml", headers=headers)
 
 
 @router.post("/launches/{launch_id}/comments")
