@@ -36,8 +36,15 @@ def _user_id(admin: TestClient, username: str) -> int:
     return int(found[0])
 
 
-def _upload(client: TestClient, data: bytes, name: str = "diagram.bpmn") -> Any:
-    return client.post(PROCESSES, files={"file": (name, data, "application/xml")})
+SHIPPED_FORMS = sorted((ROOT / "forms" / "launch_gate").glob("*.json"))
+
+
+def _upload(client: TestClient, data: bytes, name: str = "diagram.bpmn", *, forms: bool = False) -> Any:
+    """Upload a diagram; with `forms`, as the launch gate's package (the diagram and its form files)."""
+    files = [("file", (name, data, "application/xml"))]
+    if forms:
+        files += [("file", (p.name, p.read_bytes(), "application/json")) for p in SHIPPED_FORMS]
+    return client.post(PROCESSES, files=files)
 
 
 def _modified_diagram() -> bytes:
@@ -223,7 +230,7 @@ def test_password_reset_refused_with_422_when_password_short(
 def test_process_version_two_deployed_when_admin_uploads_modified_diagram(
     admin_client: TestClient, pm_client: TestClient, audit_events: AuditEvents
 ) -> None:
-    deployed = _upload(admin_client, _modified_diagram())
+    deployed = _upload(admin_client, _modified_diagram(), forms=True)
     assert deployed.status_code == 201, deployed.text
     body = deployed.json()
     assert (body["process_id"], body["version"], body["is_latest"], body["created_by"]) == (
@@ -243,7 +250,7 @@ def test_process_version_two_deployed_when_admin_uploads_modified_diagram(
         },
     )
     assert launch.json()["process_version"] == 2
-    again = _upload(admin_client, _modified_diagram())
+    again = _upload(admin_client, _modified_diagram(), forms=True)
     assert again.json()["version"] == 2, "the same content is the same version"
     assert len(pm_client.get(PROCESSES).json()) == 2
     deploys = audit_events(action="process.deployed", actor_name="ada.admin")
@@ -302,7 +309,7 @@ def test_diagram_refused_with_413_when_one_byte_over_limit(admin_client: TestCli
 def test_diagram_accepted_when_exactly_at_size_limit(admin_client: TestClient) -> None:
     body = _modified_diagram()
     filler = MAX_DIAGRAM_BYTES - len(body) - len(b"<!---->\n")
-    response = _upload(admin_client, body + b"<!--" + b"x" * filler + b"-->\n")
+    response = _upload(admin_client, body + b"<!--" + b"x" * filler + b"-->\n", forms=True)
     assert response.status_code == 201, response.text[:300]
     assert response.json()["version"] == 2
 
@@ -411,3 +418,11 @@ def test_raw_diagram_is_served_as_a_download(pm_client: TestClient) -> None:
     raw = pm_client.get(f"/launches/{launch_id}/diagram.bpmn")
     assert raw.status_code == 200
     assert raw.headers["content-disposition"] == f'attachment; filename="launch-{launch_id}.bpmn"'
+
+
+def test_diagram_without_the_form_files_it_names_rejected_naming_each(admin_client: TestClient) -> None:
+    response = _upload(admin_client, _modified_diagram())
+    assert response.status_code == 400
+    named = {e["loc"][-1] for e in response.json()["errors"] if "is not in the package" in e["message"]}
+    assert {"draft_proposal", "go_live", "start_launch"} <= named
+    assert len(admin_client.get(PROCESSES).json()) == 1

@@ -375,11 +375,16 @@ def _form(**fields: Any) -> Build:
     return lambda world, cell: {"data": {"csrf_token": world.csrf(cell), **fields}}
 
 
+def _package_files() -> list[tuple[str, tuple[str, bytes, str]]]:
+    """The launch gate's package as one upload: its diagram and the form files it names."""
+    forms = sorted((ROOT / "forms" / "launch_gate").glob("*.json"))
+    return [("file", ("launch_gate.bpmn", BPMN, "application/xml"))] + [
+        ("file", (p.name, p.read_bytes(), "application/json")) for p in forms
+    ]
+
+
 def _diagram_upload(world: World, cell: Cell) -> dict[str, Any]:
-    return {
-        "data": {"csrf_token": world.csrf(cell)},
-        "files": {"file": ("launch_gate.bpmn", BPMN, "application/xml")},
-    }
+    return {"data": {"csrf_token": world.csrf(cell)}, "files": _package_files()}
 
 
 # The minimal valid request of each route that needs a body. Sign-in, and resetting one's own password,
@@ -392,9 +397,7 @@ REQUESTS: dict[tuple[str, str], Build] = {
     ("POST", "/api/v1/tasks/{task_id}/comments"): lambda w, c: {"json": {"body": "Matrix."}},
     ("POST", "/api/v1/tasks/{task_id}/complete"): lambda w, c: {"json": {"data": FORMS[w.task_bpmn_id(c)]}},
     ("POST", "/api/v1/tasks/{task_id}/assign"): _assign_body,
-    ("POST", "/api/v1/processes"): lambda w, c: {
-        "files": {"file": ("launch_gate.bpmn", BPMN, "application/xml")}
-    },
+    ("POST", "/api/v1/processes"): lambda w, c: {"files": _package_files()},
     ("POST", "/api/v1/users"): _new_user_body,
     ("PATCH", "/api/v1/users/{user_id}"): lambda w, c: {"json": {"active": True}},
     ("POST", "/api/v1/users/{user_id}/password"): lambda w, c: {"json": {"password": PASSWORDS[c.owner]}},
