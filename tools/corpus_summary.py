@@ -49,6 +49,7 @@ def check_all(
     first: Counter[str] = Counter()
     every: Counter[str] = Counter()
     warnings: Counter[str] = Counter()
+    only: Counter[str] = Counter()  # files refused for one reason alone
     slowest = 0.0
     for path in files:
         started = time.perf_counter()
@@ -71,9 +72,12 @@ def check_all(
             warned += bool(report.warnings)
             continue
         first[reason(report.errors[0].message)] += 1
-        for message in {reason(e.message) for e in report.errors}:
+        reasons = {reason(e.message) for e in report.errors}
+        for message in reasons:
             every[message] += 1
-    return len(files), clean, warned, first, every, warnings, slowest
+        if len(reasons) == 1:
+            only[next(iter(reasons))] += 1
+    return len(files), clean, warned, first, every, warnings, slowest, only
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.by_source:
         roots += sorted(p for p in args.directory.iterdir() if p.is_dir())
     for root in roots:
-        total, clean, warned, first, every, warnings, slowest = check_all(root, args.timeout)
+        total, clean, warned, first, every, warnings, slowest, only = check_all(root, args.timeout)
         print(
             f"== {root}: {total} files, {clean + warned} can be deployed ({warned} with warnings), "
             f"{total - clean - warned} refused; slowest check {slowest:.2f} s"
@@ -95,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         for title, counts in (
             ("first error of each refused file", first),
             ("files having each error", every),
+            ("files refused for that reason alone", only),
             ("files having each warning", warnings),
         ):
             print(f"-- {title}")
