@@ -1,18 +1,20 @@
 """Who may call a route at all: every route's policy, and when it is decided.
 
 How a route declares its policy (deny by default): a JSON route takes one of the typed dependencies of
-`api.routes.deps` (`SignedInDep`, `PmDep`, `AdminDep`…, each `Depends(allow(policy))`); a page takes one of
-`api.web.auth` (`page(policy)`). The policy only says who may call the route (signed in, which
-roles); the fine-grained rules (the task's role, its assignee, four eyes, the launch's PM) are the engine's.
+`api.routes.deps` (`SignedInDep`, `PmDep`, `AdminDep`…, each `Depends(allow(policy))`); a page one of
+`api.web.pages.shared` (`SignedInPage`, `AdminPage`…, each `Depends(page(policy))`, see api.web.auth). The
+policy only says who may call the route (signed in, which roles); the fine-grained rules (the task's role,
+its assignee, four eyes, the launch's PM) are the engine's.
 
-When it is decided: before the route's own code, in the thread that runs it. Reading the credential takes
-the database, so it is blocking work:
+When it is decided: before the route's own code runs. Reading the credential takes the database, so it is
+blocking work, done in FastAPI's threadpool:
 - a JSON route whose work blocks is wrapped by `in_threadpool`: `allow` hands it a `DeferredCaller`, and the
   wrapper decides the policy in the route's own threadpool trip, then runs the route (one trip, not two);
 - when the parameters or the body of such a route do not validate, FastAPI answers before the route runs:
   the 422 handler first decides the pending policy (`refusal_before_input`), so 401 / 403 win over 422 and
   the refusal is audited, as if the policy had been decided first;
-- any other route (a coroutine route, a page) has its policy decided by the dependency itself.
+- any other route (a coroutine route) has its policy decided by the dependency, in a threadpool trip of
+  its own; a page by `page(policy)`, which also checks the form's CSRF token and redirects to sign-in.
 A refusal is decided once (a `DeferredCaller` keeps it) and every refusal of a signed-in caller is one
 audit row (`api.security.refused`).
 
