@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-import engine.service as service_module
+import engine.commands.context as context_module
 from api.demo import DEMO_SUPPORT, demo_forms
 from bench.databases import BPMN_DIR
 from bench.stats import summarize_ns
@@ -46,10 +46,12 @@ CHUNK = 2000
 
 @contextmanager
 def counting_restores(engine: WorkflowEngine) -> Iterator[dict[str, int]]:
-    """Count calls to engine.service.restore_state and WorkflowEngine._restore while the block runs."""
+    """Count calls to restore_state and EngineContext.restore (the one place a command or query restores a
+    workflow, from the cache or the stored state) while the block runs."""
     counts = {"restore_state": 0, "_restore": 0}
-    original_restore_state = getattr(service_module, "restore_state")  # noqa: B009 - patched below
-    original_method = engine._restore
+    original_restore_state = getattr(context_module, "restore_state")  # noqa: B009 - patched below
+    ctx = engine._ctx
+    original_method = ctx.restore
 
     def restore_state(*args: Any, **kwargs: Any) -> Any:
         counts["restore_state"] += 1
@@ -59,13 +61,13 @@ def counting_restores(engine: WorkflowEngine) -> Iterator[dict[str, int]]:
         counts["_restore"] += 1
         return original_method(*args, **kwargs)
 
-    setattr(service_module, "restore_state", restore_state)  # noqa: B010
-    engine._restore = method  # type: ignore[method-assign]
+    setattr(context_module, "restore_state", restore_state)  # noqa: B010
+    ctx.restore = method  # type: ignore[method-assign]
     try:
         yield counts
     finally:
-        setattr(service_module, "restore_state", original_restore_state)  # noqa: B010
-        del engine._restore
+        setattr(context_module, "restore_state", original_restore_state)  # noqa: B010
+        del ctx.restore
 
 
 def _model() -> ProcessModel:

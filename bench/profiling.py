@@ -51,11 +51,16 @@ PACKAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Cumulative time of named steps: (label, path fragment, function name).
 INPROCESS_STEPS: tuple[tuple[str, str, str], ...] = (
     ("complete_task (whole call)", "engine/service.py", "complete_task"),
-    ("  _complete_once (the command)", "engine/service.py", "_complete_once"),
-    ("    _load: task, launch, gate items, ready tasks", "engine/service.py", "_load"),
+    ("  _attempt (the command)", "engine/commands/complete.py", "_attempt"),
+    (
+        "    _read_for_task: task, launch, gate items, ready tasks",
+        "engine/commands/complete.py",
+        "_read_for_task",
+    ),
     ("    last_author (four-eyes check)", "engine/db/repository.py", "last_author"),
     ("    validate_task_data (pydantic form)", "engine/task_forms.py", "validate_task_data"),
-    ("    _restore (cache hit or JSON restore)", "engine/service.py", "_restore"),
+    ("    restore (cache hit or JSON restore)", "engine/commands/context.py", "restore"),
+    ("    write_change (the one transaction)", "engine/commands/write.py", "write_change"),
     (
         "    complete_user_task (Spiff run, engine steps, compaction)",
         "engine/runtime.py",
@@ -64,7 +69,7 @@ INPROCESS_STEPS: tuple[tuple[str, str, str], ...] = (
     ("    dump_state (serialize, no spec)", "engine/serialization.py", "dump_state"),
     ("    audit.append_event (hash chain, locks the head)", "engine/audit.py", "append_event"),
     ("    Session.commit (flush + COMMIT)", "sqlalchemy/orm/session.py", "commit"),
-    ("  get_launch (the full launch view returned)", "engine/service.py", "get_launch"),
+    ("  full_view (the launch view returned)", "engine/views.py", "full_view"),
 )
 HTTP_STEPS: tuple[tuple[str, str, str], ...] = (
     ("POST /tasks/{id}/complete route", "api/routes/tasks.py", "complete_task"),

@@ -26,6 +26,7 @@ from engine.domain import (
     TaskView,
 )
 from engine.errors import (
+    AssigneeInvalidError,
     AuthenticationError,
     ConflictError,
     DiagramProblem,
@@ -56,6 +57,7 @@ __all__ = [
     "AccountService",
     "Actor",
     "ApiTokenView",
+    "AssigneeInvalidError",
     "AuditEventView",
     "AuditVerification",
     "AuthenticationError",

@@ -52,6 +52,13 @@ class ValidationFailedError(EngineError):
         self.problems: tuple[FieldProblem, ...] = tuple(problems)
 
 
+class AssigneeInvalidError(ValidationFailedError):
+    """A task can be assigned only to an active user who holds its role: a field error on `assignee`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, [FieldProblem(("assignee",), message, "assignee")])
+
+
 class GateBlockedError(ConflictError):
     """The go-live task cannot complete while gate items are open."""
 

@@ -12,29 +12,36 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from engine.audit import canonical_json
 from engine.domain import BlockerView, GateFact, GateItemStatus, GateItemView, TaskStatus
-from engine.errors import DiagramProblem
+from engine.errors import DiagramProblem, ExpressionEvaluationError, GateBlockedError, WorkflowStuckError
 from engine.expressions import evaluate_condition
 from engine.model import ProcessModel, UserTaskModel
 
 
-@dataclass(frozen=True)
-class OpenTask:
-    """An open task as the task index knows it."""
+class HeldTask(Protocol):
+    """What the gate reads of an open task: a task index row (engine.db.rows.TaskRow) fits."""
 
-    id: str
-    bpmn_id: str
-    role: str
-    assignee: str | None
-    created_at: datetime
-    due_at: datetime | None
-    status: TaskStatus
-    escalated_at: datetime | None = None
+    @property
+    def id(self) -> str: ...
+    @property
+    def bpmn_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def escalated_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ def changes_after_completion(
     """
     changes: list[GateChange] = []
     if task.gate_item:
-        passed = evaluate_condition(task.gate_pass_when, data_after) if task.gate_pass_when else True
+        passed = _passes(task, data_after)
         reviewed = data_after.get(task.reviews) if task.reviews else data_after.get(task.document)
         if passed:
             changes.append(
@@ -84,12 +91,60 @@ def changes_after_completion(
     return changes
 
 
-def _holding_tasks(model: ProcessModel, key: str, open_tasks: Iterable[OpenTask]) -> list[OpenTask]:
+def _passes(task: UserTaskModel, data_after: Mapping[str, Any]) -> bool:
+    if task.gate_pass_when is None:
+        return True
+    try:
+        return evaluate_condition(task.gate_pass_when, data_after)
+    except ExpressionEvaluationError as exc:
+        raise WorkflowStuckError(f"the gate rule of {task.id} could not be evaluated: {exc.message}") from exc
+
+
+def apply_changes(facts: Mapping[str, GateFact], changes: Iterable[GateChange]) -> dict[str, GateFact]:
+    """The gate facts after `changes` (in order: a later change to the same item wins)."""
+    merged = dict(facts)
+    for change in changes:
+        merged[change.key] = replace(
+            merged[change.key],
+            status=change.status,
+            passed_at=change.passed_at,
+            passed_by=change.passed_by,
+            content_hash=change.content_hash,
+        )
+    return merged
+
+
+def passed_count(facts: Iterable[GateFact]) -> int:
+    return sum(1 for f in facts if f.status is GateItemStatus.PASSED)
+
+
+def refuse_go_live_while_blocked(
+    model: ProcessModel, task: UserTaskModel, facts: Iterable[GateFact], ready: Iterable[HeldTask]
+) -> None:
+    """THE go-live rule: the go-live task cannot complete while any gate item is open (GateBlockedError
+    names each item, who holds it, since when and when it is due)."""
+    if not task.go_live:
+        return
+    found = blockers(gate_views(model, facts, ready))
+    if found:
+        names = ", ".join(b.describe() for b in found)
+        raise GateBlockedError(f"go-live is blocked by {len(found)} gate item(s): {names}", found)
+
+
+def refuse_finish_with_open_items(finished: bool, facts: Iterable[GateFact]) -> None:
+    """A workflow that reached its end while a gate item is open is a broken diagram or state, never a
+    launch that went live: refuse to record it."""
+    facts = tuple(facts)
+    if finished and passed_count(facts) != len(facts):
+        raise WorkflowStuckError("the workflow finished with gate items open; refusing to record it")
+
+
+def _holding_tasks(model: ProcessModel, key: str, open_tasks: Iterable[HeldTask]) -> list[HeldTask]:
     item = model.gate_item(key)
     holders = []
     for task in open_tasks:
         spec = model.tasks.get(task.bpmn_id)
-        if task.status is TaskStatus.READY and (
+        if task.status == TaskStatus.READY and (
             task.bpmn_id == item.task_id or (spec is not None and spec.gate_part_of == key)
         ):
             holders.append(task)
@@ -97,9 +152,10 @@ def _holding_tasks(model: ProcessModel, key: str, open_tasks: Iterable[OpenTask]
 
 
 def gate_views(
-    model: ProcessModel, facts: Sequence[GateFact], open_tasks: Sequence[OpenTask]
+    model: ProcessModel, facts: Iterable[GateFact], open_tasks: Iterable[HeldTask]
 ) -> tuple[GateItemView, ...]:
     views = []
+    open_tasks = tuple(open_tasks)
     for fact in sorted(facts, key=lambda f: f.position):
         holders = _holding_tasks(model, fact.key, open_tasks) if fact.status is GateItemStatus.OPEN else []
         holder = holders[0] if holders else None

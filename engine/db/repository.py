@@ -19,17 +19,20 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from engine.clock import format_utc
 from engine.db.models import (
     AuditEventRecord,
+    CommentRecord,
     GateItemRecord,
     LaunchRecord,
     ProcessVersionRecord,
+    TaskDraftRecord,
     TaskRecord,
+    UserRecord,
 )
-from engine.domain import TaskStatus
+from engine.domain import LaunchStatus, TaskStatus
 
 
 def latest_process_version(session: Session, process_id: str) -> ProcessVersionRecord | None:
@@ -39,6 +42,43 @@ def latest_process_version(session: Session, process_id: str) -> ProcessVersionR
         .order_by(ProcessVersionRecord.version.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def process_version(session: Session, version_id: int) -> ProcessVersionRecord | None:
+    return session.get(ProcessVersionRecord, version_id)
+
+
+def process_label(session: Session, version_id: int) -> tuple[str, int]:
+    """(process id, version number) of a stored version, without its XML."""
+    row = session.execute(
+        select(ProcessVersionRecord.process_id, ProcessVersionRecord.version).where(
+            ProcessVersionRecord.id == version_id
+        )
+    ).one()
+    return row[0], row[1]
+
+
+def add_process_version(
+    session: Session,
+    *,
+    process_id: str,
+    version: int,
+    content_hash: str,
+    bpmn_xml: str,
+    created_at: datetime,
+    created_by: str,
+) -> ProcessVersionRecord:
+    record = ProcessVersionRecord(
+        process_id=process_id,
+        version=version,
+        content_hash=content_hash,
+        bpmn_xml=bpmn_xml,
+        created_at=created_at,
+        created_by=created_by,
+    )
+    session.add(record)
+    session.flush()
+    return record
 
 
 def process_version_by_hash(session: Session, content_hash: str) -> ProcessVersionRecord | None:
@@ -268,3 +308,120 @@ def audit_query(
     if until is not None:
         query = query.where(AuditEventRecord.occurred_at < format_utc(until))
     return query.order_by(AuditEventRecord.sequence)
+
+
+# ---------------------------------------------------------------------------------------- launches, tasks
+
+
+def launch(session: Session, launch_id: str) -> LaunchRecord | None:
+    return session.get(LaunchRecord, launch_id)
+
+
+def launch_exists(session: Session, launch_id: str) -> bool:
+    return session.execute(select(LaunchRecord.id).where(LaunchRecord.id == launch_id)).first() is not None
+
+
+def launch_page(
+    session: Session, query: Select[LaunchRecord], *, offset: int, limit: int
+) -> Sequence[LaunchRecord]:
+    """One page of `filter_launches`, newest first, without the workflow state."""
+    return (
+        session.execute(
+            query.options(defer(LaunchRecord.state))
+            .order_by(LaunchRecord.created_at.desc(), LaunchRecord.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def product_names(session: Session, launch_ids: set[str]) -> dict[str, str]:
+    if not launch_ids:
+        return {}
+    rows = session.execute(
+        select(LaunchRecord.id, LaunchRecord.product_name).where(LaunchRecord.id.in_(launch_ids))
+    ).all()
+    return {r[0]: r[1] for r in rows}
+
+
+def due_timer_launches(session: Session, *, now: datetime, limit: int) -> Sequence[str]:
+    """Active launches whose earliest waiting timer is due, soonest first."""
+    return (
+        session.execute(
+            select(LaunchRecord.id)
+            .where(LaunchRecord.status == LaunchStatus.ACTIVE.value, LaunchRecord.next_timer_at <= now)
+            .order_by(LaunchRecord.next_timer_at, LaunchRecord.id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def task(session: Session, task_id: str) -> TaskRecord | None:
+    return session.get(TaskRecord, task_id)
+
+
+def completion_event(session: Session, *, launch_id: str, task_id: str) -> AuditEventRecord | None:
+    """The audit row of a task's completion (it carries what was submitted)."""
+    return session.execute(
+        audit_query(launch_id=launch_id, action="task.completed").where(AuditEventRecord.task_id == task_id)
+    ).scalar_one_or_none()
+
+
+def audit_events(session: Session, query: Select[AuditEventRecord]) -> Sequence[AuditEventRecord]:
+    return session.execute(query).scalars().all()
+
+
+# ---------------------------------------------------------------------------------------- drafts, comments
+
+
+def draft(session: Session, *, task_id: str, author: str) -> TaskDraftRecord | None:
+    return session.get(TaskDraftRecord, (task_id, author))
+
+
+def save_draft(session: Session, *, task_id: str, author: str, data: dict[str, Any], at: datetime) -> None:
+    found = draft(session, task_id=task_id, author=author)
+    if found is None:
+        session.add(TaskDraftRecord(task_id=task_id, author=author, data=data, saved_at=at))
+    else:
+        found.data = data
+        found.saved_at = at
+
+
+def add_comment(
+    session: Session, *, launch_id: str, task_id: str | None, author: str, body: str, at: datetime
+) -> CommentRecord:
+    record = CommentRecord(launch_id=launch_id, task_id=task_id, author=author, body=body, created_at=at)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def comments(session: Session, *, launch_id: str, task_id: str | None) -> Sequence[CommentRecord]:
+    query = select(CommentRecord).where(CommentRecord.launch_id == launch_id)
+    if task_id is not None:
+        query = query.where(CommentRecord.task_id == task_id)
+    return session.execute(query.order_by(CommentRecord.id)).scalars().all()
+
+
+# ---------------------------------------------------------------------------------------- people
+
+
+def active_user_roles(session: Session, username: str) -> list[str] | None:
+    """The roles of an active user (None: no active user of that name)."""
+    found = session.execute(
+        select(UserRecord.roles).where(UserRecord.username == username, UserRecord.active.is_(True))
+    ).scalar_one_or_none()
+    return found.split(",") if found is not None else None
+
+
+def active_usernames_with_role(session: Session, role: str) -> list[str]:
+    rows = session.execute(
+        select(UserRecord.username, UserRecord.roles)
+        .where(UserRecord.active.is_(True))
+        .order_by(UserRecord.username)
+    ).all()
+    return [name for name, roles in rows if role in roles.split(",")]

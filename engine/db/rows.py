@@ -195,6 +195,15 @@ def update_launch(
     return _rowcount(conn.execute(statement)) == 1
 
 
+def clear_timer_schedule(conn: Connection, *, launch_id: str, due_by: datetime) -> None:
+    """Take a launch's failed timers off the schedule; a state stored since (with a later timer) keeps it."""
+    conn.execute(
+        update(_LAUNCH)
+        .where(_LAUNCH.c.id == launch_id, _LAUNCH.c.next_timer_at <= due_by)
+        .values(next_timer_at=None)
+    )
+
+
 def complete_task(
     conn: Connection, *, task_id: str, at: datetime, by: str, sequence: int, assignee: str
 ) -> bool:

@@ -53,6 +53,28 @@ def complete(
     )
 
 
+def add_people(engine: WorkflowEngine, *actors: Actor, active: bool = True) -> None:
+    """Actors as user accounts (tasks are assigned only to active users holding the task's role); without
+    actors, every actor of this module. Nobody can sign in with them (no password hash)."""
+    from engine.db.models import UserRecord
+
+    now = engine.clock.now()
+    with engine.db.write() as session:
+        for actor in actors or (PM, OTHER_PM, SUPPORT, SUPPORT_2, MANAGER, AUDITOR, ADMIN):
+            session.add(
+                UserRecord(
+                    username=actor.username,
+                    display_name=actor.username,
+                    email=f"{actor.username}@example.com",
+                    password_hash="-",
+                    roles=",".join(sorted(r.value for r in actor.roles)),
+                    active=active,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+
 def restart(engine: WorkflowEngine) -> WorkflowEngine:
     """A new engine on the same database and clock: no cached workflows, state comes from the rows alone."""
     return WorkflowEngine(engine.db, clock=engine.clock, holidays=engine.holidays)

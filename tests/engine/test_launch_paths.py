@@ -43,6 +43,7 @@ from tests.engine.driver import (
     SUPPORT,
     SUPPORT_2,
     actor_for,
+    add_people,
     assert_state_round_trips,
     form,
     open_task,
@@ -577,6 +578,7 @@ def test_review_proposal_denied_when_reviewer_drafted_the_proposal(
 def test_review_report_template_denied_when_reviewer_drafted_the_latest_template(
     engine: WorkflowEngine, clock: FixedClock
 ) -> None:
+    add_people(engine)
     journey = Journey(engine, clock, starter=DUAL)
     journey.step(Step("draft_proposal", ("review_proposal",)))
     journey.step(Step("review_proposal", ("draft_report_template", "open_beta"), APPROVE), actor=SUPPORT)
@@ -607,6 +609,7 @@ def test_review_report_template_denied_when_reviewer_drafted_the_latest_template
 def test_review_report_template_allowed_when_someone_else_drafted_the_latest_round(
     engine: WorkflowEngine, clock: FixedClock
 ) -> None:
+    add_people(engine)
     journey = Journey(engine, clock, starter=DUAL)
     journey.step(Step("draft_proposal", ("review_proposal",)))
     journey.step(Step("review_proposal", ("draft_report_template", "open_beta"), APPROVE), actor=SUPPORT)
@@ -625,6 +628,7 @@ def test_review_report_template_allowed_when_someone_else_drafted_the_latest_rou
 def test_review_report_template_denied_when_reviewer_drafted_latest_round_on_a_lagging_clock(
     engine: WorkflowEngine, clock: FixedClock
 ) -> None:
+    add_people(engine)
     journey = Journey(engine, clock, starter=DUAL)
     journey.step(Step("draft_proposal", ("review_proposal",)))
     journey.step(Step("review_proposal", ("draft_report_template", "open_beta"), APPROVE), actor=SUPPORT)
@@ -684,6 +688,7 @@ def test_task_completion_denied_when_actor_lacks_role_or_assignment(
 def test_support_task_claim_release_assign_follow_roles_and_are_audited(
     engine: WorkflowEngine, clock: FixedClock
 ) -> None:
+    add_people(engine)
     journey = Journey(engine, clock)
     journey.step(Step("draft_proposal", ("review_proposal",)))
     launch_id = journey.launch.id
@@ -760,6 +765,7 @@ def test_support_task_claim_release_assign_follow_roles_and_are_audited(
 def test_pm_task_assign_only_by_launch_pm_and_assignee_completes(
     engine: WorkflowEngine, clock: FixedClock
 ) -> None:
+    add_people(engine)
     journey = Journey(engine, clock)
     launch_id = journey.launch.id
     draft = open_task(journey.launch, "draft_proposal")

@@ -114,7 +114,7 @@ def test_complete_task_succeeds_exactly_once_when_50_threads_complete_it_togethe
     version_before = _launch_version(engine, launch.id)
     tasks_before = _task_rows(engine, launch.id)
     audit_before = engine.verify_audit().count
-    caplog.set_level(logging.INFO, logger="engine.service")
+    caplog.set_level(logging.INFO, logger="engine.commands")
 
     results = _race(
         THREADS,
@@ -251,7 +251,7 @@ def test_complete_task_is_retried_and_join_fires_once_when_other_branch_commits_
 def test_join_fires_once_when_last_two_parallel_gate_items_complete_at_the_same_instant(
     engine: WorkflowEngine, engine_per_thread: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="engine.service")
+    caplog.set_level(logging.INFO, logger="engine.commands")
     for _ in range(3):  # a few rounds: more chances for the two writes to really overlap
         launch = _before_join(engine)
         version_before = _launch_version(engine, launch.id)

@@ -1,0 +1,58 @@
+"""Deploy a process version: validate the diagram, store it once per content hash, audit it; or a whole
+process package, checked whole first."""
+
+from __future__ import annotations
+
+from engine import audit, permissions
+from engine.checking import check_package
+from engine.commands.context import EngineContext
+from engine.db import repository as repo
+from engine.domain import Actor, ProcessVersionView
+from engine.errors import DiagramProblem, DiagramRejectedError
+from engine.packages import ProcessPackage
+from engine.specs import load_process
+from engine.task_forms import TASK_FORMS
+from engine.views import process_version_view
+
+
+def deploy_process(ctx: EngineContext, *, xml: bytes, actor: Actor) -> ProcessVersionView:
+    """A new process version (or the existing one with the same content)."""
+    ctx.require(permissions.may_deploy_process(actor), actor, "process.deploy")
+    loaded = load_process(xml, known_forms=TASK_FORMS.keys())
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        audit.lock_chain(session)  # serialises deploys across processes: version numbers never collide
+        existing = repo.process_version_by_hash(session, loaded.model.content_hash)
+        if existing is not None:
+            latest = repo.latest_process_version(session, existing.process_id)
+            return process_version_view(existing, latest_id=latest.id if latest else None)
+        latest = repo.latest_process_version(session, loaded.model.process_id)
+        record = repo.add_process_version(
+            session,
+            process_id=loaded.model.process_id,
+            version=(latest.version + 1) if latest else 1,
+            content_hash=loaded.model.content_hash,
+            bpmn_xml=loaded.xml,
+            created_at=now,
+            created_by=actor.username,
+        )
+        audit.append_event(
+            session,
+            actor=actor,
+            action="process.deployed",
+            at=now,
+            detail={"process_id": record.process_id, "version": record.version, "hash": record.content_hash},
+        )
+        return process_version_view(record, latest_id=record.id)
+
+
+def deploy_package(ctx: EngineContext, *, package: ProcessPackage, actor: Actor) -> list[ProcessVersionView]:
+    """Check a package whole and deploy each of its diagrams; nothing is stored when it has an error."""
+    ctx.require(permissions.may_deploy_process(actor), actor, "process.deploy")
+    report = check_package(package, known_forms=TASK_FORMS.keys())
+    if not report.deployable:
+        errors = report.errors or [DiagramProblem(None, "the package holds no diagram")]
+        first = next((p for p in errors if p.element_id), errors[0])
+        message = str(first) + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+        raise DiagramRejectedError(errors, message=message, lines=report.lines())
+    return [deploy_process(ctx, xml=diagram.data, actor=actor) for diagram in package.diagrams]

@@ -1,0 +1,213 @@
+"""The engine's reads: launches, tasks, drafts, comments, history, process versions, incidents.
+
+Lists come from the launch table and the task index alone (never a workflow restore); a launch on its own
+is built from its rows at one version. Each query checks the reader first (engine.permissions).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine import audit, outbox, permissions
+from engine.commands.context import EngineContext
+from engine.db import repository as repo
+from engine.db import rows
+from engine.domain import (
+    Actor,
+    AuditEventView,
+    CommentView,
+    LaunchStatus,
+    LaunchView,
+    Page,
+    ProcessVersionView,
+    TaskDetailView,
+    TaskStatus,
+    TaskView,
+)
+from engine.errors import NotFoundError
+from engine.outbox import OutboxMessageView
+from engine.snapshots import LaunchSnapshot
+from engine.task_forms import form_json_schema
+from engine.views import comment_view, full_view, process_version_view, summary_view, task_view
+
+MAX_PAGE = 500
+
+
+def page_bounds(offset: int, limit: int) -> tuple[int, int]:
+    return max(0, offset), max(1, min(limit, MAX_PAGE))
+
+
+def get_launch(ctx: EngineContext, *, launch_id: str, actor: Actor) -> LaunchView:
+    ctx.require(permissions.may_read(actor), actor, "launch.read")
+    with ctx.db.read() as session:
+        conn = session.connection()
+        launch = rows.read_launch(conn, launch_id)
+        if launch is None:
+            raise NotFoundError(f"launch {launch_id} does not exist")
+        snapshot = LaunchSnapshot(
+            launch=launch,
+            facts={f.key: f for f in rows.read_gate_facts(conn, launch_id)},
+            ready=rows.read_ready_tasks(conn, launch_id),
+        )
+        process = ctx.process(launch.process_version_id, session)
+    return full_view(snapshot, process.model, ctx.label(launch.process_version_id))
+
+
+def list_launches(
+    ctx: EngineContext,
+    *,
+    actor: Actor,
+    status: LaunchStatus | None,
+    pm: str | None,
+    blocked: bool | None,
+    search: str | None,
+    offset: int,
+    limit: int,
+) -> Page[LaunchView]:
+    ctx.require(permissions.may_read(actor), actor, "launch.list")
+    offset, limit = page_bounds(offset, limit)
+    query = repo.filter_launches(
+        status=status.value if status else None, pm=pm, blocked=blocked, search=search
+    )
+    with ctx.db.read() as session:
+        total = repo.count(session, query)
+        found = repo.launch_page(session, query, offset=offset, limit=limit)
+        items = tuple(summary_view(r, ctx.label(r.process_version_id, session)) for r in found)
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+def launch_diagram(ctx: EngineContext, *, launch_id: str, actor: Actor) -> str:
+    ctx.require(permissions.may_read(actor), actor, "launch.diagram")
+    with ctx.db.read() as session:
+        record = repo.launch(session, launch_id)
+        if record is None:
+            raise NotFoundError(f"launch {launch_id} does not exist")
+        return ctx.process(record.process_version_id, session).xml
+
+
+def launch_history(ctx: EngineContext, *, launch_id: str, actor: Actor) -> list[AuditEventView]:
+    ctx.require(permissions.may_read(actor), actor, "launch.history")
+    with ctx.db.read() as session:
+        if not repo.launch_exists(session, launch_id):
+            raise NotFoundError(f"launch {launch_id} does not exist")
+        return [audit.to_view(r) for r in repo.audit_events(session, repo.audit_query(launch_id=launch_id))]
+
+
+def list_tasks(
+    ctx: EngineContext,
+    *,
+    actor: Actor,
+    role: str | None,
+    assignee: str | None,
+    launch_id: str | None,
+    status: TaskStatus | None,
+    inbox: bool,
+    offset: int,
+    limit: int,
+) -> Page[TaskView]:
+    ctx.require(permissions.may_read(actor), actor, "task.list")
+    offset, limit = page_bounds(offset, limit)
+    with ctx.db.read() as session:
+        total, records = repo.task_page(
+            session,
+            role=role,
+            assignee=assignee,
+            launch_id=launch_id,
+            status=TaskStatus.READY.value if inbox else (status.value if status else None),
+            inbox_of=(actor.username, [r.value for r in actor.roles]) if inbox else None,
+            offset=offset,
+            limit=limit,
+        )
+        names = repo.product_names(session, {r.launch_id for r in records})
+        items = tuple(task_view(r, names.get(r.launch_id, "")) for r in records)
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+def get_task(ctx: EngineContext, *, task_id: str, actor: Actor) -> TaskDetailView:
+    ctx.require(permissions.may_read(actor), actor, "task.read")
+    with ctx.db.read() as session:
+        task = repo.task(session, task_id)
+        if task is None:
+            raise NotFoundError(f"task {task_id} does not exist")
+        launch = repo.launch(session, task.launch_id)
+        assert launch is not None
+        completion = None
+        if task.status == TaskStatus.COMPLETED.value:
+            completion = repo.completion_event(session, launch_id=launch.id, task_id=task_id)
+        view = task_view(task, launch.product_name)
+        launch_version, launch_state = launch.version, launch.state
+        process = ctx.process(launch.process_version_id, session)
+    spec = process.model.tasks[task.bpmn_id]
+    data: dict[str, Any]
+    if task.status == TaskStatus.READY.value:
+        workflow, snapshot = ctx.restore(launch.id, launch_version, launch_state, process)
+        data = workflow.data_for(task_id)
+        ctx.cache.put(launch.id, launch_version, workflow, snapshot)
+    else:
+        data = {spec.document: (completion.after if completion is not None else None) or {}}
+    return TaskDetailView(
+        task=view,
+        documentation=spec.documentation,
+        form_schema=form_json_schema(task.bpmn_id),
+        current_data=dict(data.get(spec.document) or {}),
+        reviewed_document=spec.reviews,
+        reviewed_data=dict(data.get(spec.reviews) or {}) if spec.reviews else None,
+    )
+
+
+def get_draft(ctx: EngineContext, *, task_id: str, actor: Actor) -> dict[str, Any] | None:
+    with ctx.db.read() as session:
+        draft = repo.draft(session, task_id=task_id, author=actor.username)
+        return dict(draft.data) if draft is not None else None
+
+
+def list_comments(
+    ctx: EngineContext, *, launch_id: str, actor: Actor, task_id: str | None
+) -> list[CommentView]:
+    ctx.require(permissions.may_read(actor), actor, "comment.list")
+    with ctx.db.read() as session:
+        if not repo.launch_exists(session, launch_id):
+            raise NotFoundError(f"launch {launch_id} does not exist")
+        return [comment_view(r) for r in repo.comments(session, launch_id=launch_id, task_id=task_id)]
+
+
+def audit_events(
+    ctx: EngineContext,
+    *,
+    actor: Actor,
+    launch_id: str | None,
+    actor_name: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after_sequence: int,
+    limit: int,
+) -> list[AuditEventView]:
+    ctx.require(permissions.may_verify_audit(actor), actor, "audit.read")
+    query = repo.audit_query(
+        launch_id=launch_id,
+        actor=actor_name,
+        action=action,
+        since=since,
+        until=until,
+        after_sequence=after_sequence,
+    ).limit(max(1, min(limit, 10_000)))
+    with ctx.db.read() as session:
+        return [audit.to_view(r) for r in repo.audit_events(session, query)]
+
+
+def list_incidents(ctx: EngineContext, *, launch_id: str, actor: Actor) -> list[OutboxMessageView]:
+    ctx.require(permissions.may_read(actor), actor, "launch.incidents")
+    with ctx.db.read() as session:
+        if not repo.launch_exists(session, launch_id):
+            raise NotFoundError(f"launch {launch_id} does not exist")
+        return outbox.incidents(session, launch_id=launch_id)
+
+
+def list_process_versions(ctx: EngineContext, *, actor: Actor) -> list[ProcessVersionView]:
+    ctx.require(permissions.may_read(actor), actor, "process.list")
+    with ctx.db.read() as session:
+        versions = repo.process_versions(session)
+        latest = {v.process_id: v.id for v in versions}  # ordered by (process id, version): last wins
+        return [process_version_view(v, latest_id=latest[v.process_id]) for v in versions]
