@@ -41,14 +41,13 @@ def page_bounds(offset: int, limit: int) -> tuple[int, int]:
 def get_launch(ctx: EngineContext, *, launch_id: str, actor: Actor) -> LaunchView:
     ctx.require(permissions.may_read(actor), actor, "launch.read")
     with ctx.db.read() as session:
-        conn = session.connection()
-        launch = rows.read_launch(conn, launch_id)
+        launch = rows.read_launch(session, launch_id)
         if launch is None:
             raise NotFoundError(f"launch {launch_id} does not exist")
         snapshot = LaunchSnapshot(
             launch=launch,
-            facts={f.key: f for f in rows.read_gate_facts(conn, launch_id)},
-            ready=rows.read_ready_tasks(conn, launch_id),
+            facts={f.key: f for f in rows.read_gate_facts(session, launch_id)},
+            ready=rows.read_ready_tasks(session, launch_id),
         )
         process = ctx.process(launch.process_version_id, session)
     return full_view(snapshot, process.model, ctx.label(launch.process_version_id))

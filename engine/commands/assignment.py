@@ -10,7 +10,7 @@ from engine import permissions
 from engine.commands.context import EngineContext, require_ready
 from engine.commands.runner import TaskRefusals, run_command
 from engine.commands.write import AuditEntry, LaunchChange, Message, write_change
-from engine.db import repository as repo
+from engine.db import accounts as accounts_rows
 from engine.db import rows
 from engine.db.rows import LaunchRow, TaskRow
 from engine.domain import Actor, LaunchStatus, TaskStatus, TaskView
@@ -18,7 +18,7 @@ from engine.errors import AssigneeInvalidError, ConflictError, NotFoundError
 from engine.views import task_view
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
 
 _DONE = {"claim": "task.claimed", "release": "task.released", "assign": "task.assigned"}
 
@@ -40,12 +40,15 @@ def assignable_users(ctx: EngineContext, *, task_id: str, actor: Actor) -> tuple
     may assign it (support managers: support tasks; the launch PM: PM tasks)."""
     ctx.require(permissions.may_read(actor), actor, "task.assignable")
     with ctx.db.read() as session:
-        task, launch = _read(session.connection(), task_id)
+        task, launch = _read(session, task_id)
         if task.status != TaskStatus.READY.value or launch.status != LaunchStatus.ACTIVE.value:
             return ()
         if permissions.may_assign(actor, _facts(task, launch)) is not None:
             return ()
-        return tuple(repo.active_usernames_with_role(session, task.role))
+        users = sorted(
+            u.username for u in accounts_rows.active_users(session) if task.role in _roles(u.roles)
+        )
+        return tuple(users)
 
 
 def _reassign(ctx: EngineContext, how: str, task_id: str, actor: Actor, assignee: str | None) -> TaskView:
@@ -60,8 +63,8 @@ def _reassign(ctx: EngineContext, how: str, task_id: str, actor: Actor, assignee
 
 def _attempt(ctx: EngineContext, how: str, task_id: str, actor: Actor, assignee: str | None) -> TaskView:
     with ctx.db.read() as session:
-        task, launch = _read(session.connection(), task_id)
-        roles = repo.active_user_roles(session, assignee) if how == "assign" and assignee else None
+        task, launch = _read(session, task_id)
+        roles = _active_roles(session, assignee) if how == "assign" and assignee else None
     require_ready(task, launch)
     facts = _facts(task, launch)
     if how == "claim":
@@ -102,13 +105,23 @@ def _attempt(ctx: EngineContext, how: str, task_id: str, actor: Actor, assignee:
     return task_view(replace(task, assignee=assignee), launch.product_name)
 
 
-def _read(conn: Connection, task_id: str) -> tuple[TaskRow, LaunchRow]:
-    task = rows.read_task(conn, task_id)
+def _read(session: Session, task_id: str) -> tuple[TaskRow, LaunchRow]:
+    task = rows.read_task(session, task_id)
     if task is None:
         raise NotFoundError(f"task {task_id} does not exist")
-    launch = rows.read_launch(conn, task.launch_id)
+    launch = rows.read_launch(session, task.launch_id)
     assert launch is not None
     return task, launch
+
+
+def _active_roles(session: Session, username: str) -> list[str] | None:
+    """The roles of the active user of that name (None: no such active user)."""
+    user = accounts_rows.user_by_name(session, username)
+    return _roles(user.roles) if user is not None and user.active else None
+
+
+def _roles(stored: str) -> list[str]:
+    return stored.split(",")
 
 
 def _facts(task: TaskRow, launch: LaunchRow) -> permissions.TaskFacts:

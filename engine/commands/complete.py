@@ -68,11 +68,10 @@ def _attempt(ctx: EngineContext, *, task_id: str, data: Mapping[str, Any], actor
 def _read_for_task(ctx: EngineContext, task_id: str) -> tuple[TaskRow, LaunchSnapshot, str, LoadedProcess]:
     """A task, its launch's rows and stored state, from one read transaction (one snapshot)."""
     with ctx.db.read() as session:
-        conn = session.connection()
-        task = rows.read_task(conn, task_id)
+        task = rows.read_task(session, task_id)
         if task is None:
             raise NotFoundError(f"task {task_id} does not exist")
-        found = rows.read_launch_with_state(conn, task.launch_id)
+        found = rows.read_launch_with_state(session, task.launch_id)
         assert found is not None
         launch, state = found
         process = ctx.process(launch.process_version_id, session)
@@ -83,8 +82,8 @@ def _read_for_task(ctx: EngineContext, task_id: str) -> tuple[TaskRow, LaunchSna
             authors[spec.reviews] = repo.last_author(session, launch.id, writers)
         snapshot = LaunchSnapshot(
             launch=launch,
-            facts={f.key: f for f in rows.read_gate_facts(conn, launch.id)},
-            ready=rows.read_ready_tasks(conn, launch.id),
+            facts={f.key: f for f in rows.read_gate_facts(session, launch.id)},
+            ready=rows.read_ready_tasks(session, launch.id),
             authors=authors,
         )
     return task, snapshot, state, process

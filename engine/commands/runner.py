@@ -126,7 +126,7 @@ class TimerRefusals:
         reason = exc.message if isinstance(exc, WorkflowStuckError) else f"unexpected: {exc!r}"
         logger.error("launch %s: a timer could not fire: %s", self.launch_id, reason, exc_info=exc)
         with self.ctx.db.write() as session:
-            rows.clear_timer_schedule(session.connection(), launch_id=self.launch_id, due_by=self.due_by)
+            rows.clear_timer_schedule(session, launch_id=self.launch_id, due_by=self.due_by)
             audit.append_event(
                 session,
                 actor=WORKER_ACTOR,

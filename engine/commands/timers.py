@@ -50,8 +50,7 @@ def _read_due(
 ) -> tuple[LaunchRow, str, LoadedProcess, tuple[GateFact, ...], tuple[TaskRow, ...]] | None:
     """The launch's rows and stored state when its timers are due (None: nothing to do)."""
     with ctx.db.read() as session:
-        conn = session.connection()
-        found = rows.read_launch_with_state(conn, launch_id)
+        found = rows.read_launch_with_state(session, launch_id)
         if found is None:
             return None
         launch, stored_state = found
@@ -66,8 +65,8 @@ def _read_due(
             launch,
             stored_state,
             process,
-            rows.read_gate_facts(conn, launch.id),
-            rows.read_ready_tasks(conn, launch.id),
+            rows.read_gate_facts(session, launch.id),
+            rows.read_ready_tasks(session, launch.id),
         )
 
 

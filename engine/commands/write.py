@@ -82,12 +82,11 @@ class LaunchChange:
 def write_change(ctx: EngineContext, change: LaunchChange) -> None:
     """Write `change` in one transaction, or raise StaleVersionError having written nothing."""
     with ctx.db.write() as session:
-        conn = session.connection()
         _update_launch(session, change)
         if change.completion is not None:
             done = change.completion
             if not rows.complete_task(
-                conn,
+                session,
                 task_id=done.task_id,
                 at=change.now,
                 by=done.by,
@@ -96,11 +95,11 @@ def write_change(ctx: EngineContext, change: LaunchChange) -> None:
             ):
                 raise StaleVersionError()
         if change.assignment is not None:
-            rows.set_assignee(conn, task_id=change.assignment[0], assignee=change.assignment[1])
+            rows.set_assignee(session, task_id=change.assignment[0], assignee=change.assignment[1])
         _write_task_index(session, change.after, change.new_tasks, gone=change.gone, now=change.now)
-        rows.update_gate_items(conn, change.before.id, change.gate)
+        rows.update_gate_items(session, change.before.id, change.gate)
         if change.completion is not None:
-            rows.delete_drafts(conn, change.completion.task_id)
+            rows.delete_drafts(session, change.completion.task_id)
         for message in change.messages:
             _add_message(session, change.before.id, message, now=change.now)
         if change.audit is not None:
@@ -118,9 +117,8 @@ def write_new_launch(
 ) -> None:
     """A new launch in one transaction: its row, gate facts, first tasks (and their announcements), audit."""
     with ctx.db.write() as session:
-        conn = session.connection()
-        rows.insert_launch(conn, launch, state=state)
-        rows.insert_gate_facts(conn, launch.id, facts)
+        rows.insert_launch(session, launch, state=state)
+        rows.insert_gate_facts(session, launch.id, facts)
         _write_task_index(session, launch, new_tasks, gone=(), now=launch.created_at)
         _append_audit(session, launch.id, entry, now=launch.created_at)
 
@@ -181,7 +179,7 @@ def _update_launch(session: Session, change: LaunchChange) -> None:
         values["state"] = change.state
         values["next_timer_at"] = change.after.next_timer_at  # a new state has its own waiting timers
     if not rows.update_launch(
-        session.connection(),
+        session,
         launch_id=change.before.id,
         expected_version=change.before.version,
         values=values,
@@ -194,9 +192,8 @@ def _write_task_index(
 ) -> None:
     """Cancel the rows of tasks no longer ready, insert the new ones; a task that waits in a role's
     queue is announced to that role."""
-    conn = session.connection()
-    rows.cancel_tasks(conn, gone, at=now)
-    rows.insert_tasks(conn, new_tasks)
+    rows.cancel_tasks(session, gone, at=now)
+    rows.insert_tasks(session, new_tasks)
     for new in new_tasks:
         task = new.row
         if task.assignee is None:

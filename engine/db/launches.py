@@ -16,7 +16,7 @@ from engine.db.rows import LaunchRow, read_launch
 
 def launch_by_id(session: Session, launch_id: str) -> LaunchRow | None:
     """The launch row (without its workflow state), read in the session's transaction."""
-    return read_launch(session.connection(), launch_id)
+    return read_launch(session, launch_id)
 
 
 def bump_version(session: Session, launch_id: str, *, now: datetime) -> None:

@@ -30,7 +30,6 @@ from engine.db.models import (
     ProcessVersionRecord,
     TaskDraftRecord,
     TaskRecord,
-    UserRecord,
 )
 from engine.domain import LaunchStatus, TaskStatus
 
@@ -405,23 +404,3 @@ def comments(session: Session, *, launch_id: str, task_id: str | None) -> Sequen
     if task_id is not None:
         query = query.where(CommentRecord.task_id == task_id)
     return session.execute(query.order_by(CommentRecord.id)).scalars().all()
-
-
-# ---------------------------------------------------------------------------------------- people
-
-
-def active_user_roles(session: Session, username: str) -> list[str] | None:
-    """The roles of an active user (None: no active user of that name)."""
-    found = session.execute(
-        select(UserRecord.roles).where(UserRecord.username == username, UserRecord.active.is_(True))
-    ).scalar_one_or_none()
-    return found.split(",") if found is not None else None
-
-
-def active_usernames_with_role(session: Session, role: str) -> list[str]:
-    rows = session.execute(
-        select(UserRecord.username, UserRecord.roles)
-        .where(UserRecord.active.is_(True))
-        .order_by(UserRecord.username)
-    ).all()
-    return [name for name, roles in rows if role in roles.split(",")]

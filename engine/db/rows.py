@@ -1,8 +1,8 @@
 """The command path's reads and writes in SQLAlchemy Core: plain frozen rows in and out, no ORM objects.
 
 A completion is the hot path of the whole product, so its statements skip the ORM's unit of work and
-identity map; they run on the caller's transaction (`Session.connection()`), so they commit or roll back
-with everything else the command writes.
+identity map; they run on the connection of the caller's Session (its transaction), so they commit or
+roll back with everything else the command writes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, RowMapping, Table, bindparam, delete, insert, select, update
+from sqlalchemy import CursorResult, RowMapping, Table, bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from engine.db.models import GateItemRecord, LaunchRecord, TaskDraftRecord, TaskRecord
 from engine.domain import GateFact, GateItemStatus, TaskStatus
@@ -142,30 +143,36 @@ def gate_fact(row: RowMapping) -> GateFact:
     return GateFact(**values)
 
 
-def read_launch(conn: Connection, launch_id: str) -> LaunchRow | None:
-    found = conn.execute(_SELECT_LAUNCH, {"launch_id": launch_id}).mappings().first()
+def read_launch(session: Session, launch_id: str) -> LaunchRow | None:
+    found = session.connection().execute(_SELECT_LAUNCH, {"launch_id": launch_id}).mappings().first()
     return launch_row(found) if found is not None else None
 
 
-def read_launch_with_state(conn: Connection, launch_id: str) -> tuple[LaunchRow, str] | None:
-    found = conn.execute(_SELECT_LAUNCH_WITH_STATE, {"launch_id": launch_id}).mappings().first()
+def read_launch_with_state(session: Session, launch_id: str) -> tuple[LaunchRow, str] | None:
+    found = (
+        session.connection().execute(_SELECT_LAUNCH_WITH_STATE, {"launch_id": launch_id}).mappings().first()
+    )
     return (launch_row(found), found["state"]) if found is not None else None
 
 
-def read_task(conn: Connection, task_id: str) -> TaskRow | None:
-    found = conn.execute(_SELECT_TASK, {"task_id": task_id}).mappings().first()
+def read_task(session: Session, task_id: str) -> TaskRow | None:
+    found = session.connection().execute(_SELECT_TASK, {"task_id": task_id}).mappings().first()
     return task_row(found) if found is not None else None
 
 
-def read_ready_tasks(conn: Connection, launch_id: str) -> tuple[TaskRow, ...]:
-    return tuple(task_row(r) for r in conn.execute(_SELECT_READY, {"launch_id": launch_id}).mappings())
+def read_ready_tasks(session: Session, launch_id: str) -> tuple[TaskRow, ...]:
+    return tuple(
+        task_row(r) for r in session.connection().execute(_SELECT_READY, {"launch_id": launch_id}).mappings()
+    )
 
 
-def read_gate_facts(conn: Connection, launch_id: str) -> tuple[GateFact, ...]:
-    return tuple(gate_fact(r) for r in conn.execute(_SELECT_GATE, {"launch_id": launch_id}).mappings())
+def read_gate_facts(session: Session, launch_id: str) -> tuple[GateFact, ...]:
+    return tuple(
+        gate_fact(r) for r in session.connection().execute(_SELECT_GATE, {"launch_id": launch_id}).mappings()
+    )
 
 
-def insert_launch(conn: Connection, launch: LaunchRow, *, state: str) -> None:
+def insert_launch(session: Session, launch: LaunchRow, *, state: str) -> None:
     values = asdict(launch)
     values.update(
         state=state,
@@ -173,18 +180,18 @@ def insert_launch(conn: Connection, launch: LaunchRow, *, state: str) -> None:
         support_distribution=list(launch.support_distribution),
         due_overrides=dict(launch.due_overrides),
     )
-    conn.execute(_INSERT_LAUNCH, values)
+    session.connection().execute(_INSERT_LAUNCH, values)
 
 
-def insert_gate_facts(conn: Connection, launch_id: str, facts: Sequence[GateFact]) -> None:
+def insert_gate_facts(session: Session, launch_id: str, facts: Sequence[GateFact]) -> None:
     if facts:
-        conn.execute(
+        session.connection().execute(
             _INSERT_GATE, [{**asdict(f), "status": f.status.value, "launch_id": launch_id} for f in facts]
         )
 
 
 def update_launch(
-    conn: Connection, *, launch_id: str, expected_version: int, values: Mapping[str, Any]
+    session: Session, *, launch_id: str, expected_version: int, values: Mapping[str, Any]
 ) -> bool:
     """Write `values` only if the launch is still at `expected_version` (False: someone else wrote first)."""
     statement = (
@@ -192,12 +199,12 @@ def update_launch(
         .where(_LAUNCH.c.id == launch_id, _LAUNCH.c.version == expected_version)
         .values(**values)
     )
-    return _rowcount(conn.execute(statement)) == 1
+    return _rowcount(session.connection().execute(statement)) == 1
 
 
-def clear_timer_schedule(conn: Connection, *, launch_id: str, due_by: datetime) -> None:
+def clear_timer_schedule(session: Session, *, launch_id: str, due_by: datetime) -> None:
     """Take a launch's failed timers off the schedule; a state stored since (with a later timer) keeps it."""
-    conn.execute(
+    session.connection().execute(
         update(_LAUNCH)
         .where(_LAUNCH.c.id == launch_id, _LAUNCH.c.next_timer_at <= due_by)
         .values(next_timer_at=None)
@@ -205,36 +212,36 @@ def clear_timer_schedule(conn: Connection, *, launch_id: str, due_by: datetime) 
 
 
 def complete_task(
-    conn: Connection, *, task_id: str, at: datetime, by: str, sequence: int, assignee: str
+    session: Session, *, task_id: str, at: datetime, by: str, sequence: int, assignee: str
 ) -> bool:
     """Mark a ready task completed (False: it was no longer ready)."""
-    result = conn.execute(
+    result = session.connection().execute(
         _COMPLETE_TASK, {"task_id": task_id, "at": at, "by": by, "sequence": sequence, "assignee": assignee}
     )
     return _rowcount(result) == 1
 
 
-def cancel_tasks(conn: Connection, task_ids: Iterable[str], *, at: datetime) -> None:
+def cancel_tasks(session: Session, task_ids: Iterable[str], *, at: datetime) -> None:
     for task_id in sorted(task_ids):
-        conn.execute(_CANCEL_TASK, {"task_id": task_id, "at": at})
+        session.connection().execute(_CANCEL_TASK, {"task_id": task_id, "at": at})
 
 
-def set_assignee(conn: Connection, *, task_id: str, assignee: str | None) -> None:
-    conn.execute(_SET_ASSIGNEE, {"task_id": task_id, "to": assignee})
+def set_assignee(session: Session, *, task_id: str, assignee: str | None) -> None:
+    session.connection().execute(_SET_ASSIGNEE, {"task_id": task_id, "to": assignee})
 
 
-def insert_tasks(conn: Connection, tasks: Sequence[NewTask]) -> None:
+def insert_tasks(session: Session, tasks: Sequence[NewTask]) -> None:
     if not tasks:
         return
-    conn.execute(
+    session.connection().execute(
         _INSERT_TASK,
         [{**asdict(t.row), "ladder_step": t.ladder_step, "remind_at": t.remind_at} for t in tasks],
     )
 
 
-def update_gate_items(conn: Connection, launch_id: str, facts: Iterable[GateFact]) -> None:
+def update_gate_items(session: Session, launch_id: str, facts: Iterable[GateFact]) -> None:
     for fact in facts:
-        conn.execute(
+        session.connection().execute(
             _UPDATE_GATE,
             {
                 "of_launch": launch_id,
@@ -247,8 +254,8 @@ def update_gate_items(conn: Connection, launch_id: str, facts: Iterable[GateFact
         )
 
 
-def delete_drafts(conn: Connection, task_id: str) -> None:
-    conn.execute(_DELETE_DRAFTS, {"task_id": task_id})
+def delete_drafts(session: Session, task_id: str) -> None:
+    session.connection().execute(_DELETE_DRAFTS, {"task_id": task_id})
 
 
 def _rowcount(result: CursorResult[Any]) -> int:
