@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from api.audit_cli import audit_app
 from api.settings import get_settings
 from engine import Database, EngineError, WorkflowEngine, is_at_head, upgrade_to_head
 
@@ -16,7 +17,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 bpmn_app = typer.Typer(help="Process diagrams.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bpmn_app, name="bpmn")
 app.add_typer(audit_app, name="audit")
@@ -76,43 +76,6 @@ def bpmn_check(
         failed = failed or not report.deployable
     if failed:
         raise typer.Exit(1)
-
-
-@audit_app.command("verify")
-def audit_verify(database_url: DatabaseOption = None) -> None:
-    """Recompute the audit hash chain: OK with the head hash, or the first broken sequence number."""
-    result = _engine(database_url).verify_audit()
-    if result.ok:
-        typer.echo(f"OK: {result.count} events, head {result.head_hash}")
-        return
-    typer.echo(f"BROKEN at sequence {result.broken_sequence}: {result.message}", err=True)
-    raise typer.Exit(1)
-
-
-@audit_app.command("verify-export")
-def audit_verify_export(
-    file: Annotated[Path, typer.Argument(help="A complete, unfiltered export: .csv or .jsonl")],
-) -> None:
-    """Verify an exported audit trail offline (no database): the same check as `audit verify`."""
-    from api.exports import read_csv, read_jsonl
-    from engine import verify_events
-
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        typer.echo(f"error: cannot read {file}: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    try:
-        events = list(read_csv(text) if file.suffix.lower() == ".csv" else read_jsonl(text))
-    except (ValueError, KeyError) as exc:
-        typer.echo(f"error: {file} is not an audit export: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    result = verify_events(events)
-    if result.ok:
-        typer.echo(f"OK: {result.count} events, head {result.head_hash}")
-        return
-    typer.echo(f"BROKEN at sequence {result.broken_sequence}: {result.message}", err=True)
-    raise typer.Exit(1)
 
 
 @app.command("demo")

@@ -17,7 +17,7 @@ from engine import HASHED_FIELDS
 
 EXPORT_COLUMNS: tuple[str, ...] = (*HASHED_FIELDS, "hash")
 _JSON_COLUMNS = {"before", "after", "detail"}
-_INT_COLUMNS = {"sequence"}
+_INT_COLUMNS = {"sequence", "chain_position"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 

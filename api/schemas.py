@@ -270,6 +270,7 @@ class CommentRead(Read):
 
 class AuditEventRead(Read):
     sequence: int
+    chain_position: int = Field(description="position in its launch's chain (1, 2, …; no gaps)")
     occurred_at: str
     actor: str
     role: str
@@ -289,6 +290,10 @@ class AuditVerifyRead(BaseModel):
     count: int
     head_hash: str | None
     broken_sequence: int | None
+    broken_launch: str | None = None
+    broken_position: int | None = None
+    broken_checkpoint: int | None = None
+    checkpoints: int = 0
     message: str
 
 

@@ -67,7 +67,7 @@ INPROCESS_STEPS: tuple[tuple[str, str, str], ...] = (
         "complete_user_task",
     ),
     ("    dump_state (serialize, no spec)", "engine/serialization.py", "dump_state"),
-    ("    audit.append_event (hash chain, locks the head)", "engine/audit.py", "append_event"),
+    ("    audit.append_event (hash chain, locks the launch's chain)", "engine/audit.py", "append_event"),
     ("    Session.commit (flush + COMMIT)", "sqlalchemy/orm/session.py", "commit"),
     ("  full_view (the launch view returned)", "engine/views.py", "full_view"),
 )

@@ -1,8 +1,10 @@
-"""Append-only, hash-chained audit events.
+"""Append-only audit events in hash chains, one chain per launch (plus one for events with no launch).
 
-Each event's hash is SHA-256 over a canonical JSON form of its fields and the previous event's hash, so an
-edited, inserted or deleted row breaks the chain at a sequence number that `verify_chain` names. Appending
-locks the single chain-head row, which keeps the chain linear across server processes.
+Each event's hash is SHA-256 over a canonical JSON form of its fields, which include its position in its
+chain and the hash of the event before it in that chain. Appending locks only that chain's row
+(`engine.db.audit.claim_position`), so commands on different launches never wait on each other. An
+edited, inserted, reordered or deleted row breaks its chain at a (launch, position) that verification
+names; signed checkpoints (`engine.checkpoints`) carry the chain heads outside the database.
 """
 
 from __future__ import annotations
@@ -10,22 +12,41 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from engine.audit_merkle import merkle_root
 from engine.clock import format_utc
-from engine.db.models import AuditEventRecord, AuditHeadRecord
+from engine.db import audit as audit_rows
+from engine.db.audit import GENESIS_HASH, SYSTEM_CHAIN
+from engine.db.models import AuditEventRecord
 from engine.domain import Actor, AuditEventView, AuditVerification
 
 logger = logging.getLogger(__name__)
 
-GENESIS_HASH = "0" * 64
+__all__ = [
+    "GENESIS_HASH",
+    "HASHED_FIELDS",
+    "SYSTEM_CHAIN",
+    "ChainCheck",
+    "append_event",
+    "chain_of",
+    "describe_chain",
+    "event_hash",
+    "lock_chain",
+    "record_fields",
+    "to_view",
+    "verify_chain",
+    "verify_events",
+]
+
 HASHED_FIELDS = (
     "sequence",
+    "chain_position",
     "occurred_at",
     "actor",
     "role",
@@ -49,22 +70,18 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-_HEAD = cast(Table, AuditHeadRecord.__table__)
-_EVENT = cast(Table, AuditEventRecord.__table__)
-_LOCK_HEAD = select(_HEAD.c.sequence, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-_INSERT_EVENT = insert(_EVENT)
-_MOVE_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.id == 1)
-    .values(sequence=bindparam("new_sequence"), hash=bindparam("new_hash"))
-)
+def chain_of(launch_id: str | None) -> str:
+    return launch_id if launch_id else SYSTEM_CHAIN
 
 
-def lock_chain(session: Session) -> tuple[int, str]:
-    """Lock the chain head for the rest of the transaction (a row lock on PostgreSQL; SQLite's write
-    transactions are already exclusive). Returns the head's sequence number and hash."""
-    sequence, head_hash = session.connection().execute(_LOCK_HEAD).one()
-    return int(sequence), str(head_hash)
+def describe_chain(chain_id: str) -> str:
+    return f"launch {chain_id}" if chain_id else "the chain of events with no launch"
+
+
+def lock_chain(session: Session, *, launch_id: str | None = None) -> None:
+    """Lock one chain for the rest of the transaction (default: the chain of events with no launch, which
+    process deploys use to take turns)."""
+    audit_rows.lock_chain(session.connection(), chain_of(launch_id))
 
 
 def append_event(
@@ -79,12 +96,15 @@ def append_event(
     after: Mapping[str, Any] | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> int:
-    """Append one event inside the caller's transaction and return its sequence number. Call it last, just
-    before commit: it locks the chain head until the transaction ends."""
+    """Append one event to its launch's chain inside the caller's transaction; returns its global sequence
+    number. Call it last, just before commit: it locks the chain's row until the transaction ends."""
     session.flush()  # the ORM rows this event describes go first (foreign keys)
-    sequence, prev_hash = lock_chain(session)
+    conn = session.connection()
+    chain_id = chain_of(launch_id)
+    position, prev_hash, sequence = audit_rows.claim_position(conn, chain_id)
     fields: dict[str, Any] = {
-        "sequence": sequence + 1,
+        "sequence": sequence,
+        "chain_position": position,
         "occurred_at": format_utc(at),
         "actor": actor.username,
         "role": actor.primary_role,
@@ -100,109 +120,149 @@ def append_event(
     # Normalise through JSON so the hash covers exactly what the database gives back.
     fields = json.loads(canonical_json(fields))
     fields["hash"] = event_hash(fields)
-    conn = session.connection()
-    conn.execute(_INSERT_EVENT, fields)
-    conn.execute(_MOVE_HEAD, {"new_sequence": fields["sequence"], "new_hash": fields["hash"]})
+    audit_rows.insert_event(conn, fields, chain_id=chain_id)
     logger.info(
-        "audit #%s %s by %s launch=%s task=%s", fields["sequence"], action, actor.username, launch_id, task_id
+        "audit #%s (%s #%s) %s by %s task=%s",
+        sequence,
+        describe_chain(chain_id),
+        position,
+        action,
+        actor.username,
+        task_id,
     )
-    return int(fields["sequence"])
+    return sequence
 
 
 def to_view(record: AuditEventRecord) -> AuditEventView:
-    return AuditEventView(
-        sequence=record.sequence,
-        occurred_at=record.occurred_at,
-        actor=record.actor,
-        role=record.role,
-        action=record.action,
-        launch_id=record.launch_id,
-        task_id=record.task_id,
-        request_id=record.request_id,
-        before=record.before,
-        after=record.after,
-        detail=record.detail,
-        prev_hash=record.prev_hash,
-        hash=record.hash,
-    )
+    return AuditEventView(**{name: getattr(record, name) for name in (*HASHED_FIELDS, "hash")})
 
 
-def record_fields(record: AuditEventRecord | AuditEventView) -> dict[str, Any]:
+def record_fields(record: AuditEventRecord | AuditEventView | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(record, Mapping):
+        return {name: record.get(name) for name in (*HASHED_FIELDS, "hash")}
     return {name: getattr(record, name) for name in (*HASHED_FIELDS, "hash")}
 
 
-def verify_events(
-    events: Iterable[Mapping[str, Any]], *, head_sequence: int | None = None, head_hash: str | None = None
-) -> AuditVerification:
-    """Verify a chain given as dicts in sequence order (from the database or from an export file)."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    count = 0
-    for event in events:
-        seq = int(event["sequence"])
-        if seq != expected_seq:
-            return AuditVerification(
-                ok=False,
-                count=count,
-                head_hash=None,
-                broken_sequence=expected_seq,
-                message=f"event #{expected_seq} is missing (next present is #{seq})",
-            )
-        if event["prev_hash"] != expected_prev:
-            return AuditVerification(
-                ok=False,
-                count=count,
-                head_hash=None,
-                broken_sequence=seq,
-                message=f"event #{seq} does not link to the event before it",
-            )
-        if event_hash(event) != event["hash"]:
-            return AuditVerification(
-                ok=False,
-                count=count,
-                head_hash=None,
-                broken_sequence=seq,
-                message=f"event #{seq} was altered: its content does not match its hash",
-            )
-        expected_prev = event["hash"]
-        expected_seq += 1
-        count += 1
-    if head_sequence is not None and head_sequence != count:
-        missing = count + 1
-        return AuditVerification(
+@dataclass
+class ChainCheck:
+    """Walks events in global order and checks every chain they belong to; the first problem wins."""
+
+    count: int = 0
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)  # chain → (length, head hash)
+    problem: AuditVerification | None = None
+    last_sequence: int = 0
+    wanted: Mapping[str, set[int]] = field(default_factory=dict)  # positions whose hash to keep
+    kept: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    def fail(self, chain_id: str, position: int, sequence: int | None, message: str) -> None:
+        self.problem = AuditVerification(
             ok=False,
-            count=count,
+            count=self.count,
             head_hash=None,
-            broken_sequence=missing,
-            message=f"event #{missing} is missing: the chain head records {head_sequence} events",
+            broken_sequence=sequence,
+            broken_launch=chain_id or None,
+            broken_position=position,
+            message=message,
         )
-    if head_hash is not None and count and head_hash != expected_prev:
-        return AuditVerification(
-            ok=False, count=count, head_hash=None, broken_sequence=count, message="chain head does not match"
-        )
-    return AuditVerification(ok=True, count=count, head_hash=expected_prev if count else GENESIS_HASH)
 
-
-def iter_events(session: Session, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
-    last = 0
-    while True:
-        rows = (
-            session.execute(
-                select(AuditEventRecord)
-                .where(AuditEventRecord.sequence > last)
-                .order_by(AuditEventRecord.sequence)
-                .limit(batch)
+    def add(self, event: Mapping[str, Any]) -> bool:
+        """Check one event; False once a problem was found."""
+        if self.problem is not None:
+            return False
+        chain_id = chain_of(event.get("launch_id"))
+        where = describe_chain(chain_id)
+        sequence, position = int(event["sequence"]), int(event["chain_position"])
+        length, prev = self.heads.get(chain_id, (0, GENESIS_HASH))
+        expected = length + 1
+        if sequence <= self.last_sequence:
+            self.fail(
+                chain_id,
+                position,
+                sequence,
+                f"{where}, event #{position} (sequence {sequence}) is "
+                f"out of order: it comes after sequence {self.last_sequence}",
             )
-            .scalars()
-            .all()
-        )
-        if not rows:
-            return
-        for row in rows:
-            yield record_fields(row)
-        last = rows[-1].sequence
+        elif position > expected:
+            self.fail(
+                chain_id,
+                expected,
+                None,
+                f"{where}, event #{expected} is missing "
+                f"(the next one present is #{position}, sequence {sequence})",
+            )
+        elif position < expected:
+            self.fail(
+                chain_id,
+                position,
+                sequence,
+                f"{where}, event #{position} (sequence {sequence}) appears twice or out of order",
+            )
+        elif event["prev_hash"] != prev:
+            self.fail(
+                chain_id,
+                position,
+                sequence,
+                f"{where}, event #{position} (sequence {sequence}) does not link to the event before it",
+            )
+        elif event_hash(event) != event["hash"]:
+            self.fail(
+                chain_id,
+                position,
+                sequence,
+                f"{where}, event #{position} (sequence {sequence}) "
+                "was altered: its content does not match its hash",
+            )
+        if self.problem is not None:
+            return False
+        self.heads[chain_id] = (position, str(event["hash"]))
+        self.last_sequence = sequence
+        self.count += 1
+        if position in self.wanted.get(chain_id, ()):
+            self.kept[(chain_id, position)] = str(event["hash"])
+        return True
+
+    def compare_heads(self, recorded: Mapping[str, tuple[int, str]]) -> None:
+        """The chain rows must agree with the events (a deleted last event leaves a longer head)."""
+        for chain_id in sorted(recorded):
+            length, head = recorded[chain_id]
+            seen_length, seen_head = self.heads.get(chain_id, (0, GENESIS_HASH))
+            where = describe_chain(chain_id)
+            if seen_length < length:
+                self.fail(
+                    chain_id,
+                    seen_length + 1,
+                    None,
+                    f"{where}, event #{seen_length + 1} is missing: the chain's head records {length} events",
+                )
+                return
+            if (seen_length, seen_head) != (length, head) and length:
+                self.fail(
+                    chain_id, seen_length, None, f"{where}: the chain's head does not match its last event"
+                )
+                return
+
+    def result(self) -> AuditVerification:
+        if self.problem is not None:
+            return self.problem
+        leaves = [(chain, length, head) for chain, (length, head) in self.heads.items()]
+        return AuditVerification(ok=True, count=self.count, head_hash=merkle_root(leaves))
+
+
+def verify_events(
+    events: Iterable[Mapping[str, Any]], *, heads: Mapping[str, tuple[int, str]] | None = None
+) -> AuditVerification:
+    """Verify events given as dicts in global order (from the database or from an export file). OK with
+    the Merkle root of the chain heads as `head_hash`, or the first broken (launch, position)."""
+    check = ChainCheck()
+    for event in events:
+        if not check.add(event):
+            break
+    if check.problem is None and heads is not None:
+        check.compare_heads(heads)
+    return check.result()
 
 
 def verify_chain(session: Session) -> AuditVerification:
-    head = session.execute(select(AuditHeadRecord).where(AuditHeadRecord.id == 1)).scalar_one()
-    return verify_events(iter_events(session), head_sequence=head.sequence, head_hash=head.hash)
+    """Every chain in the database, against the chain rows (checkpoints: `engine.checkpoints`)."""
+    conn = session.connection()
+    return verify_events(audit_rows.iter_events(conn), heads=audit_rows.chain_heads(conn))

@@ -175,6 +175,7 @@ class LaunchView:
 @dataclass(frozen=True)
 class AuditEventView:
     sequence: int
+    chain_position: int
     occurred_at: str
     actor: str
     role: str
@@ -196,6 +197,10 @@ class AuditVerification:
     head_hash: str | None
     broken_sequence: int | None = None
     message: str = ""
+    broken_launch: str | None = None  # the chain of the first problem (None: the chain with no launch)
+    broken_position: int | None = None  # its position in that chain
+    broken_checkpoint: int | None = None  # or the first checkpoint that does not hold
+    checkpoints: int = 0  # signed checkpoints verified
 
 
 @dataclass(frozen=True)

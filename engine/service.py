@@ -281,9 +281,10 @@ class WorkflowEngine:
 
     def record_event(
         self, *, actor: Actor, action: str, detail: Mapping[str, Any], launch_id: str | None = None
-    ) -> None:
-        """Audit something that happened outside a command (sign-in, exports, refusals)."""
-        self._ctx.record_event(actor=actor, action=action, detail=detail, launch_id=launch_id)
+    ) -> int:
+        """Audit something that happened outside a command (sign-in, exports, refusals); returns the
+        event's sequence number."""
+        return self._ctx.record_event(actor=actor, action=action, detail=detail, launch_id=launch_id)
 
     # ------------------------------------------------------------------ timers and notifications
 

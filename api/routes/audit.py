@@ -105,10 +105,9 @@ def list_events(
 
 def _start_export(engine: WorkflowEngine, caller: AuditorDep, filters: _Filters, fmt: str) -> int:
     """The export is itself audited; it covers everything up to and including that event."""
-    engine.record_event(
+    return engine.record_event(
         actor=caller.actor, action="audit.exported", detail={"format": fmt, "filters": filters.as_dict()}
     )
-    return engine.verify_audit().count
 
 
 @router.get(
@@ -171,6 +170,10 @@ def verify(caller: AuditorDep, engine: EngineDep) -> AuditVerifyRead:
         count=result.count,
         head_hash=result.head_hash,
         broken_sequence=result.broken_sequence,
+        broken_launch=result.broken_launch,
+        broken_position=result.broken_position,
+        broken_checkpoint=result.broken_checkpoint,
+        checkpoints=result.checkpoints,
         message=result.message or ("OK" if result.ok else "broken"),
     )
 

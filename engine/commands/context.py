@@ -124,10 +124,10 @@ class EngineContext:
 
     def record_event(
         self, *, actor: Actor, action: str, detail: Mapping[str, Any], launch_id: str | None = None
-    ) -> None:
-        """One audit row in a transaction of its own."""
+    ) -> int:
+        """One audit row in a transaction of its own; its sequence number."""
         with self.db.write() as session:
-            audit.append_event(
+            return audit.append_event(
                 session, actor=actor, action=action, at=self.clock.now(), launch_id=launch_id, detail=detail
             )
 

@@ -185,16 +185,26 @@ class GateItemRecord(Base):
 
 
 class AuditEventRecord(Base):
-    """Append-only, hash-chained history. Triggers refuse UPDATE and DELETE."""
+    """Append-only, hash-chained history. Triggers refuse UPDATE and DELETE.
+
+    Each event belongs to one chain: its launch's, or the chain of events with no launch (`chain_id` "").
+    `chain_position` counts 1, 2, 3 … without gaps inside a chain and `prev_hash` is the hash of the event
+    before it in that chain. `sequence` is the global order, taken from a database sequence (PostgreSQL)
+    or the next number (SQLite), see docs/audit.md."""
 
     __tablename__ = "audit_event"
     __table_args__ = (
         Index("ix_audit_launch", "launch_id", "sequence"),
         Index("ix_audit_actor", "actor", "sequence"),
         Index("ix_audit_action", "action", "sequence"),
+        Index("uq_audit_chain_position", "chain_id", "chain_position", unique=True),
     )
 
-    sequence: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    sequence: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    chain_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    chain_position: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=False)
     occurred_at: Mapped[str] = mapped_column(String(40), nullable=False)
     actor: Mapped[str] = mapped_column(String(100), nullable=False)
     role: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -209,14 +219,42 @@ class AuditEventRecord(Base):
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
-class AuditHeadRecord(Base):
-    """One row: the chain head. Appending locks it, so the chain stays linear across processes."""
+class AuditChainRecord(Base):
+    """The head of one audit chain (a launch's, or "" for events with no launch). Appending to a chain
+    locks its row (per launch: commands on different launches never wait on each other). The checkpoint
+    step copies `length`/`head_hash` into `checkpointed_*` when it signs them."""
 
-    __tablename__ = "audit_head"
+    __tablename__ = "audit_chain"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sequence: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=False)
-    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    chain_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    length: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=False)
+    head_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    checkpointed_length: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), nullable=False
+    )
+    checkpointed_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditCheckpointRecord(Base):
+    """A signed statement of every chain head (a Merkle root) and the number of events they cover.
+
+    `payload` is the exact canonical JSON that was signed; `changes` maps each chain whose length changed
+    since the checkpoint before to its new length (so any checkpoint's tree can be rebuilt from the
+    events). Checkpoint 0 is written by the migration that introduced the chains: unsigned, it records the
+    head of the single chain that came before (`legacy_head`), which the first signed checkpoint repeats."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    global_position: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=False)
+    chain_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    root: Mapped[str] = mapped_column(String(64), nullable=False)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    legacy_head: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    signature: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class OutboxMessageRecord(Base):

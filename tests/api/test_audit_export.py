@@ -116,7 +116,7 @@ def test_exports_complete_and_verify_offline_when_written_to_files(
         assert result.output.startswith(f"OK: {count} events, head ")
 
 
-def test_offline_verify_names_sequence_when_jsonl_line_edited_or_deleted(
+def test_offline_verify_names_launch_and_position_when_jsonl_line_edited_or_deleted(
     scene: dict[str, Any], auditor_client: TestClient, tmp_path: Path
 ) -> None:
     lines = auditor_client.get(f"{AUDIT}/export.jsonl").text.splitlines()
@@ -129,13 +129,14 @@ def test_offline_verify_names_sequence_when_jsonl_line_edited_or_deleted(
     path.write_text("\n".join([*lines[:index], json.dumps(edited), *lines[index + 1 :]]) + "\n")
     result = _verify_offline(path)
     assert result.exit_code == 1
-    assert f"BROKEN at sequence {target['sequence']}" in result.output
+    where = f"launch {target['launch_id']}, event #{target['chain_position']}"
+    assert f"BROKEN: {where} (sequence {target['sequence']}) was altered" in result.output
 
     path = tmp_path / "deleted.jsonl"
     path.write_text("\n".join([*lines[:index], *lines[index + 1 :]]) + "\n")
     result = _verify_offline(path)
     assert result.exit_code == 1
-    assert f"BROKEN at sequence {target['sequence']}" in result.output
+    assert f"BROKEN: {where} is missing" in result.output
 
 
 def test_offline_verify_names_sequence_when_csv_cell_edited(
@@ -151,7 +152,7 @@ def test_offline_verify_names_sequence_when_csv_cell_edited(
     path.write_text(buffer.getvalue(), encoding="utf-8")
     result = _verify_offline(path)
     assert result.exit_code == 1
-    assert f"BROKEN at sequence {victim[0]}" in result.output
+    assert f"(sequence {victim[0]}) was altered" in result.output
 
 
 def test_export_audited_with_format_when_auditor_exports(

@@ -96,7 +96,7 @@ def test_demo_runs_launch_to_live_and_audit_verifies(tmp_path: Path) -> None:
     assert verified.output.startswith("OK: 13 events, head ")
 
 
-def test_audit_verify_names_sequence_when_row_was_edited(tmp_path: Path) -> None:
+def test_audit_verify_names_launch_position_and_sequence_when_row_was_edited(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     runner.invoke(app, ["db", "migrate", "--database-url", url])
     runner.invoke(app, ["demo", "--database-url", url])
@@ -107,7 +107,8 @@ def test_audit_verify_names_sequence_when_row_was_edited(tmp_path: Path) -> None
     database.dispose()
     result = runner.invoke(app, ["audit", "verify", "--database-url", url])
     assert result.exit_code == 1
-    assert "BROKEN at sequence 5" in result.output
+    assert result.output.startswith("BROKEN: launch ")
+    assert "(sequence 5) was altered" in result.output
 
 
 def test_commands_refuse_database_that_is_not_migrated(tmp_path: Path) -> None:

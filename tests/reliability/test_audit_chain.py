@@ -14,7 +14,8 @@ from sqlalchemy import Connection, delete, exc, func, select, text, update
 
 from engine import ConflictError, PermissionDeniedError, WorkflowEngine
 from engine.audit import GENESIS_HASH, event_hash, record_fields, verify_events
-from engine.db.models import AuditEventRecord, AuditHeadRecord
+from engine.audit_merkle import merkle_root
+from engine.db.models import AuditChainRecord, AuditEventRecord
 from tests.engine import driver
 
 AUDIT = AuditEventRecord.__table__
@@ -62,7 +63,14 @@ def _tamper(engine: WorkflowEngine, edit: Callable[[Connection], object]) -> Non
             conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_insert_only"))
 
 
-def test_verify_audit_is_ok_and_head_is_last_hash_after_commands(history: WorkflowEngine) -> None:
+def _chains(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    chains: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        chains.setdefault(row["launch_id"] or "", []).append(row)
+    return chains
+
+
+def test_verify_audit_is_ok_and_each_launch_has_its_own_gap_free_chain(history: WorkflowEngine) -> None:
     rows = _rows(history)
     actions = [r["action"] for r in rows]
     assert {"process.deployed", "launch.started", "task.completed"} <= set(actions)
@@ -71,16 +79,25 @@ def test_verify_audit_is_ok_and_head_is_last_hash_after_commands(history: Workfl
     result = history.verify_audit()
 
     assert result.ok, result.message
-    assert result.broken_sequence is None
+    assert result.broken_sequence is None and result.broken_position is None
     assert result.count == len(rows)
-    assert result.head_hash == rows[-1]["hash"]
-    assert [r["sequence"] for r in rows] == list(range(1, len(rows) + 1))
-    assert rows[0]["prev_hash"] == GENESIS_HASH
-    for previous, row in pairwise(rows):
-        assert row["prev_hash"] == previous["hash"]
+    sequences = [r["sequence"] for r in rows]
+    assert sequences == sorted(set(sequences))  # one global order
+    chains = _chains(rows)
+    assert set(chains) >= {"", rows[-1]["launch_id"]}  # deploys have no launch; the rest is the launch's
+    leaves = []
+    for chain_id, events in chains.items():
+        assert [e["chain_position"] for e in events] == list(range(1, len(events) + 1))
+        assert events[0]["prev_hash"] == GENESIS_HASH
+        for previous, row in pairwise(events):
+            assert row["prev_hash"] == previous["hash"]
+        leaves.append((chain_id, len(events), events[-1]["hash"]))
+    assert result.head_hash == merkle_root(leaves)
     with history.db.read() as session:
-        head = session.execute(select(AuditHeadRecord)).scalar_one()
-        assert (head.sequence, head.hash) == (len(rows), rows[-1]["hash"])
+        heads = {
+            r.chain_id: (r.length, r.head_hash) for r in session.execute(select(AuditChainRecord)).scalars()
+        }
+    assert heads == {chain: (length, head) for chain, length, head in leaves}
 
 
 @pytest.mark.parametrize(
@@ -145,13 +162,16 @@ def test_verify_audit_names_the_row_when_a_row_was_edited(history: WorkflowEngin
 
     assert not result.ok
     assert result.broken_sequence == target["sequence"]
-    assert f"#{target['sequence']}" in result.message
+    assert (result.broken_launch, result.broken_position) == (target["launch_id"], target["chain_position"])
+    assert f"launch {target['launch_id']}, event #{target['chain_position']}" in result.message
+    assert "altered" in result.message
     assert result.head_hash is None
 
 
 def test_verify_audit_names_the_next_row_when_an_edited_row_was_rehashed(history: WorkflowEngine) -> None:
     rows = _rows(history)
-    target = dict(rows[2])
+    chain = _chains(rows)[rows[-1]["launch_id"]]
+    target = dict(chain[1])
     target["actor"] = "mallory"
     forged_hash = event_hash(target)
     _tamper(
@@ -166,23 +186,27 @@ def test_verify_audit_names_the_next_row_when_an_edited_row_was_rehashed(history
     result = history.verify_audit()
 
     assert not result.ok
-    assert result.broken_sequence == target["sequence"] + 1  # the next row no longer links to it
-    assert f"#{target['sequence'] + 1}" in result.message
+    assert result.broken_sequence == chain[2]["sequence"]  # the next row of its chain no longer links to it
+    assert result.broken_position == 3
+    assert "does not link to the event before it" in result.message
 
 
 @pytest.mark.parametrize("where", ["middle", "last"])
-def test_verify_audit_names_the_sequence_when_a_row_was_deleted(history: WorkflowEngine, where: str) -> None:
+def test_verify_audit_names_launch_and_position_when_a_row_was_deleted(
+    history: WorkflowEngine, where: str
+) -> None:
     rows = _rows(history)
-    sequence = rows[len(rows) // 2]["sequence"] if where == "middle" else rows[-1]["sequence"]
-    _tamper(history, lambda conn: conn.execute(delete(AUDIT).where(AUDIT.c.sequence == sequence)))
+    chain = _chains(rows)[rows[-1]["launch_id"]]
+    victim = chain[len(chain) // 2] if where == "middle" else chain[-1]
+    _tamper(history, lambda conn: conn.execute(delete(AUDIT).where(AUDIT.c.sequence == victim["sequence"])))
     with history.db.read() as session:
         assert session.scalar(select(func.count()).select_from(AuditEventRecord)) == len(rows) - 1
 
     result = history.verify_audit()
 
     assert not result.ok
-    assert result.broken_sequence == sequence
-    assert f"#{sequence}" in result.message
+    assert (result.broken_launch, result.broken_position) == (victim["launch_id"], victim["chain_position"])
+    assert f"launch {victim['launch_id']}, event #{victim['chain_position']} is missing" in result.message
 
 
 def test_verify_events_checks_an_exported_chain_offline(history: WorkflowEngine) -> None:
@@ -190,12 +214,25 @@ def test_verify_events_checks_an_exported_chain_offline(history: WorkflowEngine)
     exported = json.loads(json.dumps([record_fields(v) for v in views]))  # as read back from an export file
     assert len(exported) == len(_rows(history))
 
-    result = verify_events(exported, head_sequence=len(exported), head_hash=exported[-1]["hash"])
+    result = verify_events(exported)
 
     assert result.ok, result.message
     assert result.count == len(exported)
-    assert result.head_hash == exported[-1]["hash"]
     assert result == history.verify_audit()
+
+
+def test_verify_events_checks_one_launch_of_an_export_on_its_own(history: WorkflowEngine) -> None:
+    launch_id = _rows(history)[-1]["launch_id"]
+    views = history.audit_events(actor=driver.AUDITOR, launch_id=launch_id, limit=10_000)
+    exported = json.loads(json.dumps([record_fields(v) for v in views]))
+    assert {e["launch_id"] for e in exported} == {launch_id}
+
+    result = verify_events(exported)
+
+    assert result.ok, result.message
+    assert result.count == len(exported)
+    reordered = [exported[1], exported[0], *exported[2:]]
+    assert not verify_events(reordered).ok
 
 
 def test_verify_events_detects_an_edit_in_an_exported_chain(history: WorkflowEngine) -> None:
@@ -209,7 +246,10 @@ def test_verify_events_detects_an_edit_in_an_exported_chain(history: WorkflowEng
 
     assert not changed.ok
     assert changed.broken_sequence == exported[3]["sequence"]
-    assert f"#{exported[3]['sequence']}" in changed.message
+    assert f"event #{exported[3]['chain_position']} (sequence {exported[3]['sequence']})" in changed.message
     assert not gap.ok
-    assert gap.broken_sequence == exported[4]["sequence"]
+    assert (gap.broken_launch or "", gap.broken_position) == (
+        exported[4]["launch_id"] or "",
+        exported[4]["chain_position"],
+    )
     assert verify_events(exported).ok  # the untouched export still verifies
