@@ -38,7 +38,16 @@ def run_worker(
     engine: WorkflowEngine, settings: Settings, *, once: bool, poll_seconds: float | None, echo: Echo
 ) -> None:
     """`launchgate worker`: tick once, or until SIGTERM / Ctrl-C."""
-    worker = Worker(engine, settings.delivery_config())
+    from api.audit_settings import get_audit_settings
+
+    audit = get_audit_settings()
+    worker = Worker(
+        engine,
+        settings.delivery_config(),
+        signer=audit.signer(),
+        checkpoint_every=audit.checkpoint_every(),
+        audit_to=audit.send_to(),
+    )
     if once:
         report = worker.tick()
         echo(

@@ -9,10 +9,12 @@ message is delivered (from the message's payload and the current launch and user
 | `review_outcome` | the author of the reviewed document | a review task completes |
 | `task_reminder` | the assignee (or the role's queue) | the reminder ladder |
 | `task_escalation` | the support managers | the reminder ladder |
+| `audit_checkpoint` | the audit address (or the auditors) | the worker signed an audit checkpoint |
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +69,10 @@ def compose(
         content = payload.get("content") or {}
         subject = f"Launch notice: {product} goes live {_when(content.get('launch_at'))}"
         body = _launch_notice_body(product, content, links)
+    elif message.kind == "audit_checkpoint":
+        recipients = _addresses(session, payload.get("to") or {})
+        nobody = f"nobody to send the audit checkpoint to: {_who(payload)} (LAUNCHGATE_AUDIT_EMAIL)"
+        subject, body = _checkpoint_message(payload.get("checkpoint") or {})
     else:
         recipients = _addresses(session, payload.get("to") or {})
         nobody = f"nobody to e-mail: no active user with an e-mail address in {_who(payload)}"
@@ -182,17 +188,34 @@ def _person_message(
 def _addresses(session: Session, to: Mapping[str, Any]) -> tuple[str, ...]:
     users = {str(u) for u in to.get("users") or []}
     roles = {str(r) for r in to.get("roles") or []}
-    found = {
-        r.email
-        for r in active_users(session)
-        if r.email and (r.username in users or roles & set(r.roles.split(",")))
-    }
+    found = {str(a) for a in to.get("addresses") or [] if a}
+    if users or roles:
+        found |= {
+            r.email
+            for r in active_users(session)
+            if r.email and (r.username in users or roles & set(r.roles.split(",")))
+        }
     return tuple(sorted(found))
+
+
+def _checkpoint_message(checkpoint: Mapping[str, Any]) -> tuple[str, str]:
+    try:
+        body = json.loads(str(checkpoint.get("payload") or "{}"))
+    except ValueError:
+        body = {}
+    subject = f"Audit checkpoint {body.get('id', '?')}: {body.get('global_position', '?')} events"
+    text = (
+        "Keep this message: it is a signed statement of the audit trail's state, outside its database.\n"
+        "Verify a launch's bundle or the whole trail against it with `launchgate audit verify-bundle`.\n\n"
+        f"{json.dumps(dict(checkpoint), indent=1, sort_keys=True)}\n"
+    )
+    return subject, text
 
 
 def _who(payload: Mapping[str, Any]) -> str:
     to = payload.get("to") or {}
     parts = [f"user {u}" for u in to.get("users") or []] + [f"role {r}" for r in to.get("roles") or []]
+    parts += [str(a) for a in to.get("addresses") or []]
     return ", ".join(parts) or "(no one)"
 
 

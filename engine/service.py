@@ -16,7 +16,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from engine import audit, outbox, permissions, queries
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from engine import audit, checkpoints, outbox, permissions, queries
 from engine.checking import CheckReport, check_package
 from engine.clock import Clock
 from engine.commands import assignment, complete, notes, processes, start, timers
@@ -274,10 +276,10 @@ class WorkflowEngine:
             limit=limit,
         )
 
-    def verify_audit(self) -> AuditVerification:
-        """Recompute the whole hash chain. OK with the head hash, or the first broken sequence number."""
-        with self.db.read() as session:
-            return audit.verify_chain(session)
+    def verify_audit(self, *, public_key: Ed25519PublicKey | None = None) -> AuditVerification:
+        """Recompute every audit chain and check every checkpoint (links, roots and, given the public key,
+        signatures). OK with the root of the chain heads, or the first broken event or checkpoint."""
+        return checkpoints.verify_all(self.db, public_key)
 
     def record_event(
         self, *, actor: Actor, action: str, detail: Mapping[str, Any], launch_id: str | None = None

@@ -6,7 +6,9 @@ One tick:
 3. due outbox messages are claimed with a lease and delivered on every configured channel; success marks
    them delivered, failure schedules the next attempt after an exponential backoff, and the last failed
    attempt makes the message an incident;
-4. maintenance, at most once per `maintenance_every` (and on the first tick): the query planner's
+4. an audit checkpoint when one is due (`engine.checkpoints`): at most once per `checkpoint_every`, only
+   when a chain changed, and only when a signing key is configured;
+5. maintenance, at most once per `maintenance_every` (and on the first tick): the query planner's
    statistics are refreshed (`engine.db.maintenance.refresh_statistics`), so the inbox and the lists
    keep their indexes as the tables grow. SQLite never gathers statistics by itself.
 
@@ -21,12 +23,13 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from engine import outbox, reminders
+from engine import checkpoints, outbox, reminders
+from engine.audit_signing import Signer
 from engine.db.maintenance import refresh_statistics
 from engine.delivery import Channel, DeliveryConfig, DeliveryError, channels_for
 from engine.notifications import CompositionError, compose
@@ -47,6 +50,7 @@ class TickReport:
     retrying: int = 0
     incidents: int = 0
     maintained: bool = False  # the planner statistics were refreshed in this tick
+    checkpoint: int | None = None  # the audit checkpoint written in this tick
 
     @property
     def busy(self) -> bool:
@@ -62,6 +66,9 @@ class Worker:
         channels: Sequence[Channel] | None = None,
         worker_id: str | None = None,
         maintenance_every: timedelta = MAINTENANCE_EVERY,
+        signer: Signer | None = None,
+        checkpoint_every: timedelta = checkpoints.DEFAULT_INTERVAL,
+        audit_to: Mapping[str, Any] | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
@@ -69,6 +76,9 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.maintenance_every = maintenance_every
         self._maintained_at: datetime | None = None
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self.audit_to = dict(audit_to) if audit_to is not None else None
 
     def tick(self) -> TickReport:
         """One round: timers, the reminder ladder, deliveries, maintenance when due. A failure in one step
@@ -85,8 +95,22 @@ class Worker:
             0,
         )
         claimed, delivered, retrying, incidents = self._step("delivery", self.deliver_due, (0, 0, 0, 0))
+        checkpoint = self._step("checkpoint", self.checkpoint, None)
         maintained = self._step("maintenance", self.maintain, False)
-        return TickReport(timers, steps, claimed, delivered, retrying, incidents, maintained)
+        return TickReport(timers, steps, claimed, delivered, retrying, incidents, maintained, checkpoint)
+
+    def checkpoint(self) -> int | None:
+        """Sign and send an audit checkpoint when one is due; its id, or None."""
+        if self.signer is None:
+            return None
+        written = checkpoints.write_checkpoint(
+            self.engine.db,
+            self.signer,
+            now=self.engine.clock.now(),
+            interval=self.checkpoint_every,
+            send_to=self.audit_to,
+        )
+        return written.id if written is not None else None
 
     def maintain(self) -> bool:
         """Refresh the planner statistics if this worker has not done so in the last `maintenance_every`

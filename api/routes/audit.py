@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.authorization import in_threadpool
@@ -19,6 +19,8 @@ from api.routes.deps import AuditorDep
 from api.schemas import AuditEventRead, AuditVerifyRead
 from api.security import EngineDep
 from engine import Actor, AuditEventView, WorkflowEngine
+from engine.audit_bundle import build_bundle
+from engine.clock import format_utc
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 BATCH = 1000
@@ -161,10 +163,58 @@ def export_jsonl(
     )
 
 
-@router.get("/verify", response_model=AuditVerifyRead, summary="Recompute the hash chain")
+_ZIP: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/zip": {}}, "description": "The bundle (a zip file)"}
+}
+
+
+def _bundle(engine: WorkflowEngine, caller: AuditorDep, launch_id: str | None) -> Response:
+    """Built from one snapshot first (an unknown launch is a 404 and leaves no trace), then audited."""
+    data = build_bundle(engine.db, launch_id=launch_id, created_at=format_utc(engine.clock.now()))
+    engine.record_event(
+        actor=caller.actor, action="audit.bundle_exported", launch_id=launch_id, detail={"bytes": len(data)}
+    )
+    name = f"audit-bundle-{launch_id}.zip" if launch_id else "audit-bundle.zip"
+    return Response(
+        data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get(
+    "/launches/{launch_id}/bundle",
+    summary="A launch's audit bundle: its events, diagram and forms, the newest signed checkpoint and the "
+    "proof that the launch's chain is in it (verify offline: `launchgate audit verify-bundle`)",
+    response_class=Response,
+    responses=_ZIP,
+)
+@in_threadpool
+def launch_bundle(
+    caller: AuditorDep, engine: EngineDep, launch_id: Annotated[str, Path(max_length=36)]
+) -> Response:
+    return _bundle(engine, caller, launch_id)
+
+
+@router.get(
+    "/bundle",
+    summary="The whole audit trail as a bundle, with the newest signed checkpoint and every chain head",
+    response_class=Response,
+    responses=_ZIP,
+)
+@in_threadpool
+def full_bundle(caller: AuditorDep, engine: EngineDep) -> Response:
+    return _bundle(engine, caller, None)
+
+
+def _public_key() -> Any:
+    from api.audit_settings import get_audit_settings
+
+    return get_audit_settings().public()
+
+
+@router.get("/verify", response_model=AuditVerifyRead, summary="Recompute every chain and checkpoint")
 @in_threadpool
 def verify(caller: AuditorDep, engine: EngineDep) -> AuditVerifyRead:
-    result = engine.verify_audit()
+    result = engine.verify_audit(public_key=_public_key())
     return AuditVerifyRead(
         ok=result.ok,
         count=result.count,

@@ -12,7 +12,13 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.db.models import AuditChainRecord, AuditCheckpointRecord, AuditEventRecord
+from engine.db.models import (
+    AuditChainRecord,
+    AuditCheckpointRecord,
+    AuditEventRecord,
+    LaunchRecord,
+    ProcessVersionRecord,
+)
 
 GENESIS_HASH = "0" * 64
 SYSTEM_CHAIN = ""  # the chain of events that belong to no launch
@@ -201,3 +207,23 @@ def events_of_chains(conn: Connection, chain_ids: Sequence[str]) -> list[dict[st
         .order_by(_EVENT.c.chain_id, _EVENT.c.chain_position)
     )
     return [_row_dict(r) for r in conn.execute(statement).mappings()]
+
+
+def bundle_sources(conn: Connection, launch_id: str) -> dict[str, Any] | None:
+    """A launch's row facts and its process version's diagram, for its audit bundle."""
+    launch, version = cast(Table, LaunchRecord.__table__), cast(Table, ProcessVersionRecord.__table__)
+    statement = (
+        select(
+            launch.c.product_name,
+            launch.c.status,
+            launch.c.pm,
+            version.c.process_id,
+            version.c.version,
+            version.c.content_hash,
+            version.c.bpmn_xml,
+        )
+        .join(version, version.c.id == launch.c.process_version_id)
+        .where(launch.c.id == launch_id)
+    )
+    found = conn.execute(statement).mappings().first()
+    return dict(found) if found is not None else None

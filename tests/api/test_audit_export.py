@@ -226,3 +226,56 @@ def test_audit_events_refused_with_422_when_filter_is_not_iso_time(auditor_clien
         response = auditor_client.get(f"{AUDIT}/events", params={"since": value})
         assert response.status_code == 422, value
         assert response.json()["errors"][0]["loc"][:2] == ["query", "since"]
+
+
+def test_launch_bundle_downloads_and_verifies_offline_with_the_exported_public_key(
+    scene: dict[str, Any],
+    auditor_client: TestClient,
+    pm_client: TestClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from api.audit_settings import get_audit_settings
+
+    key_file, public_file = tmp_path / "audit.key", tmp_path / "audit.pub"
+    made = runner.invoke(cli, ["audit", "keygen", "--out", str(key_file)])
+    assert made.exit_code == 0, made.output
+    assert "public key (base64): " in made.output and "BEGIN PUBLIC KEY" in made.output
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    monkeypatch.setenv("LAUNCHGATE_AUDIT_KEY_FILE", str(key_file))
+    get_audit_settings.cache_clear()
+    try:
+        exported = runner.invoke(cli, ["audit", "public-key", "--out", str(public_file)])
+        assert exported.exit_code == 0, exported.output
+        url = auditor_client.app.state.settings.database_url  # type: ignore[attr-defined]
+        signed = runner.invoke(cli, ["audit", "checkpoint", "--database-url", url])
+        assert signed.exit_code == 0, signed.output
+        assert signed.output.startswith("checkpoint 1: ")
+    finally:
+        monkeypatch.delenv("LAUNCHGATE_AUDIT_KEY_FILE")
+        get_audit_settings.cache_clear()
+    launch_id = scene["launch_id"]
+
+    response = auditor_client.get(f"{AUDIT}/launches/{launch_id}/bundle")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert pm_client.get(f"{AUDIT}/launches/{launch_id}/bundle").status_code == 403
+    assert auditor_client.get(f"{AUDIT}/launches/no-such-launch/bundle").status_code == 404
+
+    bundle = tmp_path / "bundle.zip"
+    bundle.write_bytes(response.content)
+    result = runner.invoke(cli, ["audit", "verify-bundle", str(bundle), "--public-key", str(public_file)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"OK: launch {launch_id}: ")
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(response.content[:-200])
+    result = runner.invoke(cli, ["audit", "verify-bundle", str(broken), "--public-key", str(public_file)])
+    assert result.exit_code == 1
+    assert "BROKEN: " in result.output
+
+    full = auditor_client.get(f"{AUDIT}/bundle")
+    assert full.status_code == 200
+    bundle.write_bytes(full.content)
+    result = runner.invoke(cli, ["audit", "verify-bundle", str(bundle), "--public-key", str(public_file)])
+    assert result.exit_code == 0, result.output
+    assert "the whole audit trail" in result.output

@@ -117,6 +117,8 @@ EXPECTED: dict[tuple[str, str], Row | ByTask] = {
     ("GET", "/api/v1/audit/export.csv"):                Row(401, 403, 403, 403, 200, 200),
     ("GET", "/api/v1/audit/export.jsonl"):              Row(401, 403, 403, 403, 200, 200),
     ("GET", "/api/v1/audit/verify"):                    Row(401, 403, 403, 403, 200, 200),
+    ("GET", "/api/v1/audit/bundle"):                    Row(401, 403, 403, 403, 200, 200),
+    ("GET", "/api/v1/audit/launches/{launch_id}/bundle"): Row(401, 403, 403, 403, 200, 200),
     # ---- process versions: everyone reads, admins deploy
     ("GET", "/api/v1/processes"):                       Row(401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/processes"):                      Row(401, 403, 403, 403, 403, 201),
