@@ -81,7 +81,7 @@ def describe_chain(chain_id: str) -> str:
 def lock_chain(session: Session, *, launch_id: str | None = None) -> None:
     """Lock one chain for the rest of the transaction (default: the chain of events with no launch, which
     process deploys use to take turns)."""
-    audit_rows.lock_chain(session.connection(), chain_of(launch_id))
+    audit_rows.lock_chain(session, chain_of(launch_id))
 
 
 def append_event(
@@ -99,9 +99,8 @@ def append_event(
     """Append one event to its launch's chain inside the caller's transaction; returns its global sequence
     number. Call it last, just before commit: it locks the chain's row until the transaction ends."""
     session.flush()  # the ORM rows this event describes go first (foreign keys)
-    conn = session.connection()
     chain_id = chain_of(launch_id)
-    position, prev_hash, sequence = audit_rows.claim_position(conn, chain_id)
+    position, prev_hash, sequence = audit_rows.claim_position(session, chain_id)
     fields: dict[str, Any] = {
         "sequence": sequence,
         "chain_position": position,
@@ -120,7 +119,7 @@ def append_event(
     # Normalise through JSON so the hash covers exactly what the database gives back.
     fields = json.loads(canonical_json(fields))
     fields["hash"] = event_hash(fields)
-    audit_rows.insert_event(conn, fields, chain_id=chain_id)
+    audit_rows.insert_event(session, fields, chain_id=chain_id)
     logger.info(
         "audit #%s (%s #%s) %s by %s task=%s",
         sequence,
@@ -264,5 +263,4 @@ def verify_events(
 
 def verify_chain(session: Session) -> AuditVerification:
     """Every chain in the database, against the chain rows (checkpoints: `engine.checkpoints`)."""
-    conn = session.connection()
-    return verify_events(audit_rows.iter_events(conn), heads=audit_rows.chain_heads(conn))
+    return verify_events(audit_rows.iter_events(session), heads=audit_rows.chain_heads(session))

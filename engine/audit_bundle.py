@@ -62,24 +62,23 @@ def _forms(xml: str) -> dict[str, bytes]:
 def build_bundle(db: Database, *, launch_id: str | None, created_at: str) -> bytes:
     """The bundle of one launch (or, with None, of the whole trail), from one read snapshot."""
     with db.read() as session:
-        conn = session.connection()
         files: dict[str, bytes] = {}
         manifest: dict[str, Any] = {"format": FORMAT, "launch_id": launch_id, "created_at": created_at}
         if launch_id is not None:
-            source = audit_rows.bundle_sources(conn, launch_id)
+            source = audit_rows.bundle_sources(session, launch_id)
             if source is None:
                 raise NotFoundError(f"launch {launch_id} does not exist")
             manifest["launch"] = {k: source[k] for k in ("product_name", "status", "pm")}
             manifest["process"] = {k: source[k] for k in ("process_id", "version", "content_hash")}
             files[f"process/{source['process_id']}.bpmn"] = str(source["bpmn_xml"]).encode("utf-8")
             files.update(_forms(str(source["bpmn_xml"])))
-            events = audit_rows.chain_events(conn, chain_of(launch_id))
-            found = latest_with_proof(conn, chain_of(launch_id))
+            events = audit_rows.chain_events(session, chain_of(launch_id))
+            found = latest_with_proof(session, chain_of(launch_id))
             checkpoint, proof = (found[0].as_dict(), found[1]) if found is not None else (None, None)
         else:
-            events = list(audit_rows.iter_events(conn))
-            latest = audit_rows.latest_signed_checkpoint(conn)
-            leaves = audit_rows.checkpointed_heads(conn)
+            events = list(audit_rows.iter_events(session))
+            latest = audit_rows.latest_signed_checkpoint(session)
+            leaves = audit_rows.checkpointed_heads(session)
             checkpoint = (
                 {k: latest[k] for k in ("payload", "signature", "key_id")} if latest is not None else None
             )

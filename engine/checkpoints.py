@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from engine import outbox
 from engine.audit import ChainCheck, canonical_json, describe_chain
@@ -68,16 +68,15 @@ def write_checkpoint(
     """Sign the chain heads if a chain changed and the last checkpoint is `interval` old (or `force`).
     One transaction: the changed chains are marked, the checkpoint row and its outbox message written."""
     with db.write() as session:
-        conn = session.connection()
-        latest = audit_rows.lock_latest_checkpoint(conn)
+        latest = audit_rows.lock_latest_checkpoint(session)
         if latest is None:
             raise RuntimeError("the audit checkpoints are missing (checkpoint 0 comes with the migration)")
         signed_before = latest["signature"] is not None
         due = force or not signed_before or now >= latest["created_at"] + interval
-        if not due or not audit_rows.has_unchecked_changes(conn):
+        if not due or not audit_rows.has_unchecked_changes(session):
             return None
-        changes = audit_rows.mark_checkpointed(conn)
-        leaves = audit_rows.checkpointed_heads(conn)
+        changes = audit_rows.mark_checkpointed(session)
+        leaves = audit_rows.checkpointed_heads(session)
         number = int(latest["id"]) + 1
         body: dict[str, Any] = {
             "format": FORMAT,
@@ -103,7 +102,7 @@ def write_checkpoint(
             "key_id": signer.key_id,
             "signature": signer.sign(payload),
         }
-        audit_rows.insert_checkpoint(conn, row)
+        audit_rows.insert_checkpoint(session, row)
         view = _view(row)
         outbox.add_message(
             session,
@@ -124,13 +123,13 @@ def write_checkpoint(
     return view
 
 
-def latest_with_proof(conn: Connection, chain_id: str) -> tuple[CheckpointView, dict[str, object]] | None:
+def latest_with_proof(session: Session, chain_id: str) -> tuple[CheckpointView, dict[str, object]] | None:
     """The newest signed checkpoint and the inclusion proof of `chain_id`'s head in it (None: no signed
     checkpoint covers that chain yet). Call inside one read transaction (one snapshot)."""
-    latest = audit_rows.latest_signed_checkpoint(conn)
+    latest = audit_rows.latest_signed_checkpoint(session)
     if latest is None:
         return None
-    leaves = audit_rows.checkpointed_heads(conn)
+    leaves = audit_rows.checkpointed_heads(session)
     if chain_id not in {leaf[0] for leaf in leaves}:
         return None
     return _view(latest), inclusion_proof(leaves, chain_id)
@@ -178,18 +177,17 @@ def verify_all(db: Database, public: Ed25519PublicKey | None) -> AuditVerificati
     """Every chain (in global order), every checkpoint's signature and link, and every checkpoint's root
     against the chains. The first problem found is named."""
     with db.read() as session:
-        conn = session.connection()
-        rows = audit_rows.checkpoints(conn)
+        rows = audit_rows.checkpoints(session)
         wanted: dict[str, set[int]] = {}
         for row in rows:
             for chain, length in dict(row["changes"]).items():
                 wanted.setdefault(str(chain), set()).add(int(length))
         check = ChainCheck(wanted=wanted)
-        for event in audit_rows.iter_events(conn):
+        for event in audit_rows.iter_events(session):
             if not check.add(event):
                 break
         if check.problem is None:
-            check.compare_heads(audit_rows.chain_heads(conn))
+            check.compare_heads(audit_rows.chain_heads(session))
     if check.problem is not None:
         return check.problem
     return _verify_checkpoints(rows, check, public)

@@ -6,11 +6,12 @@ its chain), never a row shared by every command: two launches' commands never wa
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from engine.db.models import (
     AuditChainRecord,
@@ -28,6 +29,13 @@ _EVENT = cast(Table, AuditEventRecord.__table__)
 _CHAIN = cast(Table, AuditChainRecord.__table__)
 _CHECKPOINT = cast(Table, AuditCheckpointRecord.__table__)
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in _EVENT.columns)
+
+Bind = Session | Connection  # the caller's transaction
+
+
+def _conn(bind: Bind) -> Connection:
+    return bind.connection() if isinstance(bind, Session) else bind
+
 
 _INSERT_EVENT = insert(_EVENT)
 _MOVE_HEAD = (
@@ -68,8 +76,9 @@ _CLAIMS = {
 }
 
 
-def claim_position(conn: Connection, chain_id: str) -> tuple[int, str, int]:
+def claim_position(bind: Bind, chain_id: str) -> tuple[int, str, int]:
     """Lock the chain and take its next position: (position, previous hash, global sequence number)."""
+    conn = _conn(bind)
     dialect = conn.dialect.name
     row = conn.execute(_CLAIMS[(dialect, True)], {"chain": chain_id}).one()
     if dialect == "postgresql":
@@ -78,12 +87,14 @@ def claim_position(conn: Connection, chain_id: str) -> tuple[int, str, int]:
     return int(row[0]), str(row[1]), int(sequence)
 
 
-def lock_chain(conn: Connection, chain_id: str = SYSTEM_CHAIN) -> None:
+def lock_chain(bind: Bind, chain_id: str = SYSTEM_CHAIN) -> None:
     """Lock a chain's row without appending (created if missing)."""
+    conn = _conn(bind)
     conn.execute(_CLAIMS[(conn.dialect.name, False)], {"chain": chain_id}).one()
 
 
-def insert_event(conn: Connection, fields: Mapping[str, Any], *, chain_id: str) -> None:
+def insert_event(bind: Bind, fields: Mapping[str, Any], *, chain_id: str) -> None:
+    conn = _conn(bind)
     conn.execute(_INSERT_EVENT, {**fields, "chain_id": chain_id})
     conn.execute(_MOVE_HEAD, {"chain": chain_id, "new_hash": fields["hash"]})
 
@@ -92,8 +103,9 @@ def _row_dict(row: Any) -> dict[str, Any]:
     return {name: row[name] for name in EVENT_COLUMNS}
 
 
-def iter_events(conn: Connection, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
+def iter_events(bind: Bind, *, batch: int = 2000) -> Iterator[dict[str, Any]]:
     """Every event in global order, read in pages (keyset on the sequence)."""
+    conn = _conn(bind)
     last = -1
     statement = (
         select(_EVENT).where(_EVENT.c.sequence > bindparam("after")).order_by(_EVENT.c.sequence).limit(batch)
@@ -107,33 +119,23 @@ def iter_events(conn: Connection, *, batch: int = 2000) -> Iterator[dict[str, An
         last = int(rows[-1]["sequence"])
 
 
-def chain_events(conn: Connection, chain_id: str) -> list[dict[str, Any]]:
+def chain_events(bind: Bind, chain_id: str) -> list[dict[str, Any]]:
     """One chain's events in chain order."""
+    conn = _conn(bind)
     statement = select(_EVENT).where(_EVENT.c.chain_id == chain_id).order_by(_EVENT.c.chain_position)
     return [_row_dict(r) for r in conn.execute(statement).mappings()]
 
 
-def chain_heads(conn: Connection) -> dict[str, tuple[int, str]]:
+def chain_heads(bind: Bind) -> dict[str, tuple[int, str]]:
     """chain id → (length, head hash), as the chain rows record them."""
+    conn = _conn(bind)
     statement = select(_CHAIN.c.chain_id, _CHAIN.c.length, _CHAIN.c.head_hash)
     return {str(r[0]): (int(r[1]), str(r[2])) for r in conn.execute(statement)}
 
 
-def event_hash_at(conn: Connection, chain_id: str, position: int) -> str | None:
-    statement = select(_EVENT.c.hash).where(
-        _EVENT.c.chain_id == chain_id, _EVENT.c.chain_position == position
-    )
-    found = conn.execute(statement).scalar()
-    return str(found) if found is not None else None
-
-
-# ---------------------------------------------------------------------------------------------- checkpoints
-
-CHECKPOINT_COLUMNS: tuple[str, ...] = tuple(c.name for c in _CHECKPOINT.columns)
-
-
-def lock_latest_checkpoint(conn: Connection) -> dict[str, Any] | None:
+def lock_latest_checkpoint(bind: Bind) -> dict[str, Any] | None:
     """The newest checkpoint, locked: checkpoint writers take turns (appenders never touch this table)."""
+    conn = _conn(bind)
     statement = select(_CHECKPOINT).order_by(_CHECKPOINT.c.id.desc()).limit(1)
     if conn.dialect.name == "postgresql":
         statement = statement.with_for_update()
@@ -141,15 +143,17 @@ def lock_latest_checkpoint(conn: Connection) -> dict[str, Any] | None:
     return dict(found) if found is not None else None
 
 
-def has_unchecked_changes(conn: Connection) -> bool:
+def has_unchecked_changes(bind: Bind) -> bool:
+    conn = _conn(bind)
     statement = select(_CHAIN.c.chain_id).where(_CHAIN.c.length != _CHAIN.c.checkpointed_length).limit(1)
     return conn.execute(statement).first() is not None
 
 
-def mark_checkpointed(conn: Connection) -> dict[str, tuple[int, str]]:
+def mark_checkpointed(bind: Bind) -> dict[str, tuple[int, str]]:
     """Copy each changed chain's head into its checkpointed columns (one statement: each row's values are
     read and written together, and the rows stay locked until the checkpoint commits). Returns the
     changes: chain id → (length, head hash)."""
+    conn = _conn(bind)
     statement = (
         update(_CHAIN)
         .where(_CHAIN.c.length != _CHAIN.c.checkpointed_length)
@@ -159,8 +163,9 @@ def mark_checkpointed(conn: Connection) -> dict[str, tuple[int, str]]:
     return {str(r[0]): (int(r[1]), str(r[2])) for r in conn.execute(statement)}
 
 
-def checkpointed_heads(conn: Connection) -> list[tuple[str, int, str]]:
+def checkpointed_heads(bind: Bind) -> list[tuple[str, int, str]]:
     """(chain id, length, head hash) of every chain as the checkpoints know it, ordered by chain id."""
+    conn = _conn(bind)
     statement = (
         select(_CHAIN.c.chain_id, _CHAIN.c.checkpointed_length, _CHAIN.c.checkpointed_hash)
         .where(_CHAIN.c.checkpointed_length > 0)
@@ -169,16 +174,19 @@ def checkpointed_heads(conn: Connection) -> list[tuple[str, int, str]]:
     return [(str(r[0]), int(r[1]), str(r[2])) for r in conn.execute(statement)]
 
 
-def insert_checkpoint(conn: Connection, values: Mapping[str, Any]) -> None:
+def insert_checkpoint(bind: Bind, values: Mapping[str, Any]) -> None:
+    conn = _conn(bind)
     conn.execute(insert(_CHECKPOINT), dict(values))
 
 
-def checkpoints(conn: Connection) -> list[dict[str, Any]]:
+def checkpoints(bind: Bind) -> list[dict[str, Any]]:
+    conn = _conn(bind)
     statement = select(_CHECKPOINT).order_by(_CHECKPOINT.c.id)
     return [dict(r) for r in conn.execute(statement).mappings()]
 
 
-def latest_signed_checkpoint(conn: Connection) -> dict[str, Any] | None:
+def latest_signed_checkpoint(bind: Bind) -> dict[str, Any] | None:
+    conn = _conn(bind)
     statement = (
         select(_CHECKPOINT)
         .where(_CHECKPOINT.c.signature.is_not(None))
@@ -189,28 +197,9 @@ def latest_signed_checkpoint(conn: Connection) -> dict[str, Any] | None:
     return dict(found) if found is not None else None
 
 
-def chain_lengths_at(conn: Connection, checkpoint_id: int) -> dict[str, int]:
-    """Every chain's length as of a checkpoint, rebuilt from the checkpoints' changes."""
-    statement = (
-        select(_CHECKPOINT.c.changes).where(_CHECKPOINT.c.id <= checkpoint_id).order_by(_CHECKPOINT.c.id)
-    )
-    lengths: dict[str, int] = {}
-    for (changes,) in conn.execute(statement):
-        lengths.update({str(k): int(v) for k, v in dict(changes or {}).items()})
-    return lengths
-
-
-def events_of_chains(conn: Connection, chain_ids: Sequence[str]) -> list[dict[str, Any]]:
-    statement = (
-        select(_EVENT)
-        .where(_EVENT.c.chain_id.in_(list(chain_ids)))
-        .order_by(_EVENT.c.chain_id, _EVENT.c.chain_position)
-    )
-    return [_row_dict(r) for r in conn.execute(statement).mappings()]
-
-
-def bundle_sources(conn: Connection, launch_id: str) -> dict[str, Any] | None:
+def bundle_sources(bind: Bind, launch_id: str) -> dict[str, Any] | None:
     """A launch's row facts and its process version's diagram, for its audit bundle."""
+    conn = _conn(bind)
     launch, version = cast(Table, LaunchRecord.__table__), cast(Table, ProcessVersionRecord.__table__)
     statement = (
         select(
