@@ -32,11 +32,11 @@ def _engine(url: str | None) -> WorkflowEngine:
     return make(url)
 
 
-def report(result: AuditVerification) -> None:
+def report(result: AuditVerification, *, note: str = "") -> None:
     """OK with the count and the root of the chain heads, or the first problem; exit code 1 when broken."""
     if result.ok:
         checked = f", {result.checkpoints} signed checkpoints" if result.checkpoints else ""
-        typer.echo(f"OK: {result.count} events{checked}, head {result.head_hash}")
+        typer.echo(f"OK: {result.count} events{checked}, head {result.head_hash}{note}")
         return
     typer.echo(f"BROKEN: {result.message}", err=True)
     raise typer.Exit(1)
@@ -88,9 +88,8 @@ def audit_verify(database_url: DatabaseOption = None, public_key: PublicKeyOptio
     """Recompute every audit chain and check every checkpoint (its link, its root against the chains and,
     with a public key, its signature): OK, or the first broken event (launch, position) or checkpoint."""
     key = _public_key(public_key, required=False)
-    if key is None:
-        typer.echo("note: no public key configured: checkpoint signatures are not checked", err=True)
-    report(_engine(database_url).verify_audit(public_key=key))
+    note = "" if key is not None else " (no public key configured: checkpoint signatures not checked)"
+    report(_engine(database_url).verify_audit(public_key=key), note=note)
 
 
 @audit_app.command("keygen")
