@@ -9,10 +9,12 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from engine import AuditVerification, WorkflowEngine
-from engine.audit_signing import (
+from api.cli_engine import open_engine
+from engine import (
     AuditKeyError,
+    AuditVerification,
     Signer,
+    WorkflowEngine,
     generate_private_key_pem,
     key_id,
     load_public_key,
@@ -27,9 +29,7 @@ DatabaseOption = Annotated[
 
 
 def _engine(url: str | None) -> WorkflowEngine:
-    from api.cli import _engine as make  # the CLI's one place that opens a checked database
-
-    return make(url)
+    return open_engine(url)
 
 
 def report(result: AuditVerification, *, note: str = "") -> None:
@@ -140,7 +140,7 @@ def audit_public_key(
 @audit_app.command("checkpoint")
 def audit_checkpoint(database_url: DatabaseOption = None) -> None:
     """Write a signed checkpoint now (the worker writes them by itself every few minutes)."""
-    from engine.checkpoints import write_checkpoint
+    from engine import write_checkpoint
 
     signer = _settings_signer()
     if signer is None:
@@ -166,7 +166,7 @@ def audit_verify_bundle(
     public_key: PublicKeyOption = None,
 ) -> None:
     """Verify an audit bundle offline with the checkpoint key's public half alone."""
-    from engine.audit_bundle import verify_bundle
+    from engine import verify_bundle
 
     key = _public_key(public_key, required=True)
     assert key is not None
@@ -188,7 +188,7 @@ def audit_verify_export(
 ) -> None:
     """Verify an exported audit trail offline (no database): every chain in it links and hashes."""
     from api.exports import read_csv, read_jsonl
-    from engine.audit import verify_events
+    from engine import verify_events
 
     try:
         text = file.read_text(encoding="utf-8")

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.audit_signing import AuditKeyError, Signer, load_public_key
+from engine import AuditKeyError, Signer, load_public_key
 
 
 class AuditSettings(BaseSettings):

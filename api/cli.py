@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from api.audit_cli import audit_app
+from api.cli_engine import open_database as _database
+from api.cli_engine import open_engine as _engine
 from api.settings import get_settings
-from engine import Database, EngineError, WorkflowEngine, is_at_head, upgrade_to_head
+from engine import EngineError, WorkflowEngine, is_at_head, upgrade_to_head
 
 app = typer.Typer(
     help="Launch Gate: BPMN launches that cannot go live until support is ready.", no_args_is_help=True
@@ -24,22 +26,6 @@ app.add_typer(audit_app, name="audit")
 DatabaseOption = Annotated[
     str | None, typer.Option("--database-url", help="Overrides LAUNCHGATE_DATABASE_URL.", show_default=False)
 ]
-
-
-def _database(url: str | None) -> Database:
-    resolved = url or get_settings().database_url
-    if resolved.startswith("sqlite:///"):
-        Path(resolved.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return Database.from_url(resolved)
-
-
-def _engine(url: str | None) -> WorkflowEngine:
-    database = _database(url)
-    if not is_at_head(database.db_engine):
-        typer.echo("error: the database schema is not up to date; run `launchgate db migrate`", err=True)
-        raise typer.Exit(2)
-    settings = get_settings()
-    return WorkflowEngine(database, holidays=settings.holidays, schedule=settings.schedule_policy())
 
 
 @db_app.command("migrate")

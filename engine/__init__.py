@@ -2,8 +2,20 @@
 
 from engine.accounts import AccountService, ApiTokenView, SessionGrant, SessionView, UserView
 from engine.audit import HASHED_FIELDS, verify_events
+from engine.audit_bundle import BundleCheck, build_bundle, verify_bundle
+from engine.audit_export import EXPORT_COLUMNS, cell, neutralise, read_csv, read_jsonl, restore, write_csv
+from engine.audit_signing import (
+    AuditKeyError,
+    Signer,
+    generate_private_key_pem,
+    key_id,
+    load_public_key,
+    public_key_base64,
+    public_key_pem,
+)
 from engine.checking import CheckReport, ProblemGroup
-from engine.clock import Clock, FixedClock, SystemClock
+from engine.checkpoints import CheckpointView, write_checkpoint
+from engine.clock import Clock, FixedClock, SystemClock, format_utc
 from engine.db.migrate import is_at_head, upgrade_to_head
 from engine.db.session import Database
 from engine.delivery import DeliveryConfig, SmtpSettings, WebhookSettings
@@ -50,6 +62,7 @@ from engine.worker import TickReport, Worker
 from engine.xml_safety import MAX_DIAGRAM_BYTES
 
 __all__ = [
+    "EXPORT_COLUMNS",
     "HASHED_FIELDS",
     "MAX_DIAGRAM_BYTES",
     "MAX_PACKAGE_BYTES",
@@ -59,10 +72,13 @@ __all__ = [
     "ApiTokenView",
     "AssigneeInvalidError",
     "AuditEventView",
+    "AuditKeyError",
     "AuditVerification",
     "AuthenticationError",
     "BlockerView",
+    "BundleCheck",
     "CheckReport",
+    "CheckpointView",
     "Clock",
     "CommentView",
     "ConflictError",
@@ -96,6 +112,7 @@ __all__ = [
     "SchedulePolicy",
     "SessionGrant",
     "SessionView",
+    "Signer",
     "SmtpSettings",
     "SystemClock",
     "TaskDetailView",
@@ -109,9 +126,24 @@ __all__ = [
     "Worker",
     "WorkflowEngine",
     "WorkflowStuckError",
+    "build_bundle",
+    "cell",
+    "format_utc",
+    "generate_private_key_pem",
     "is_at_head",
+    "key_id",
+    "load_public_key",
+    "neutralise",
+    "public_key_base64",
+    "public_key_pem",
+    "read_csv",
+    "read_jsonl",
     "read_path",
     "read_upload",
+    "restore",
     "upgrade_to_head",
+    "verify_bundle",
     "verify_events",
+    "write_checkpoint",
+    "write_csv",
 ]

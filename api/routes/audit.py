@@ -18,9 +18,7 @@ from api.exports import EXPORT_COLUMNS, neutralise
 from api.routes.deps import AuditorDep
 from api.schemas import AuditEventRead, AuditVerifyRead
 from api.security import EngineDep
-from engine import Actor, AuditEventView, WorkflowEngine
-from engine.audit_bundle import build_bundle
-from engine.clock import format_utc
+from engine import Actor, AuditEventView, WorkflowEngine, build_bundle, format_utc
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 BATCH = 1000

@@ -279,3 +279,13 @@ def test_launch_bundle_downloads_and_verifies_offline_with_the_exported_public_k
     result = runner.invoke(cli, ["audit", "verify-bundle", str(bundle), "--public-key", str(public_file)])
     assert result.exit_code == 0, result.output
     assert "the whole audit trail" in result.output
+
+
+def test_launch_page_links_the_audit_bundle_for_auditors_only(
+    scene: dict[str, Any], auditor_client: TestClient, admin_client: TestClient, pm_client: TestClient
+) -> None:
+    link = f'href="/api/v1/audit/launches/{scene["launch_id"]}/bundle"'
+    for client, shown in ((auditor_client, True), (admin_client, True), (pm_client, False)):
+        page = client.get(f"/launches/{scene['launch_id']}")
+        assert page.status_code == 200
+        assert (link in page.text) is shown

@@ -133,6 +133,7 @@ def launch_page(request: Request, launch_id: str, caller: SignedInPage, engine: 
             comments=comments,
             incidents=incidents,
             can_retry=caller.actor.has_role(Role.ADMIN),
+            can_audit=caller.actor.has_role(Role.AUDITOR) or caller.actor.has_role(Role.ADMIN),
             completed_ids=" ".join(sorted({str(t) for t in completed if t})),
             ready_ids=" ".join(sorted({t.bpmn_id for t in launch.open_tasks})),
             can_comment=may_comment(caller),
