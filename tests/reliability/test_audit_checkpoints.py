@@ -128,7 +128,11 @@ def test_worker_checkpoints_when_due_and_changed_and_sends_it_out(
             session.execute(select(AuditCheckpointRecord).order_by(AuditCheckpointRecord.id)).scalars().all()
         )
         sent = (
-            session.execute(select(OutboxMessageRecord).where(OutboxMessageRecord.kind == "audit_checkpoint"))
+            session.execute(
+                select(OutboxMessageRecord)
+                .where(OutboxMessageRecord.kind == "audit_checkpoint")
+                .order_by(OutboxMessageRecord.id)
+            )
             .scalars()
             .all()
         )
