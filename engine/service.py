@@ -18,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from engine import audit, checkpoints, outbox, permissions, queries
+from engine import checkpoints, outbox, permissions, queries
 from engine.checking import CheckReport, check_package
 from engine.clock import Clock
 from engine.commands import assignment, complete, notes, processes, start, timers
