@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.errors import ApiError
-from api.security import AccountsDep, Caller, EngineDep, get_accounts
+from api.security import Caller, EngineDep
 from api.web.auth import posted_form
 from api.web.formdata import errors_by_field, field_specs, parse, with_spare_rows, without_row
 from api.web.pages.shared import (
@@ -24,11 +23,8 @@ from api.web.pages.shared import (
 from api.web.templating import render, template_exists
 from engine import (
     LaunchStatus,
-    LaunchView,
-    Role,
     TaskDetailView,
     TaskStatus,
-    TaskView,
     ValidationFailedError,
 )
 
@@ -71,30 +67,10 @@ def release_submit(request: Request, task_id: str, caller: WorkerPage, engine: E
 
 
 @router.post("/tasks/{task_id}/assign")
-def assign_submit(
-    request: Request, task_id: str, caller: WorkerPage, engine: EngineDep, accounts: AccountsDep
-) -> Response:
-    form = posted_form(request)
-    assignee = str(form.get("assignee", ""))
-    task = engine.get_task(task_id=task_id, actor=caller.actor).task
-    user = accounts.find_user(assignee)
-    if user is None or not user.active or not user.actor().has_role(task.role):
-        raise ApiError(
-            422, "validation", f"{assignee or 'Nobody'} cannot take this task: it needs the {task.role} role."
-        )
-    engine.assign_task(task_id=task_id, assignee=user.username, actor=caller.actor)
-    return see_other(f"/tasks/{task_id}" + notice(f"Assigned to {user.username}."))
-
-
-def _assignable(request: Request, caller: Caller, task: TaskView, launch: LaunchView) -> list[str]:
-    """Who the caller may hand this task to (support managers: support tasks; the launch PM: PM tasks)."""
-    if task.status is not TaskStatus.READY:
-        return []
-    manages_support = task.role == Role.SUPPORT_LEAD.value and caller.actor.has_role(Role.SUPPORT_MANAGER)
-    manages_pm = task.role == Role.PM.value and caller.actor.username == launch.pm
-    if not (manages_support or manages_pm):
-        return []
-    return get_accounts(request).usernames_with_role(Role(task.role))
+def assign_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
+    assignee = str(posted_form(request).get("assignee", ""))
+    task = engine.assign_task(task_id=task_id, assignee=assignee, actor=caller.actor)
+    return see_other(f"/tasks/{task_id}" + notice(f"Assigned to {task.assignee}."))
 
 
 def _task_template(bpmn_id: str) -> str:
@@ -151,7 +127,7 @@ def _render_task(
             editable=detail.task.status is TaskStatus.READY,
             go_live_blocked=blocked,
             can_comment=may_comment(caller),
-            assignable=_assignable(request, caller, detail.task, launch),
+            assignable=engine.assignable_users(task_id=detail.task.id, actor=caller.actor),
         ),
     )
 
