@@ -25,6 +25,17 @@ from tests.api.live_server import (
 
 PM, SUPPORT, MANAGER, AUDITOR, ADMIN = "pat.pm", "sam.support", "max.manager", "ann.auditor", "ada.admin"
 BPMN = Path(__file__).resolve().parents[2] / "bpmn" / "launch_gate.bpmn"
+FORMS = Path(__file__).resolve().parents[2] / "forms" / "launch_gate"
+
+
+def _package(xml: bytes) -> list[tuple[str, tuple[str, bytes, str]]]:
+    """One upload of a launch gate package: the given diagram with the form files it names."""
+    forms = sorted(FORMS.glob("*.json"))
+    return [("file", ("launch_gate.bpmn", xml, "application/xml"))] + [
+        ("file", (p.name, p.read_bytes(), "application/json")) for p in forms
+    ]
+
+
 GATE = ["proposal_signoff", "beta_faq", "report_template", "launch_notice"]
 
 
@@ -154,14 +165,10 @@ def test_go_live_answers_409_with_blockers_when_modified_diagram_leaves_item_ope
     rule = "report_template_review.decision == 'approve'"
     assert rule in xml
     modified = xml.replace(rule, "report_template_review.decision == 'never'").encode()
-    deployed = admin.post(
-        "/processes", files={"file": ("launch_gate.bpmn", modified, "application/xml")}, expect=201
-    )
+    deployed = admin.post("/processes", files=_package(modified), expect=201)
     assert deployed["version"] == 2
     assert deployed["is_latest"] is True
-    refused = pm.request(
-        "POST", "/processes", files={"file": ("launch_gate.bpmn", modified, "application/xml")}
-    )
+    refused = pm.request("POST", "/processes", files=_package(modified))
     assert refused.status_code == 403
 
     launch = start_launch(pm, "Never Approved Template")

@@ -25,7 +25,7 @@ from tests.conftest import BPMN_DIR
 from tests.engine import driver
 from tests.worker.conftest import SmtpServer, free_port, insert_people
 
-WAIT = 30.0
+WAIT = 120.0  # upper bound for waits on another process; never an assertion on time
 runner = CliRunner()
 
 

@@ -24,7 +24,7 @@ from engine import Database, SystemClock, Worker, WorkflowEngine, outbox
 from engine.db.models import OutboxMessageRecord
 from tests.worker.conftest import SmtpServer, WebhookReceiver, insert_people, make_worker
 
-WAIT = 30.0  # upper bound for waits on another process; never an assertion on time
+WAIT = 120.0  # upper bound for waits on another process; never an assertion on time
 
 
 def _queue(database: Database, count: int, *, prefix: str) -> list[str]:
