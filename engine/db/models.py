@@ -66,6 +66,8 @@ class ProcessVersionRecord(Base):
     bpmn_xml: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    # The version's form files and which element uses which (engine.forms.stored); JSON text.
+    forms: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class LaunchRecord(Base):
