@@ -14,13 +14,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine import (
     DeliveryConfig,
-    EmailText,
     LadderAction,
     LadderStep,
     RetryPolicy,
     SchedulePolicy,
     SmtpSettings,
     WebhookSettings,
+    normalize_email,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -216,10 +216,7 @@ def _split(value: Any) -> Any:
 
 
 def _email(value: str) -> str:
-    from pydantic import TypeAdapter
-
-    result: str = TypeAdapter(EmailText).validate_python(value)
-    return result
+    return normalize_email(value)
 
 
 @lru_cache(maxsize=1)

@@ -25,7 +25,6 @@ from engine.model import ProcessModel
 from engine.runtime import RunningWorkflow
 from engine.serialization import dump_state
 from engine.specs import load_process
-from engine.task_forms import TASK_FORMS
 
 SEARCH_TERM = "invoice"
 _WORDS = (
@@ -72,14 +71,14 @@ def counting_restores(engine: WorkflowEngine) -> Iterator[dict[str, int]]:
 
 def _model() -> ProcessModel:
     xml = (BPMN_DIR / "launch_gate.bpmn").read_bytes()
-    return load_process(xml, known_forms=TASK_FORMS.keys()).model
+    return load_process(xml).model
 
 
 def realistic_state(steps: int = 4) -> str:
     """A real stored state of a launch a few steps in (built in memory): every seeded row carries one of
     this size, so list queries that load the `state` column pay what they would in production. Nothing
     restores these rows (the ids inside do not match them)."""
-    loaded = load_process((BPMN_DIR / "launch_gate.bpmn").read_bytes(), known_forms=TASK_FORMS.keys())
+    loaded = load_process((BPMN_DIR / "launch_gate.bpmn").read_bytes())
     day = (datetime.now(UTC) + timedelta(days=30)).date()
     start = {"product_name": "Seed", "summary": "Seeded launch.", "planned_launch_date": day.isoformat()}
     workflow = RunningWorkflow.start(loaded.spiff_spec, start_data=start, launch_id=str(uuid.uuid4()))

@@ -58,7 +58,7 @@ INPROCESS_STEPS: tuple[tuple[str, str, str], ...] = (
         "_read_for_task",
     ),
     ("    last_author (four-eyes check)", "engine/db/repository.py", "last_author"),
-    ("    validate_task_data (pydantic form)", "engine/task_forms.py", "validate_task_data"),
+    ("    Form.validate (JSON Schema form + rules)", "engine/forms/validation.py", "validate"),
     ("    restore (cache hit or JSON restore)", "engine/commands/context.py", "restore"),
     ("    write_change (the one transaction)", "engine/commands/write.py", "write_change"),
     (

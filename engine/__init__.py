@@ -53,17 +53,19 @@ from engine.errors import (
     ValidationFailedError,
     WorkflowStuckError,
 )
+from engine.forms.formats import normalize_email
+from engine.forms.submissions import LAUNCH_START_FIELDS
 from engine.outbox import OutboxMessageView, RetryPolicy
 from engine.packages import MAX_PACKAGE_BYTES, PackageFile, ProcessPackage, read_path, read_upload
 from engine.scheduling import LadderAction, LadderStep, SchedulePolicy
 from engine.service import WorkflowEngine
-from engine.task_forms import EmailText, LaunchStartForm
 from engine.worker import TickReport, Worker
 from engine.xml_safety import MAX_DIAGRAM_BYTES
 
 __all__ = [
     "EXPORT_COLUMNS",
     "HASHED_FIELDS",
+    "LAUNCH_START_FIELDS",
     "MAX_DIAGRAM_BYTES",
     "MAX_PACKAGE_BYTES",
     "SYSTEM_ACTOR",
@@ -86,7 +88,6 @@ __all__ = [
     "DeliveryConfig",
     "DiagramProblem",
     "DiagramRejectedError",
-    "EmailText",
     "EngineError",
     "FieldProblem",
     "FixedClock",
@@ -95,7 +96,6 @@ __all__ = [
     "GateItemView",
     "LadderAction",
     "LadderStep",
-    "LaunchStartForm",
     "LaunchStatus",
     "LaunchView",
     "NotFoundError",
@@ -138,6 +138,7 @@ __all__ = [
     "public_key_pem",
     "read_csv",
     "read_jsonl",
+    "normalize_email",
     "read_path",
     "read_upload",
     "restore",

@@ -28,7 +28,6 @@ from engine.domain import (
 from engine.errors import NotFoundError
 from engine.outbox import OutboxMessageView
 from engine.snapshots import LaunchSnapshot
-from engine.task_forms import form_json_schema
 from engine.views import comment_view, full_view, process_version_view, summary_view, task_view
 
 MAX_PAGE = 500
@@ -148,7 +147,7 @@ def get_task(ctx: EngineContext, *, task_id: str, actor: Actor) -> TaskDetailVie
     return TaskDetailView(
         task=view,
         documentation=spec.documentation,
-        form_schema=form_json_schema(task.bpmn_id),
+        form_schema=process.forms.form_for(task.bpmn_id).json_schema(),
         current_data=dict(data.get(spec.document) or {}),
         reviewed_document=spec.reviews,
         reviewed_data=dict(data.get(spec.reviews) or {}) if spec.reviews else None,

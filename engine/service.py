@@ -41,10 +41,9 @@ from engine.domain import (
 )
 from engine.errors import ConflictError, DiagramProblem
 from engine.outbox import OutboxMessageView
-from engine.packages import ProcessPackage
+from engine.packages import ProcessPackage, read_path
 from engine.scheduling import SchedulePolicy
 from engine.specs import LoadedProcess, check_diagram
-from engine.task_forms import TASK_FORMS
 
 DEFAULT_PROCESS_ID = "launch_gate"
 
@@ -106,26 +105,31 @@ class WorkflowEngine:
     @staticmethod
     def check_diagram(xml: bytes) -> list[DiagramProblem]:
         """Every problem in a diagram, as `launchgate bpmn check` and deploy see them."""
-        return check_diagram(xml, known_forms=TASK_FORMS.keys())
+        return check_diagram(xml)
 
     @staticmethod
     def check_package(package: ProcessPackage) -> CheckReport:
         """Every problem of a process package (errors and warnings), as `bpmn check` and deploy see them."""
-        return check_package(package, known_forms=TASK_FORMS.keys())
+        return check_package(package)
 
     def deploy_package(self, *, package: ProcessPackage, actor: Actor) -> list[ProcessVersionView]:
         """Check a package whole and deploy each of its diagrams; nothing is stored when it has an error."""
         return processes.deploy_package(self._ctx, package=package, actor=actor)
 
-    def deploy_process(self, *, xml: bytes, actor: Actor) -> ProcessVersionView:
-        """Validate and store a new process version (or return the existing one with the same content)."""
-        return processes.deploy_process(self._ctx, xml=xml, actor=actor)
+    def deploy_process(
+        self, *, xml: bytes, actor: Actor, files: Mapping[str, bytes] | None = None
+    ) -> ProcessVersionView:
+        """Validate and store a new process version with the form files its diagram names (``files`` by
+        those names), or return the existing one with the same content."""
+        return processes.deploy_process(self._ctx, xml=xml, actor=actor, files=files)
 
     def sync_shipped_processes(self, bpmn_dir: Path) -> list[ProcessVersionView]:
-        """Deploy every diagram in bpmn/ whose content is not stored yet (run at migrate time)."""
+        """Deploy every diagram in bpmn/ with its forms (forms/<name>/) whose content is not stored yet
+        (run at migrate time)."""
         return [
-            self.deploy_process(xml=path.read_bytes(), actor=SYSTEM_ACTOR)
+            version
             for path in sorted(bpmn_dir.glob("*.bpmn"))
+            for version in self.deploy_package(package=read_path(path), actor=SYSTEM_ACTOR)
         ]
 
     def list_process_versions(self, *, actor: Actor) -> list[ProcessVersionView]:

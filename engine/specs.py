@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from engine import gate
 from engine.bounds import cycles_without_wait_state
 from engine.errors import DiagramProblem, DiagramRejectedError, UnsafeExpressionError
 from engine.expressions import Expression, parse_expression
+from engine.forms import FormSet
 from engine.model import GateItemModel, ProcessModel, UserTaskModel
 from engine.xml_safety import (
     DI_EXTENSION,
@@ -92,11 +93,13 @@ class DiagramCheck:
 
 @dataclass(frozen=True)
 class LoadedProcess:
-    """A validated diagram: our model plus the SpiffWorkflow spec (opaque outside the engine)."""
+    """A validated diagram: our model plus the SpiffWorkflow spec (opaque outside the engine), and the
+    forms of the stored version (engine.forms; a diagram loaded on its own has none: all plain forms)."""
 
     model: ProcessModel
     xml: str
     spiff_spec: Any
+    forms: FormSet = field(default_factory=FormSet)
 
 
 def content_hash(data: bytes) -> str:

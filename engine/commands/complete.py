@@ -23,12 +23,12 @@ from engine.db import rows
 from engine.db.rows import LaunchRow, NewTask, TaskRow
 from engine.domain import Actor, GateFact, LaunchStatus, LaunchView, TaskStatus
 from engine.errors import EngineError, NotFoundError
+from engine.forms.submissions import validate_task_submission
 from engine.model import UserTaskModel
 from engine.runtime import ReadyTask, RunningWorkflow
 from engine.serialization import dump_state
 from engine.snapshots import LaunchSnapshot
 from engine.specs import LoadedProcess
-from engine.task_forms import validate_task_data
 from engine.views import full_view
 
 logger = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def _check(
         reviews_author=reviews_by,
     )
     ctx.require(permissions.may_complete(actor, facts), actor, "task.complete")
-    values = validate_task_data(task.bpmn_id, data)
+    values = validate_task_submission(process.forms, task.bpmn_id, data, today=ctx.clock.now().date())
     spec = process.model.tasks[task.bpmn_id]
     gate.refuse_go_live_while_blocked(process.model, spec, snapshot.facts.values(), snapshot.ready)
     return values

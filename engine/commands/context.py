@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,12 @@ from engine.db.rows import LaunchRow, TaskRow
 from engine.db.session import Database
 from engine.domain import Actor, LaunchStatus, TaskStatus
 from engine.errors import NotFoundError, PermissionDeniedError, TaskNotReadyError, WorkflowStuckError
+from engine.forms.stored import load_stored_forms, stored_form_files, version_hash
 from engine.runtime import RunningWorkflow
 from engine.scheduling import SchedulePolicy
 from engine.serialization import restore_state
 from engine.snapshots import LaunchSnapshot, WorkflowCache
-from engine.specs import LoadedProcess, content_hash, load_process
-from engine.task_forms import TASK_FORMS
+from engine.specs import LoadedProcess, load_process
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -79,10 +80,12 @@ class EngineContext:
         if record is None:
             raise NotFoundError(f"process version {version_id} does not exist")
         xml = record.bpmn_xml.encode("utf-8")
-        # Stored versions were validated at deploy; loading validates again, so a running launch never
-        # meets a task it cannot validate.
-        loaded = load_process(xml, known_forms=TASK_FORMS.keys())
-        if content_hash(xml) != record.content_hash:
+        # Stored versions were validated at deploy; loading validates again (the diagram and its stored
+        # forms), so a running launch never meets a task it cannot validate.
+        forms = load_stored_forms(record.forms, version_id=version_id)
+        loaded = replace(load_process(xml), forms=forms)
+        stored_files = {f.name: f.body for f in stored_form_files(record.forms)}
+        if version_hash(xml, stored_files) != record.content_hash:
             raise WorkflowStuckError(f"process version {version_id} does not match its content hash")
         with self._processes_lock:
             self._processes[version_id] = loaded

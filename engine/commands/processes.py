@@ -3,26 +3,40 @@ process package, checked whole first."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+
 from engine import audit, permissions
 from engine.checking import check_package
 from engine.commands.context import EngineContext
 from engine.db import repository as repo
 from engine.domain import Actor, ProcessVersionView
 from engine.errors import DiagramProblem, DiagramRejectedError
-from engine.packages import ProcessPackage
+from engine.forms import load_forms
+from engine.forms.diagram import form_refs_in, start_event_of
+from engine.forms.stored import dump_forms, version_hash
+from engine.packages import PackageFile, ProcessPackage
 from engine.specs import load_process
-from engine.task_forms import TASK_FORMS
 from engine.views import process_version_view
+from engine.xml_safety import parse_xml_document
 
 
-def deploy_process(ctx: EngineContext, *, xml: bytes, actor: Actor) -> ProcessVersionView:
-    """A new process version (or the existing one with the same content)."""
+def deploy_process(
+    ctx: EngineContext, *, xml: bytes, actor: Actor, files: Mapping[str, bytes] | None = None
+) -> ProcessVersionView:
+    """A new process version (or the existing one with the same content): the diagram and the form files
+    it names (``files``: by the names the diagram uses), checked, stored together."""
     ctx.require(permissions.may_deploy_process(actor), actor, "process.deploy")
-    loaded = load_process(xml, known_forms=TASK_FORMS.keys())
+    loaded = load_process(xml)
+    given = dict(files or {})
+    refs = form_refs_in(xml)
+    start_event = start_event_of(parse_xml_document(xml))
+    load_forms(given, refs, start_event=start_event)  # DiagramRejectedError naming file and pointer
+    identity = version_hash(xml, given)
     now = ctx.clock.now()
     with ctx.db.write() as session:
         audit.lock_chain(session)  # serialises deploys across processes: version numbers never collide
-        existing = repo.process_version_by_hash(session, loaded.model.content_hash)
+        existing = repo.process_version_by_hash(session, identity)
         if existing is not None:
             latest = repo.latest_process_version(session, existing.process_id)
             return process_version_view(existing, latest_id=latest.id if latest else None)
@@ -31,8 +45,9 @@ def deploy_process(ctx: EngineContext, *, xml: bytes, actor: Actor) -> ProcessVe
             session,
             process_id=loaded.model.process_id,
             version=(latest.version + 1) if latest else 1,
-            content_hash=loaded.model.content_hash,
+            content_hash=identity,
             bpmn_xml=loaded.xml,
+            forms=dump_forms(given, refs, start_event=start_event),
             created_at=now,
             created_by=actor.username,
         )
@@ -49,10 +64,24 @@ def deploy_process(ctx: EngineContext, *, xml: bytes, actor: Actor) -> ProcessVe
 def deploy_package(ctx: EngineContext, *, package: ProcessPackage, actor: Actor) -> list[ProcessVersionView]:
     """Check a package whole and deploy each of its diagrams; nothing is stored when it has an error."""
     ctx.require(permissions.may_deploy_process(actor), actor, "process.deploy")
-    report = check_package(package, known_forms=TASK_FORMS.keys())
+    report = check_package(package)
     if not report.deployable:
         errors = report.errors or [DiagramProblem(None, "the package holds no diagram")]
         first = next((p for p in errors if p.element_id), errors[0])
         message = str(first) + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
         raise DiagramRejectedError(errors, message=message, lines=report.lines())
-    return [deploy_process(ctx, xml=diagram.data, actor=actor) for diagram in package.diagrams]
+    return [
+        deploy_process(ctx, xml=diagram.data, actor=actor, files=files_beside(diagram, package))
+        for diagram in package.diagrams
+    ]
+
+
+def files_beside(diagram: PackageFile, package: ProcessPackage) -> dict[str, bytes]:
+    """The package's files by the names the diagram uses for them (relative to the diagram's folder)."""
+    folder = PurePosixPath(diagram.name).parent
+    found: dict[str, bytes] = {}
+    for member in package.files:
+        path = PurePosixPath(member.name)
+        if folder == PurePosixPath(".") or folder in path.parents:
+            found[path.relative_to(folder).as_posix()] = member.data
+    return found

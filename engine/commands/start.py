@@ -15,11 +15,11 @@ from engine.db import repository as repo
 from engine.db.rows import LaunchRow
 from engine.domain import Actor, GateFact, GateItemStatus, LaunchStatus, LaunchView
 from engine.errors import NotFoundError, WorkflowStuckError
+from engine.forms.submissions import validate_start_submission
 from engine.model import ProcessModel
 from engine.runtime import RunningWorkflow
 from engine.serialization import dump_state
 from engine.snapshots import LaunchSnapshot
-from engine.task_forms import validate_launch_start
 from engine.views import full_view
 
 logger = logging.getLogger(__name__)
@@ -30,14 +30,19 @@ _LAUNCH_SETTINGS = ("support_distribution", "due_overrides")
 
 def start_launch(ctx: EngineContext, *, data: Mapping[str, Any], actor: Actor, process_id: str) -> LaunchView:
     ctx.require(permissions.may_start_launch(actor), actor, "launch.start")
-    values = validate_launch_start(data)
     with ctx.db.read() as session:
         version = repo.latest_process_version(session, process_id)
         if version is None:
             raise NotFoundError(f"process {process_id!r} is not deployed")
         version_id, version_number = version.id, version.version
-    process = ctx.process(version_id)
+        process = ctx.process(version_id, session)
     model = process.model
+    values = validate_start_submission(
+        process.forms,
+        data,
+        today=ctx.clock.now().date(),
+        task_ids=model.tasks.keys(),
+    )
     launch_id = str(uuid4())
     try:
         workflow = RunningWorkflow.start(

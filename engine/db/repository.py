@@ -64,6 +64,7 @@ def add_process_version(
     version: int,
     content_hash: str,
     bpmn_xml: str,
+    forms: str,
     created_at: datetime,
     created_by: str,
 ) -> ProcessVersionRecord:
@@ -72,6 +73,7 @@ def add_process_version(
         version=version,
         content_hash=content_hash,
         bpmn_xml=bpmn_xml,
+        forms=forms,
         created_at=created_at,
         created_by=created_by,
     )

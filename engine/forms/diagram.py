@@ -37,6 +37,13 @@ def form_refs_of(root: etree._Element) -> list[FormRef]:
     return refs
 
 
+def start_event_of(root: etree._Element) -> str | None:
+    """The id of the diagram's (first) start event."""
+    for element in root.iter(f"{{{_BPMN}}}startEvent"):
+        return element.get("id")
+    return None
+
+
 def form_refs_in(xml: bytes) -> list[FormRef]:
     """`form_refs_of` for a diagram's bytes (parsed with the hardened parser)."""
     return form_refs_of(parse_xml_document(xml))

@@ -1,4 +1,5 @@
-"""The launch settings a start may carry beside the process's start form: the engine's, not a process's.
+"""The engine's own forms: the launch settings a start may carry beside the process's start form, and the
+start form of a process whose start event names none.
 
 ``support_distribution`` (where the launch notice is e-mailed) and ``due_overrides`` (business days per
 task instead of the diagram's) are read by the engine itself, so every process accepts them; they are
@@ -52,3 +53,40 @@ _SCHEMA: Final[dict[str, Any]] = {
 
 LAUNCH_SETTINGS_FORM: Final = Form(name="launch settings", schema=_SCHEMA, rules=parse_rules(_SCHEMA)[0])
 """Validates the launch settings part of a start."""
+
+_LINE: Final = "^[^\u0000-\u001f\u007f\u0085\u2028\u2029]*$"
+_DEFAULT_START: Final[dict[str, Any]] = {
+    "title": "Start a launch",
+    "type": "object",
+    "required": ["product_name", "summary", "planned_launch_date"],
+    "properties": {
+        "product_name": {
+            "type": "string",
+            "title": "Product name",
+            "minLength": 1,
+            "maxLength": 120,
+            "pattern": _LINE,
+        },
+        "summary": {"type": "string", "title": "Summary", "minLength": 1, "maxLength": 280, "pattern": _LINE},
+        "planned_launch_date": {
+            "type": "string",
+            "title": "Planned launch date",
+            "format": "date",
+            "formatMinimum": "2000-01-01",
+            "formatMaximum": "2100-12-31",
+        },
+    },
+    "x-rules": [
+        {
+            "rule": "planned_launch_date >= today",
+            "field": "planned_launch_date",
+            "type": "date_in_past",
+            "message": "must not be in the past",
+        }
+    ],
+}
+
+DEFAULT_START_FORM: Final = Form(
+    name="default start", schema=_DEFAULT_START, rules=parse_rules(_DEFAULT_START)[0]
+)
+"""The start form of a process whose start event names no form: what the engine reads from every start."""

@@ -76,9 +76,17 @@ class FormSet:
 
     forms: Mapping[str, Form] = field(default_factory=dict)
     files_hash: str = ""
+    start_event: str | None = None  # the start event's element id (its form is the launch start form)
 
     def form_for(self, element_id: str) -> Form:
         return self.forms.get(element_id, PLAIN_FORM)
+
+    def start_form(self) -> Form:
+        """The launch start form: the start event's, else the engine's default (launch_settings.py)."""
+        from engine.forms.launch_settings import DEFAULT_START_FORM
+
+        found = self.forms.get(self.start_event) if self.start_event else None
+        return found or DEFAULT_START_FORM
 
 
 @dataclass
@@ -96,13 +104,15 @@ def check_form_files(files: Mapping[str, bytes], referenced: Iterable[FormRef]) 
     return [*report.errors, *report.warnings]
 
 
-def load_forms(files: Mapping[str, bytes], referenced: Iterable[FormRef]) -> FormSet:
+def load_forms(
+    files: Mapping[str, bytes], referenced: Iterable[FormRef], *, start_event: str | None = None
+) -> FormSet:
     """The checked forms, or DiagramRejectedError listing every problem."""
     refs = list(referenced)
     report = _check(files, refs)
     if report.errors:
         raise DiagramRejectedError(report.errors)
-    return FormSet(forms=dict(report.forms), files_hash=files_hash(files))
+    return FormSet(forms=dict(report.forms), files_hash=files_hash(files), start_event=start_event)
 
 
 def files_hash(files: Mapping[str, bytes]) -> str:

@@ -25,17 +25,17 @@ def validate_task_submission(forms: FormSet, task_id: str, data: object, *, toda
 
 
 def validate_start_submission(
-    forms: FormSet, start_event: str, data: object, *, today: date, task_ids: Collection[str]
+    forms: FormSet, data: object, *, today: date, task_ids: Collection[str]
 ) -> dict[str, Any]:
     """The start form's values plus the launch settings that were given (support_distribution,
     due_overrides), or one ValidationFailedError with the problems of both."""
     if not isinstance(data, Mapping):
-        return forms.form_for(start_event).validate(data, today=today, subject="the launch start")
+        return forms.start_form().validate(data, today=today, subject="the launch start")
     problems: list[FieldProblem] = []
     values: dict[str, Any] = {}
     settings: dict[str, Any] = {}
     try:
-        values = forms.form_for(start_event).validate(
+        values = forms.start_form().validate(
             {k: v for k, v in data.items() if k not in SETTINGS_FIELDS},
             today=today,
             subject="the launch start",

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from engine import Actor, LaunchView, Role, TaskView, WorkflowEngine
+from engine.forms.diagram import read_form_files
 from tests.engine.form_examples import VALID_FORM_DATA, VALID_LAUNCH_START
+
+_FORMS_DIR = Path(__file__).resolve().parents[2] / "forms" / "launch_gate"
+
+
+def shipped_form_files() -> dict[str, bytes]:
+    """The shipped launch gate's form files by name: what a variant of the shipped diagram deploys with."""
+    return read_form_files(_FORMS_DIR)
+
 
 PM = Actor("pat.pm", frozenset({Role.PM}))
 OTHER_PM = Actor("olga.pm", frozenset({Role.PM}))

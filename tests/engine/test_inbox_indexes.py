@@ -34,7 +34,7 @@ from tests.conftest import fresh_database_url
 from tests.engine.driver import start
 
 PREVIOUS = "0005_task_completion_order"
-HEAD = "0007_audit_chains"  # the newest revision (0006 is the one under test here)
+HEAD = "0008_process_forms"  # the newest revision (0006 is the one under test here)
 PARTIAL = {
     "ix_task_assigned": (["assignee", "status"], ["assignee IS NOT NULL"]),
     "ix_task_inbox_assignee": (

@@ -22,7 +22,7 @@ from engine.db.models import AuditEventRecord, LaunchRecord
 from engine.runtime import RunningWorkflow
 from engine.serialization import dump_state, restore_state
 from engine.specs import load_process
-from tests.engine.driver import ADMIN, OTHER_PM, PM, SUPPORT, complete, form, start
+from tests.engine.driver import ADMIN, OTHER_PM, PM, SUPPORT, complete, form, shipped_form_files, start
 from tests.engine.form_examples import VALID_FORM_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +88,7 @@ def test_complete_task_fails_loudly_and_changes_nothing_when_condition_cannot_be
         .read_text()
         .replace("proposal_review.decision == 'request_changes'", "proposal_review.no_such_field == 'x'")
     )
-    version = engine.deploy_process(xml=broken.encode(), actor=ADMIN)
+    version = engine.deploy_process(xml=broken.encode(), actor=ADMIN, files=shipped_form_files())
     assert version.version == 2
     launch = start(engine)
     launch = complete(engine, launch, "draft_proposal")
@@ -121,7 +121,7 @@ def test_go_live_is_refused_with_blockers_when_diagram_reaches_it_early(engine: 
     variant = xml.replace(
         "report_template_review.decision == 'approve'", "report_template_review.decision == 'never'"
     )
-    engine.deploy_process(xml=variant.encode(), actor=ADMIN)
+    engine.deploy_process(xml=variant.encode(), actor=ADMIN, files=shipped_form_files())
     launch = start(engine)
     for step in ("draft_proposal", "review_proposal", "open_beta", "complete_beta_faq"):
         launch = complete(engine, launch, step)
@@ -148,7 +148,7 @@ def test_restore_state_refuses_clearly_when_serializer_format_is_unknown() -> No
 def test_complete_task_fails_loudly_when_gate_rule_cannot_be_evaluated(engine: WorkflowEngine) -> None:
     xml = (ROOT / "bpmn" / "launch_gate.bpmn").read_text()
     variant = xml.replace("proposal_review.decision == 'approve'", "proposal_review.missing == 'approve'")
-    engine.deploy_process(xml=variant.encode(), actor=ADMIN)
+    engine.deploy_process(xml=variant.encode(), actor=ADMIN, files=shipped_form_files())
     launch = complete(engine, start(engine), "draft_proposal")
     review = next(t for t in launch.open_tasks if t.bpmn_id == "review_proposal")
     with pytest.raises(WorkflowStuckError, match="gate rule of review_proposal"):

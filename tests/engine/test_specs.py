@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from engine import DiagramRejectedError, LaunchStatus, PermissionDeniedError, WorkflowEngine
 from engine.db.models import AuditEventRecord, ProcessVersionRecord
 from engine.errors import DiagramProblem
+from engine.forms.diagram import form_refs_in
 from engine.specs import BPMN_NS, check_diagram, load_process
-from engine.task_forms import TASK_FORMS
 from engine.xml_safety import MAX_DIAGRAM_BYTES
 from tests.engine import driver
 
@@ -94,7 +94,7 @@ def test_check_diagram_finds_no_problem_when_shipped_diagram() -> None:
 
 
 def test_load_process_reads_gate_items_in_flow_order_when_shipped_diagram() -> None:
-    model = load_process(SHIPPED.read_bytes(), known_forms=TASK_FORMS.keys()).model
+    model = load_process(SHIPPED.read_bytes()).model
 
     assert model.process_id == "launch_gate"
     assert [g.key for g in model.gate_items] == [
@@ -121,7 +121,7 @@ def test_load_process_reads_gate_items_in_flow_order_when_shipped_diagram() -> N
 
 
 def test_load_process_matches_design_table_when_shipped_diagram() -> None:
-    model = load_process(SHIPPED.read_bytes(), known_forms=TASK_FORMS.keys()).model
+    model = load_process(SHIPPED.read_bytes()).model
 
     found = {t.id: (t.role, t.document, t.reviews, t.gate_item, t.gate_part_of) for t in model.tasks.values()}
 
@@ -157,27 +157,22 @@ def test_lanes_give_each_user_task_its_design_role_when_shipped_diagram() -> Non
     assert lane_roles["start_launch"] == "pm"
 
 
-def test_every_user_task_has_a_form_and_every_form_a_user_task_when_bpmn_dir() -> None:
+def test_every_user_task_names_its_form_and_every_form_file_is_used_when_bpmn_dir() -> None:
     diagrams = sorted(BPMN_DIR.glob("*.bpmn"))
     assert diagrams
-    per_diagram = {path.name: _user_task_ids(path) for path in diagrams}
-
-    for name, task_ids in per_diagram.items():
-        assert task_ids - set(TASK_FORMS) == set(), f"{name}: user tasks without a form model"
-    all_tasks = set().union(*per_diagram.values())
-    assert set(TASK_FORMS) - all_tasks == set(), "form models for no user task of any diagram"
+    for path in diagrams:
+        named = {r.element_id: r for r in form_refs_in(path.read_bytes())}
+        assert _user_task_ids(path) <= set(named), f"{path.name}: user tasks without a form file"
+        files = {n for r in named.values() for n in (r.schema_file, r.ui_file)}
+        folder = BPMN_DIR.parent / "forms" / path.stem
+        assert files == {p.name for p in folder.glob("*.json")}, f"{path.name}: unused or missing form files"
 
 
 # ---------------------------------------------------------------------------------------- defective diagrams
 
 
-def test_check_diagram_finds_no_problem_when_minimal_gate_without_known_forms() -> None:
-    data = _fixture("minimal_gate")
-
-    assert check_diagram(data, known_forms=None) == []
-    with_forms = check_diagram(data, known_forms=TASK_FORMS.keys())
-    assert {p.element_id for p in with_forms} == {"prepare", "signoff"}
-    assert all("form" in p.message for p in with_forms)
+def test_check_diagram_finds_no_problem_when_minimal_gate_without_forms() -> None:
+    assert check_diagram(_fixture("minimal_gate")) == []  # its tasks get the plain form
 
 
 @pytest.mark.parametrize("name", sorted(DEFECTS))
@@ -252,7 +247,7 @@ def test_load_process_rejects_as_too_large_when_one_byte_over_the_limit() -> Non
     data = _padded(SHIPPED.read_bytes(), MAX_DIAGRAM_BYTES + 1)
 
     with pytest.raises(DiagramRejectedError) as caught:
-        load_process(data, known_forms=TASK_FORMS.keys())
+        load_process(data)
 
     assert caught.value.too_large
     assert [p.element_id for p in caught.value.problems] == [None]
@@ -279,7 +274,7 @@ def test_check_diagram_names_only_the_unsupported_element_when_it_sits_on_the_pa
 def test_deploy_process_stores_nothing_when_diagram_rejected(engine: WorkflowEngine) -> None:
     before = _counts(engine)
     hostile = [_fixture(name) for name in sorted(DEFECTS)]
-    hostile.append(_fixture("minimal_gate"))  # structurally fine, but its tasks have no form models
+    hostile.append(SHIPPED.read_bytes())  # structurally fine, but deployed without the form files it names
     hostile.append(_padded(SHIPPED.read_bytes(), MAX_DIAGRAM_BYTES + 1))
 
     for data in hostile:
@@ -316,7 +311,9 @@ def test_deploy_process_returns_the_stored_version_when_content_unchanged(engine
     [stored] = engine.list_process_versions(actor=driver.ADMIN)
     before = _counts(engine)
 
-    again = engine.deploy_process(xml=SHIPPED.read_bytes(), actor=driver.ADMIN)
+    again = engine.deploy_process(
+        xml=SHIPPED.read_bytes(), actor=driver.ADMIN, files=driver.shipped_form_files()
+    )
 
     assert (again.id, again.version, again.content_hash, again.is_latest) == (
         stored.id,
@@ -337,7 +334,7 @@ def test_launch_finishes_on_its_own_version_when_a_new_version_is_deployed(engin
     )
     versions_before, events_before = _counts(engine)
 
-    deployed = engine.deploy_process(xml=changed, actor=driver.ADMIN)
+    deployed = engine.deploy_process(xml=changed, actor=driver.ADMIN, files=driver.shipped_form_files())
 
     assert (deployed.version, deployed.is_latest) == (2, True)
     assert _counts(engine) == (versions_before + 1, events_before + 1)

@@ -24,7 +24,7 @@ from api.web.pages.shared import (
     see_other,
 )
 from api.web.templating import render
-from engine import LaunchStartForm, LaunchStatus, Role, ValidationFailedError
+from engine import LAUNCH_START_FIELDS, LaunchStatus, Role, ValidationFailedError
 
 router = APIRouter()
 
@@ -78,7 +78,7 @@ def new_launch_page(request: Request, caller: PmPage, engine: EngineDep) -> Resp
 def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Response:
     form = posted_form(request)
     # Only the fields the form sent: the optional ones it has no inputs for keep their defaults.
-    values = {name: str(form.get(name, "")).strip() for name in LaunchStartForm.model_fields if name in form}
+    values = {name: str(form.get(name, "")).strip() for name in LAUNCH_START_FIELDS if name in form}
     data: dict[str, Any] = dict(values)
     if "support_distribution" in data:  # a textarea: one address per line
         lines = values["support_distribution"].splitlines()

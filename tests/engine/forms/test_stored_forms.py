@@ -1,4 +1,4 @@
-"""Forms stored with a process version: deploy writes them, migration 0007 writes them for versions deployed
+"""Forms stored with a process version: deploy writes them, migration 0008 writes them for versions deployed
 before forms were files (the v1 diagram), and loading a version's forms needs nothing but its row."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ TASKS = frozenset(VALID_FORM_DATA)
 
 
 def start(data: object, forms: FormSet | None = None) -> dict[str, object]:
-    return validate_start_submission(forms or shipped(), "start_launch", data, today=TODAY, task_ids=TASKS)
+    return validate_start_submission(forms or shipped(), data, today=TODAY, task_ids=TASKS)
 
 
 def start_problems(data: object) -> list[tuple[tuple[str | int, ...], str]]:
@@ -47,10 +47,11 @@ def test_start_needs_what_the_engine_reads_even_when_a_start_form_omits_it() -> 
     bare = load_forms(
         {"s.json": b'{"type": "object", "properties": {"note": {"type": "string"}}}'},
         [FormRef("go", "s.json")],
+        start_event="go",
     )
 
     with pytest.raises(ValidationFailedError) as caught:
-        validate_start_submission(bare, "go", {"note": "x"}, today=TODAY, task_ids=TASKS)
+        validate_start_submission(bare, {"note": "x"}, today=TODAY, task_ids=TASKS)
 
     assert [p.loc for p in caught.value.problems] == [
         ("product_name",),
@@ -68,3 +69,17 @@ def test_a_task_submission_goes_through_its_form() -> None:
         "confirm": True,
         "notes": "",
     }
+
+
+def test_a_process_whose_start_event_names_no_form_takes_the_default_start_form() -> None:
+    plain = FormSet()
+
+    assert (
+        validate_start_submission(plain, VALID_LAUNCH_START, today=TODAY, task_ids=TASKS)
+        == VALID_LAUNCH_START
+    )
+    with pytest.raises(ValidationFailedError) as caught:
+        validate_start_submission(
+            plain, {**VALID_LAUNCH_START, "planned_launch_date": "2020-01-01"}, today=TODAY, task_ids=TASKS
+        )
+    assert caught.value.problems[0].message == "Planned launch date: must not be in the past"

@@ -7,8 +7,8 @@ launch start form. This migration gives each such version exactly that, as data:
 files (forms/launch_gate/, which reproduce the built-in forms' rules) bound by task id, the start event bound
 to the start form. So a launch running on the v1 diagram keeps its forms, and the engine has one path.
 
-Revision ID: 0007_process_forms
-Revises: 0006_inbox_indexes
+Revision ID: 0008_process_forms
+Revises: 0007_audit_chains
 Create Date: 2026-12-01
 """
 
@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from alembic import op
 from lxml import etree
 
-revision = "0007_process_forms"
-down_revision = "0006_inbox_indexes"
+revision = "0008_process_forms"
+down_revision = "0007_audit_chains"
 branch_labels = None
 depends_on = None
 
@@ -59,7 +59,15 @@ def _legacy_bindings(bpmn_xml: str) -> dict[str, str]:
     return bindings
 
 
-def _package(bindings: dict[str, str]) -> dict[str, Any]:
+def _start_event(bpmn_xml: str) -> str | None:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+    root = etree.fromstring(bpmn_xml.encode("utf-8"), parser)
+    for element in root.iter(f"{{{_BPMN}}}startEvent"):
+        return element.get("id")
+    return None
+
+
+def _package(bindings: dict[str, str], start_event: str | None) -> dict[str, Any]:
     files: dict[str, str] = {}
     refs: dict[str, dict[str, str | None]] = {}
     for element_id, form in bindings.items():
@@ -68,12 +76,12 @@ def _package(bindings: dict[str, str]) -> dict[str, Any]:
             path = _FORMS_DIR / name
             if not path.is_file():
                 raise RuntimeError(
-                    f"migration 0007 needs the shipped form file {path} for stored process versions; "
+                    f"migration 0008 needs the shipped form file {path} for stored process versions; "
                     "run it from the Launch Gate source tree"
                 )
             files[name] = path.read_text(encoding="utf-8")
         refs[element_id] = {"schema": schema, "ui": ui}
-    return {"files": files, "bindings": refs}
+    return {"files": files, "bindings": refs, "start_event": start_event}
 
 
 def upgrade() -> None:
@@ -87,12 +95,11 @@ def upgrade() -> None:
     )
     stored = connection.execute(sa.select(table.c.id, table.c.bpmn_xml).where(table.c.forms.is_(None))).all()
     for version_id, bpmn_xml in stored:
-        package = _package(_legacy_bindings(bpmn_xml))
+        package = _package(_legacy_bindings(bpmn_xml), _start_event(bpmn_xml))
         connection.execute(
             table.update().where(table.c.id == version_id).values(forms=json.dumps(package, sort_keys=True))
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("process_version") as batch:
-        batch.drop_column("forms")
+    op.drop_column("process_version", "forms")
