@@ -99,3 +99,11 @@ def comparable(fmt: str | None, value: object) -> object:
         if fmt == "date-time":
             return parse_date_time(value) or value
     return value
+
+
+def normalize_email(value: str) -> str:
+    """An e-mail address as forms store it (stripped, domain lower-cased); ValueError when it is none."""
+    text = value.strip()
+    if not is_email(text):
+        raise ValueError(f"{text!r} is not an e-mail address, like name@example.com")
+    return normalized("email", text)

@@ -11,6 +11,8 @@ from engine.forms.launch_settings import LAUNCH_SETTINGS_FORM, SETTINGS_FIELDS
 from engine.forms.package import FormSet
 
 START_FIELDS: Final = ("product_name", "summary", "planned_launch_date")
+LAUNCH_START_FIELDS: Final = (*START_FIELDS, "support_distribution", "due_overrides")
+"""Every field a launch start may carry: what the engine reads, and the launch settings."""
 """What the engine itself reads from every start (the launch's name, summary and planned date)."""
 _START_TITLES: Final = {
     "product_name": "Product name",
