@@ -49,7 +49,7 @@ def _engine_import_violations(source: str, exported: frozenset[str]) -> list[str
 
 def test_api_imports_only_names_engine_exports() -> None:
     exported = frozenset(engine.__all__)
-    assert {"WorkflowEngine", "LaunchStartForm", "MAX_DIAGRAM_BYTES"} <= exported
+    assert {"WorkflowEngine", "LAUNCH_START_FIELDS", "MAX_DIAGRAM_BYTES"} <= exported
     files = sorted((ROOT / "api").rglob("*.py"))
     assert len(files) > 20, "the scan found too few api modules"
     violations = [
@@ -68,12 +68,12 @@ def test_engine_import_scan_reports_every_way_past_the_surface() -> None:
         "import engine as e\n"
         "from enginex import thing\n"
         "def f():\n"
-        "    from engine.task_forms import LaunchStartForm\n"
+        "    from engine.forms.formats import normalize_email\n"
     )
     assert _engine_import_violations(source, frozenset({"WorkflowEngine"})) == [
         "line 1: from engine import _hidden (not in engine.__all__)",
         "line 2: from engine.audit import …",
         "line 3: import engine.xml_safety",
         "line 4: import engine",
-        "line 7: from engine.task_forms import …",
+        "line 7: from engine.forms.formats import …",
     ]
