@@ -25,6 +25,10 @@ def resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any
             **schema.get("$defs", {}).get(name, {}),
             **{k: v for k, v in current.items() if k != "$ref"},
         }
+    kind = current.get("type")
+    if isinstance(kind, list):  # "type": ["string", "null"]: an optional value of one type
+        others = [t for t in kind if t != "null"]
+        current = {**current, "type": others[0] if len(others) == 1 else others, "nullable": "null" in kind}
     if "anyOf" in current:
         options = [o for o in current["anyOf"] if o.get("type") != "null"]
         if len(options) == 1:

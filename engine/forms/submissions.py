@@ -49,7 +49,7 @@ def validate_start_submission(
         settings = LAUNCH_SETTINGS_FORM.validate(given, today=today, subject="the launch settings")
     except ValidationFailedError as exc:
         problems.extend(exc.problems)
-    problems.extend(_unknown_tasks(settings.get("due_overrides"), task_ids))
+    problems.extend(_unknown_tasks(given.get("due_overrides"), task_ids))
     if not problems:
         problems.extend(
             FieldProblem((name,), f"{_START_TITLES[name]}: is required", "missing")

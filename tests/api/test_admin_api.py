@@ -266,14 +266,12 @@ REJECTED: dict[str, tuple[str, str]] = {  # fixture -> (element named, words in 
     "prescript.bpmn": ("prepare", "preScript"),
     "timer_and_service.bpmn": ("call_service", "not supported"),
     "unsafe_expression.bpmn": ("flow_signoff_decision_to_prepare", "function calls are not allowed"),
-    "minimal_gate.bpmn": ("signoff", "no form model"),
     # bounds at deploy (tests/engine/test_bounds.py has the engine side)
     "gateway_loop.bpmn": ("spin_a", "has no wait state"),
     "timer_forever.bpmn": ("cooling_off", "longer than the limit of 5 years"),
     "timer_8000_years.bpmn": ("cooling_off", "longer than the limit of 5 years"),
     "timer_date_year_9999.bpmn": ("cooling_off", "more than 5 years ahead"),
     "hostile_interchange.bpmn": ("minimal_gate_plane", "http://www.w3.org/1999/xhtml' is not allowed"),
-    "control_characters.bpmn": ("signoff", "no form model"),
 }
 
 

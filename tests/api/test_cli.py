@@ -58,7 +58,7 @@ def test_bpmn_check_reports_every_problem_of_several_paths_and_a_zip(tmp_path: P
     assert "error: ../escape.json: (document): the file name leaves the package ('..')" in lines
     assert f"{package}: cannot be deployed (1 diagram(s), 1 error(s), 0 warning(s))" in lines
     refused = [line for line in lines if line.startswith("error: hostile_interchange.bpmn: ")]
-    assert len(refused) == 7  # the stylesheet, onload, the XHTML meta, two attributes, two form models
+    assert len(refused) == 5  # the stylesheet, onload, the XHTML meta, two attributes
     assert any("<?xml-stylesheet" in line for line in refused)
 
 

@@ -21,7 +21,7 @@ T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def timed(engine: WorkflowEngine) -> WorkflowEngine:
     assert engine.check_diagram(DIAGRAM) == []
-    engine.deploy_process(xml=DIAGRAM, actor=driver.ADMIN)
+    engine.deploy_process(xml=DIAGRAM, actor=driver.ADMIN, files=driver.shipped_form_files())
     return engine
 
 
