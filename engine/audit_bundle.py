@@ -33,7 +33,7 @@ from engine.checkpoints import latest_with_proof
 from engine.db import audit as audit_rows
 from engine.db.session import Database
 from engine.errors import NotFoundError
-from engine.task_forms import TASK_FORMS, form_json_schema
+from engine.forms.stored import stored_form_files
 
 FORMAT = "launchgate-audit-bundle/1"
 MAX_MEMBER_BYTES = 512 * 1024 * 1024  # refuse to unpack anything larger (a zip bomb)
@@ -51,12 +51,9 @@ def _json(value: Any) -> bytes:
     return (json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _forms(xml: str) -> dict[str, bytes]:
-    return {
-        f"forms/{task}.schema.json": _json(form_json_schema(task))
-        for task in sorted(TASK_FORMS)
-        if f'id="{task}"' in xml
-    }
+def _forms(stored: str | None) -> dict[str, bytes]:
+    """The form files stored with the launch's process version, as they were deployed."""
+    return {f"forms/{f.name}": f.body for f in sorted(stored_form_files(stored), key=lambda f: f.name)}
 
 
 def build_bundle(db: Database, *, launch_id: str | None, created_at: str) -> bytes:
@@ -71,7 +68,7 @@ def build_bundle(db: Database, *, launch_id: str | None, created_at: str) -> byt
             manifest["launch"] = {k: source[k] for k in ("product_name", "status", "pm")}
             manifest["process"] = {k: source[k] for k in ("process_id", "version", "content_hash")}
             files[f"process/{source['process_id']}.bpmn"] = str(source["bpmn_xml"]).encode("utf-8")
-            files.update(_forms(str(source["bpmn_xml"])))
+            files.update(_forms(source["forms"]))
             events = audit_rows.chain_events(session, chain_of(launch_id))
             found = latest_with_proof(session, chain_of(launch_id))
             checkpoint, proof = (found[0].as_dict(), found[1]) if found is not None else (None, None)

@@ -198,7 +198,7 @@ def latest_signed_checkpoint(bind: Bind) -> dict[str, Any] | None:
 
 
 def bundle_sources(bind: Bind, launch_id: str) -> dict[str, Any] | None:
-    """A launch's row facts and its process version's diagram, for its audit bundle."""
+    """A launch's row facts and its process version's diagram and stored forms, for its audit bundle."""
     conn = _conn(bind)
     launch, version = cast(Table, LaunchRecord.__table__), cast(Table, ProcessVersionRecord.__table__)
     statement = (
@@ -210,6 +210,7 @@ def bundle_sources(bind: Bind, launch_id: str) -> dict[str, Any] | None:
             version.c.version,
             version.c.content_hash,
             version.c.bpmn_xml,
+            version.c.forms,
         )
         .join(version, version.c.id == launch.c.process_version_id)
         .where(launch.c.id == launch_id)

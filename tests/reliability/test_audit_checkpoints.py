@@ -194,7 +194,7 @@ def test_launch_bundle_verifies_offline_with_the_public_key_alone(
     with zipfile.ZipFile(io.BytesIO(_bundle(engine, launches[0]))) as archive:
         names = set(archive.namelist())
     assert {"manifest.json", "events.json", "events.csv", "checkpoint.json", "proof.json"} <= names
-    assert "process/launch_gate.bpmn" in names and "forms/review_proposal.schema.json" in names
+    assert "process/launch_gate.bpmn" in names and "forms/review_proposal-schema.json" in names
 
 
 def test_launch_bundle_reports_events_after_the_checkpoint(
