@@ -78,36 +78,13 @@ def write_checkpoint(
         changes = audit_rows.mark_checkpointed(session)
         leaves = audit_rows.checkpointed_heads(session)
         number = int(latest["id"]) + 1
-        body: dict[str, Any] = {
-            "format": FORMAT,
-            "id": number,
-            "created_at": format_utc(now),
-            "global_position": sum(length for _, length, _ in leaves),
-            "chain_count": len(leaves),
-            "root": merkle_root(leaves),
-            "previous": payload_hash(str(latest["payload"])),
-            "legacy_head": None if signed_before else latest["legacy_head"],
-            "key_id": signer.key_id,
-        }
-        payload = canonical_json(body)
-        row = {
-            "id": number,
-            "created_at": now,
-            "global_position": body["global_position"],
-            "chain_count": body["chain_count"],
-            "root": body["root"],
-            "changes": {chain: length for chain, (length, _) in sorted(changes.items())},
-            "legacy_head": body["legacy_head"],
-            "payload": payload,
-            "key_id": signer.key_id,
-            "signature": signer.sign(payload),
-        }
+        row = _checkpoint_row(latest, number, leaves, changes, signer, now=now)
         audit_rows.insert_checkpoint(session, row)
         view = _view(row)
         outbox.add_message(
             session,
             kind="audit_checkpoint",
-            key=f"audit_checkpoint:{number}:{payload_hash(payload)[:16]}",
+            key=f"audit_checkpoint:{number}:{payload_hash(row['payload'])[:16]}",
             launch_id=None,
             task_id=None,
             payload={"checkpoint": view.as_dict(), "to": dict(send_to or {"roles": ["auditor"]})},
@@ -116,11 +93,49 @@ def write_checkpoint(
     logger.info(
         "audit checkpoint %s: %s events in %s chains, root %s",
         number,
-        body["global_position"],
+        row["global_position"],
         len(leaves),
-        body["root"],
+        row["root"],
     )
     return view
+
+
+def _checkpoint_row(
+    latest: Mapping[str, Any],
+    number: int,
+    leaves: list[tuple[str, int, str]],
+    changes: Mapping[str, tuple[int, str]],
+    signer: Signer,
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    """The signed checkpoint row after `latest`: its canonical payload, Merkle root and signature."""
+    signed_before = latest["signature"] is not None
+    body: dict[str, Any] = {
+        "format": FORMAT,
+        "id": number,
+        "created_at": format_utc(now),
+        "global_position": sum(length for _, length, _ in leaves),
+        "chain_count": len(leaves),
+        "root": merkle_root(leaves),
+        "previous": payload_hash(str(latest["payload"])),
+        "legacy_head": None if signed_before else latest["legacy_head"],
+        "key_id": signer.key_id,
+    }
+    payload = canonical_json(body)
+    row = {
+        "id": number,
+        "created_at": now,
+        "global_position": body["global_position"],
+        "chain_count": body["chain_count"],
+        "root": body["root"],
+        "changes": {chain: length for chain, (length, _) in sorted(changes.items())},
+        "legacy_head": body["legacy_head"],
+        "payload": payload,
+        "key_id": signer.key_id,
+        "signature": signer.sign(payload),
+    }
+    return row
 
 
 def latest_with_proof(session: Session, chain_id: str) -> tuple[CheckpointView, dict[str, object]] | None:

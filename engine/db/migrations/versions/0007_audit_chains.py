@@ -142,6 +142,30 @@ def _verify_old_chain(events: list[dict[str, Any]], head: tuple[int, str]) -> No
 
 def upgrade() -> None:
     conn = op.get_bind()
+    _create_chain_tables()
+    head_row = conn.execute(sa.text("SELECT sequence, hash FROM audit_head WHERE id = 1")).one()
+    old_columns = ", ".join((*_OLD_FIELDS, "hash"))
+    events = _events(conn, old_columns)
+    _verify_old_chain(events, (int(head_row[0]), str(head_row[1])))
+    legacy = {"sequence": int(head_row[0]), "hash": str(head_row[1])}
+
+    op.add_column("audit_event", sa.Column("chain_id", sa.String(36), nullable=False, server_default=""))
+    op.add_column("audit_event", sa.Column("chain_position", _BIGINT, nullable=False, server_default="0"))
+    if conn.dialect.name == "postgresql":
+        op.execute("ALTER TABLE audit_event ALTER COLUMN chain_id DROP DEFAULT")
+        op.execute("ALTER TABLE audit_event ALTER COLUMN chain_position DROP DEFAULT")
+    heads = _rechain_events(conn, events)
+    op.create_index("uq_audit_chain_position", "audit_event", ["chain_id", "chain_position"], unique=True)
+    _insert_chain_rows(conn, heads)
+    _insert_checkpoint_zero(conn, legacy)
+    op.drop_table("audit_head")
+    if conn.dialect.name == "postgresql":
+        start = (events[-1]["sequence"] + 1) if events else 1
+        op.execute(f"CREATE SEQUENCE audit_event_sequence AS BIGINT START WITH {int(start)}")
+    _guard_checkpoints(conn)
+
+
+def _create_chain_tables() -> None:
     op.create_table(
         "audit_chain",
         sa.Column("chain_id", sa.String(36), primary_key=True),
@@ -163,17 +187,10 @@ def upgrade() -> None:
         sa.Column("key_id", sa.String(64), nullable=True),
         sa.Column("signature", sa.String(200), nullable=True),
     )
-    head_row = conn.execute(sa.text("SELECT sequence, hash FROM audit_head WHERE id = 1")).one()
-    old_columns = ", ".join((*_OLD_FIELDS, "hash"))
-    events = _events(conn, old_columns)
-    _verify_old_chain(events, (int(head_row[0]), str(head_row[1])))
-    legacy = {"sequence": int(head_row[0]), "hash": str(head_row[1])}
 
-    op.add_column("audit_event", sa.Column("chain_id", sa.String(36), nullable=False, server_default=""))
-    op.add_column("audit_event", sa.Column("chain_position", _BIGINT, nullable=False, server_default="0"))
-    if conn.dialect.name == "postgresql":
-        op.execute("ALTER TABLE audit_event ALTER COLUMN chain_id DROP DEFAULT")
-        op.execute("ALTER TABLE audit_event ALTER COLUMN chain_position DROP DEFAULT")
+
+def _rechain_events(conn: sa.Connection, events: list[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    """Link every event to the previous event of its launch; returns each chain's (length, head hash)."""
     heads: dict[str, tuple[int, str]] = {}
     updates = []
     for event in events:
@@ -184,13 +201,7 @@ def upgrade() -> None:
         event["hash"] = _hash(event, _NEW_FIELDS)
         heads[chain_id] = (length + 1, event["hash"])
         updates.append(
-            {
-                "s": event["sequence"],
-                "c": chain_id,
-                "p": length + 1,
-                "ph": prev,
-                "h": event["hash"],
-            }
+            {"s": event["sequence"], "c": chain_id, "p": length + 1, "ph": prev, "h": event["hash"]}
         )
     _drop_guards(conn)
     if updates:
@@ -202,7 +213,10 @@ def upgrade() -> None:
             updates,
         )
     _restore_guards(conn)
-    op.create_index("uq_audit_chain_position", "audit_event", ["chain_id", "chain_position"], unique=True)
+    return heads
+
+
+def _insert_chain_rows(conn: sa.Connection, heads: dict[str, tuple[int, str]]) -> None:
     chain_rows = [{"c": chain, "n": length, "h": head} for chain, (length, head) in sorted(heads.items())]
     if "" not in heads:
         chain_rows.append({"c": "", "n": 0, "h": GENESIS})
@@ -213,12 +227,6 @@ def upgrade() -> None:
         ),
         [{**row, "g": GENESIS} for row in chain_rows],
     )
-    _insert_checkpoint_zero(conn, legacy)
-    op.drop_table("audit_head")
-    if conn.dialect.name == "postgresql":
-        start = (events[-1]["sequence"] + 1) if events else 1
-        op.execute(f"CREATE SEQUENCE audit_event_sequence AS BIGINT START WITH {int(start)}")
-    _guard_checkpoints(conn)
 
 
 def _insert_checkpoint_zero(conn: sa.Connection, legacy: dict[str, Any]) -> None:
