@@ -40,7 +40,9 @@ def test_review_form_shows_comment_error_inline_when_changes_are_requested_witho
 
     expect(page.locator("#form-errors")).to_contain_text("Nothing was submitted")
     comment = page.locator("#field-comment")
-    expect(comment.locator(".error")).to_contain_text("Comment: a comment is required when requesting changes")
+    expect(comment.locator(".error")).to_contain_text(
+        "Comment: a comment is required when requesting changes"
+    )
     expect(page.locator("#comment")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#decision")).to_have_value("request_changes")
     expect(page.locator("[name=anticipated_questions-0-text]")).to_have_value("Why was I reminded twice?")
