@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = Field(
         default=30.0, ge=0, le=86_400, description="Wait after the first failure; doubles every time"
     )
+    delivery_backoff_max_seconds: float = Field(
+        default=3600.0, ge=0, le=7 * 86_400, description="The longest wait between two attempts"
+    )
+    delivery_backoff_jitter: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Each wait is shortened by a random part of up to this fraction (0: no jitter)",
+    )
     delivery_lease_seconds: float = Field(
         default=120.0,
         gt=0,
@@ -183,6 +192,8 @@ class Settings(BaseSettings):
                 max_attempts=self.delivery_max_attempts,
                 backoff_seconds=self.delivery_backoff_seconds,
                 lease_seconds=self.delivery_lease_seconds,
+                max_backoff_seconds=self.delivery_backoff_max_seconds,
+                jitter=self.delivery_backoff_jitter,
             ),
         )
 

@@ -18,7 +18,8 @@ attempt, `failed` (an incident, shown on the launch page and in the API, retried
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,19 +59,32 @@ MAX_ERROR = 2000
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently a message is tried."""
+    """How often and how patiently a message is tried.
+
+    The wait after the n-th failed attempt is `backoff · 2^(n-1)`, capped at `max_backoff_seconds`, less a
+    random part of up to `jitter` of it (so the workers that failed together do not all retry at the same
+    second). It never exceeds the cap, whatever the attempt number."""
 
     max_attempts: int = 5
     backoff_seconds: float = 30.0
     lease_seconds: float = 120.0
+    max_backoff_seconds: float = 3600.0
+    jitter: float = 0.2
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.backoff_seconds < 0 or self.lease_seconds <= 0:
             raise ValueError("max_attempts >= 1, backoff_seconds >= 0 and lease_seconds > 0 are required")
+        if self.max_backoff_seconds < 0 or not 0 <= self.jitter <= 1:
+            raise ValueError("max_backoff_seconds >= 0 and 0 <= jitter <= 1 are required")
 
-    def delay(self, attempts: int) -> timedelta:
-        """The wait after the `attempts`-th failed attempt: backoff · 2^(attempts-1)."""
-        return timedelta(seconds=self.backoff_seconds * 2 ** max(0, attempts - 1))
+    def delay(self, attempts: int, *, draw: Callable[[], float] = random.random) -> timedelta:
+        """The wait after the `attempts`-th failed attempt. `draw` gives a number in [0, 1)."""
+        exponent = min(max(0, attempts - 1), _MAX_EXPONENT)  # 2^62 · any backoff is far past any cap
+        ceiling = min(self.max_backoff_seconds, self.backoff_seconds * float(2**exponent))
+        return timedelta(seconds=ceiling * (1 - self.jitter * draw()))
+
+
+_MAX_EXPONENT = 62
 
 
 @dataclass(frozen=True)

@@ -246,6 +246,8 @@ def make_worker(
         webhook=webhook.settings() if webhook else None,
         base_url="https://launchgate.example.org",
         support_distribution=distribution,
-        retry=RetryPolicy(max_attempts=max_attempts, backoff_seconds=backoff_seconds, lease_seconds=60),
+        retry=RetryPolicy(
+            max_attempts=max_attempts, backoff_seconds=backoff_seconds, lease_seconds=60, jitter=0.0
+        ),
     )
     return Worker(engine, config, worker_id=worker_id)
