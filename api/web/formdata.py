@@ -10,10 +10,42 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-_INDEX = re.compile(r"^(?P<name>[a-z_]+)-(?P<index>\d{1,4})(?:-(?P<sub>[a-z_]+))?$")
+# ASCII digits only: `\d` and str.isdigit() also accept "²" or "٣", which int() may refuse.
+_INDEX = re.compile(r"^(?P<name>[a-z_]+)-(?P<index>[0-9]{1,4})(?:-(?P<sub>[a-z_]+))?$")
+_ROW_ACTION = re.compile(r"(?P<kind>add|remove):(?P<name>[a-z_]{1,100})(?::(?P<index>[0-9]{1,4}))?")
+_LOCAL_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
 MAX_ROWS = 500
+
+
+class FormActionError(ValueError):
+    """The form's `action` is none of the buttons a task page offers: the page answers 400."""
+
+
+@dataclass(frozen=True)
+class FormAction:
+    """What a task form's button asks for: complete the task, save a draft, add or remove a row."""
+
+    kind: Literal["submit", "save_draft", "add", "remove"]
+    name: str = ""
+    index: int = -1
+
+
+def decode_action(raw: str | None) -> FormAction:
+    """The button that sent a task form: `submit` (also when none is named), `save_draft`,
+    `add:<field>` or `remove:<field>:<row>`. Anything else raises FormActionError (never another
+    exception), so a forged button neither completes the task nor fails the page."""
+    if raw is None or raw == "submit":
+        return FormAction("submit")
+    if raw == "save_draft":
+        return FormAction("save_draft")
+    match = _ROW_ACTION.fullmatch(raw)
+    if match is None or (match["kind"] == "add") == (match["index"] is not None):
+        raise FormActionError("The form was sent by a button this page does not have.")
+    if match["kind"] == "add":
+        return FormAction("add", match["name"])
+    return FormAction("remove", match["name"], int(match["index"]))
 
 
 def resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
@@ -143,9 +175,9 @@ def _scalar(spec: FieldSpec, raw: str | None) -> Any:
     value = (raw or "").strip() if spec.kind != "textarea" else (raw or "").replace("\r\n", "\n").strip()
     if value == "" and spec.nullable:
         return None
-    if spec.kind == "number" and re.fullmatch(r"-?\d{1,12}", value):
+    if spec.kind == "number" and re.fullmatch(r"-?[0-9]{1,12}", value):
         return int(value)
-    if spec.kind == "datetime" and value and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?", value):
+    if spec.kind == "datetime" and value and _LOCAL_DATETIME.fullmatch(value):
         return value + "+00:00"  # the form asks for UTC
     return value
 
@@ -203,11 +235,11 @@ def with_spare_rows(
 
 
 def without_row(data: Mapping[str, Any], name: str, index: int) -> dict[str, Any]:
+    """Data for display without row `index` of list field `name` (unchanged when there is no such row)."""
     shown = dict(data)
-    current = list(shown.get(name) or [])
-    if 0 <= index < len(current):
-        del current[index]
-    shown[name] = current
+    current = shown.get(name)
+    if isinstance(current, list) and 0 <= index < len(current):
+        shown[name] = current[:index] + current[index + 1 :]
     return shown
 
 

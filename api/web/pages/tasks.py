@@ -8,9 +8,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from api.errors import ApiError
 from api.security import Caller, EngineDep
 from api.web.auth import posted_form
-from api.web.formdata import errors_by_field, field_specs, parse, with_spare_rows, without_row
+from api.web.formdata import (
+    FormActionError,
+    decode_action,
+    errors_by_field,
+    field_specs,
+    parse,
+    with_spare_rows,
+    without_row,
+)
 from api.web.pages.shared import (
     SignedInPage,
     WorkerPage,
@@ -139,14 +148,17 @@ def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: Engi
     specs = field_specs(detail.form_schema)
     flat = {k: str(v) for k, v in form.multi_items() if isinstance(v, str)}
     data = parse(specs, flat)
-    action = str(form.get("action", "submit"))
-    if action.startswith("add:"):
-        return _render_task(request, caller, engine, detail, data, errors={}, add=action[4:])
-    if action.startswith("remove:"):
-        _, name, index = [*action.split(":"), "", ""][:3]
-        shown = without_row(data, name, int(index) if index.isdigit() else -1)
+    raw_action = form.get("action")
+    try:
+        action = decode_action(raw_action if isinstance(raw_action, str) else None)
+    except FormActionError as exc:
+        raise ApiError(400, "bad-request", str(exc)) from exc
+    if action.kind == "add":
+        return _render_task(request, caller, engine, detail, data, errors={}, add=action.name)
+    if action.kind == "remove":
+        shown = without_row(data, action.name, action.index)
         return _render_task(request, caller, engine, detail, shown, errors={})
-    if action == "save_draft":
+    if action.kind == "save_draft":
         engine.save_draft(task_id=task_id, data=data, actor=caller.actor)
         return see_other(f"/tasks/{task_id}" + notice("Draft saved. You can come back to it at any time."))
     try:
