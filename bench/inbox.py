@@ -212,9 +212,9 @@ def seed(engine: WorkflowEngine, *, launches: int, open_tasks: int, seed_value: 
     analyzed = Worker(engine, DeliveryConfig(), channels=()).maintain()
     vacuumed = False
     if not engine.db.is_sqlite:
-        tables = ", ".join(t.__tablename__ for t in (LaunchRecord, GateItemRecord, TaskRecord))
+        names = ", ".join(t.__tablename__ for t in (LaunchRecord, GateItemRecord, TaskRecord))
         with engine.db.db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f"VACUUM {tables}")
+            conn.exec_driver_sql(f"VACUUM {names}")
         vacuumed = True
     return {
         "expected": expected,

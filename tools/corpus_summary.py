@@ -42,7 +42,7 @@ def reason(message: str) -> str:
 
 def check_all(
     root: Path, timeout: int
-) -> tuple[int, int, int, Counter[str], Counter[str], Counter[str], float]:
+) -> tuple[int, int, int, Counter[str], Counter[str], Counter[str], float, Counter[str]]:
     files = sorted(p for p in root.rglob("*.bpmn") if p.is_file())
     signal.signal(signal.SIGALRM, _alarm)
     clean = warned = 0

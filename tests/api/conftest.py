@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.authorization import Policy
 from api.demo import DEMO_USERS, seed_demo
 from api.security import CSRF_HEADER
 from api.settings import Settings
@@ -41,13 +42,14 @@ PASSWORDS[OTHER_PM] = OTHER_PM_PASSWORD
 class RouteInfo:
     method: str
     path: str
-    policies: tuple[object, ...]
+    policies: tuple[Policy, ...]
 
 
-def _policies(dependant: Dependant) -> Iterator[object]:
+def _policies(dependant: Dependant) -> Iterator[Policy]:
     for dependency in dependant.dependencies:
-        if hasattr(dependency.call, "policy"):
-            yield dependency.call.policy
+        policy = getattr(dependency.call, "policy", None)
+        if isinstance(policy, Policy):
+            yield policy
         yield from _policies(dependency)
 
 

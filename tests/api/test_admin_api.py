@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,9 +21,10 @@ USERS = "/api/v1/users"
 PROCESSES = "/api/v1/processes"
 BPMN = (ROOT / "bpmn" / "launch_gate.bpmn").read_bytes()
 FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
+NEW_PASSWORD = "a-long-passphrase"
 NEW_USER = {
     "username": "lee.support",
-    "password": "a-long-passphrase",
+    "password": NEW_PASSWORD,
     "roles": ["support_lead"],
     "display_name": "Lee Support",
     "email": "lee@example.com",
@@ -71,7 +73,7 @@ def test_user_created_when_admin_posts_valid_user(
     }
     assert "password" not in created.text and "hash" not in created.text
     assert admin_client.get(f"{USERS}/{body['id']}").json() == body
-    lee = sign_in("lee.support", NEW_USER["password"])
+    lee = sign_in("lee.support", NEW_PASSWORD)
     assert lee.get("/api/v1/auth/me").json()["user"]["roles"] == ["support_lead"]
     [event] = audit_events(action="user.created", actor_name="ada.admin")
     assert event.after == {"username": "lee.support", "roles": "support_lead", "email": "lee@example.com"}
@@ -140,6 +142,7 @@ def test_roles_take_effect_at_once_when_admin_changes_them(
     )
     assert refused.status_code == 403
     [first, second] = audit_events(action="user.roles_set")
+    assert first.after is not None and second.after is not None
     assert (first.before, first.after["roles"]) == ({"roles": "pm", "active": True}, "pm,support_manager")
     assert second.after["roles"] == "auditor"
 
@@ -203,9 +206,10 @@ def test_password_reset_revokes_sessions_and_new_password_works(
     assert pm_client.get("/api/v1/auth/me").status_code == 401
 
     def sign_in(password: str) -> int:
-        return anon_client.post(
+        response: httpx.Response = anon_client.post(
             "/api/v1/auth/sign-in", json={"username": "pat.pm", "password": password}
-        ).status_code
+        )
+        return response.status_code
 
     assert sign_in(PASSWORDS["pat.pm"]) == 401
     assert sign_in("a-brand-new-passphrase") == 200

@@ -16,7 +16,7 @@ SUPPORT = USER_OF_ROLE[Role.SUPPORT_LEAD]
 
 
 def _demo_proposal_task(client: TestClient) -> dict[str, Any]:
-    inbox = client.get("/api/v1/tasks/inbox").json()["items"]
+    inbox: list[dict[str, Any]] = client.get("/api/v1/tasks/inbox").json()["items"]
     [task] = [t for t in inbox if t["bpmn_id"] == "draft_proposal"]
     return task
 

@@ -253,6 +253,7 @@ def test_every_cookie_change_refused_when_csrf_token_missing_or_origin_foreign(
     for route in changes:
         url = re.sub(r"\{[a-z_]+\}", "1", route.path)
         evil = {"Origin": "https://evil.example"}
+        attempts: list[dict[str, Any]]
         if route.path.startswith("/api/"):
             attempts = [{"json": {}}, {"json": {}, "headers": {CSRF_HEADER: token, **evil}}]
         else:

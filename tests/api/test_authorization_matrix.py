@@ -346,7 +346,9 @@ class World:
         build = REQUESTS.get((method, path))
         options = build(self, cell) if build else {}
         saved = httpx.Cookies(client.cookies)
-        response = client.request(method, self.url(path, cell), follow_redirects=False, **options)
+        response: httpx.Response = client.request(
+            method, self.url(path, cell), follow_redirects=False, **options
+        )
         client.cookies = saved  # a sign-in must not change who this client is
         return response
 

@@ -16,6 +16,7 @@ from engine.bounds import cycles_without_wait_state
 from engine.errors import DiagramProblem
 from engine.specs import check_diagram, inspect_diagram, load_process
 from tests.engine import driver
+from tests.engine.form_examples import VALID_LAUNCH_START
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
@@ -136,9 +137,7 @@ def test_a_process_that_marks_no_go_live_task_is_a_plain_process_and_runs_to_its
     assert inspect_diagram(data).problems == ()
     deployed = engine.deploy_process(xml=data, actor=driver.ADMIN)
     assert (deployed.process_id, deployed.version) == ("plain_process", 1)
-    launch = engine.start_launch(
-        data=dict(driver.VALID_LAUNCH_START), actor=driver.PM, process_id="plain_process"
-    )
+    launch = engine.start_launch(data=dict(VALID_LAUNCH_START), actor=driver.PM, process_id="plain_process")
     assert launch.gate == () and launch.blockers == ()
     # its tasks name no form: each gets the plain form (an optional comment), whatever its id
     launch = driver.complete(engine, launch, "draft_proposal", {"comment": "Drafted."})

@@ -23,6 +23,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, event, func, insert, inspect, select, text
+from sqlalchemy.engine.interfaces import ReflectedIndex
 
 from api.demo import DEMO_SUPPORT
 from bench.inbox import seed
@@ -48,11 +49,11 @@ PARTIAL = {
 }
 
 
-def _indexes(db_engine: Engine, table: str) -> dict[str, dict[str, Any]]:
+def _indexes(db_engine: Engine, table: str) -> dict[str, ReflectedIndex]:
     return {ix["name"]: ix for ix in inspect(db_engine).get_indexes(table) if ix["name"]}
 
 
-def _where(index: dict[str, Any]) -> str:
+def _where(index: ReflectedIndex) -> str:
     options = index.get("dialect_options", {})
     return str(options.get("sqlite_where", options.get("postgresql_where", "")))
 
@@ -135,7 +136,7 @@ def test_migrations_build_the_schema_the_models_declare(kind: str, tmp_path: Pat
 
 
 def _index_shapes(db_engine: Engine, table: str) -> dict[str, tuple[Any, ...]]:
-    shapes = {
+    shapes: dict[str, tuple[Any, ...]] = {
         name: (ix["column_names"], bool(ix["unique"]), ix.get("column_sorting"), _where(ix))
         for name, ix in _indexes(db_engine, table).items()
     }

@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from engine import DiagramRejectedError, LaunchStatus, PermissionDeniedError, WorkflowEngine
+from engine import Actor, DiagramRejectedError, LaunchStatus, PermissionDeniedError, WorkflowEngine
 from engine.db.models import AuditEventRecord, ProcessVersionRecord
 from engine.errors import DiagramProblem
 from engine.forms.diagram import form_refs_in
@@ -83,7 +83,7 @@ def _counts(engine: WorkflowEngine) -> tuple[int, int]:
 def _user_task_ids(path: Path) -> set[str]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     root = etree.parse(str(path), parser).getroot()
-    return {el.get("id") for el in root.iterfind(".//bpmn:process/bpmn:userTask", NS)}
+    return {el.attrib["id"] for el in root.iterfind(".//bpmn:process/bpmn:userTask", NS)}
 
 
 # ---------------------------------------------------------------------------------------- shipped diagram
@@ -147,11 +147,11 @@ def test_lanes_give_each_user_task_its_design_role_when_shipped_diagram() -> Non
     root = etree.fromstring(SHIPPED.read_bytes())
     lane_roles: dict[str, str] = {}
     for lane in root.iterfind(".//bpmn:lane", NS):
-        role = lane.find(".//{http://spiffworkflow.org/bpmn/schema/1.0/core}property[@name='role']").get(
-            "value"
-        )
+        prop = lane.find(".//{http://spiffworkflow.org/bpmn/schema/1.0/core}property[@name='role']")
+        assert prop is not None, f"lane {lane.get('id')} names no role"
+        role = prop.attrib["value"]
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
-            lane_roles[ref.text.strip()] = role
+            lane_roles[(ref.text or "").strip()] = role
 
     assert {task: lane_roles[task] for task in DESIGN_TASKS} == {k: v[0] for k, v in DESIGN_TASKS.items()}
     assert lane_roles["start_launch"] == "pm"
@@ -194,7 +194,7 @@ def test_check_diagram_names_the_element_when_defective_fixture(name: str) -> No
 def test_check_diagram_names_the_flow_when_condition_calls_a_function() -> None:
     data = _fixture("unsafe_expression")
     flows = etree.fromstring(data).iterfind(".//bpmn:sequenceFlow[bpmn:conditionExpression]", NS)
-    unsafe = [f.get("id") for f in flows if "__import__" in f.find("bpmn:conditionExpression", NS).text]
+    unsafe = [f.get("id") for f in flows if "__import__" in f.findtext("bpmn:conditionExpression", "", NS)]
 
     problems = check_diagram(data, known_forms=None)
 
@@ -289,9 +289,7 @@ def test_deploy_process_stores_nothing_when_diagram_rejected(engine: WorkflowEng
 @pytest.mark.parametrize(
     "actor", [driver.PM, driver.SUPPORT, driver.MANAGER, driver.AUDITOR], ids=lambda a: a.username
 )
-def test_deploy_process_is_denied_when_actor_is_not_admin(
-    engine: WorkflowEngine, actor: driver.Actor
-) -> None:
+def test_deploy_process_is_denied_when_actor_is_not_admin(engine: WorkflowEngine, actor: Actor) -> None:
     before = _counts(engine)
     changed = SHIPPED.read_bytes().replace(b'name="Go Live"', b'name="Go Live Now"')
 

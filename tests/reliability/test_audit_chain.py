@@ -7,10 +7,10 @@ import copy
 import json
 from collections.abc import Callable
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import Connection, delete, exc, func, select, text, update
+from sqlalchemy import Connection, Table, delete, exc, func, select, text, update
 
 from engine import ConflictError, PermissionDeniedError, WorkflowEngine
 from engine.audit import GENESIS_HASH, event_hash, record_fields, verify_events
@@ -18,7 +18,7 @@ from engine.audit_merkle import merkle_root
 from engine.db.models import AuditChainRecord, AuditEventRecord
 from tests.engine import driver
 
-AUDIT = AuditEventRecord.__table__
+AUDIT = cast(Table, AuditEventRecord.__table__)  # the ORM types __table__ as a FromClause
 _SQLITE_GUARDS = {
     verb: f"CREATE TRIGGER audit_event_no_{verb.lower()} BEFORE {verb} ON audit_event "
     "BEGIN SELECT RAISE(ABORT, 'audit_event is insert-only'); END"

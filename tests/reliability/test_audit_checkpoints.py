@@ -13,10 +13,10 @@ import json
 import zipfile
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy import Connection, Table, delete, select, text, update
 
 from engine import DeliveryConfig, FixedClock, Worker, WorkflowEngine
 from engine.audit import event_hash
@@ -26,9 +26,10 @@ from engine.audit_signing import Signer, generate_private_key_pem, load_public_k
 from engine.db.models import AuditChainRecord, AuditCheckpointRecord, AuditEventRecord, OutboxMessageRecord
 from tests.engine import driver
 
-EVENTS = AuditEventRecord.__table__
-CHAINS = AuditChainRecord.__table__
-CHECKPOINTS = AuditCheckpointRecord.__table__
+# the ORM types __table__ as a FromClause; these are Tables (as in engine/db/audit.py)
+EVENTS = cast(Table, AuditEventRecord.__table__)
+CHAINS = cast(Table, AuditChainRecord.__table__)
+CHECKPOINTS = cast(Table, AuditCheckpointRecord.__table__)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ planned launch date bounding the tasks that hold a gate item."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import partial
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,12 +64,12 @@ def test_shift_business_days_skips_weekends_and_holidays(
 
 def test_task_due_at_is_bounded_by_the_planned_launch_date_when_task_holds_a_gate_item() -> None:
     policy = SchedulePolicy(support_days_before_launch=2)
-    common = {"now": MONDAY, "task_id": "t", "overrides": {}, "policy": policy}
+    due_at = partial(task_due_at, now=MONDAY, task_id="t", overrides={}, policy=policy)
     friday_launch = date(2030, 3, 8)
 
-    bounded = task_due_at(**common, default_days=5, holds_gate_item=True, planned_launch_date=friday_launch)
-    free = task_due_at(**common, default_days=5, holds_gate_item=False, planned_launch_date=friday_launch)
-    early = task_due_at(**common, default_days=1, holds_gate_item=True, planned_launch_date=friday_launch)
+    bounded = due_at(default_days=5, holds_gate_item=True, planned_launch_date=friday_launch)
+    free = due_at(default_days=5, holds_gate_item=False, planned_launch_date=friday_launch)
+    early = due_at(default_days=1, holds_gate_item=True, planned_launch_date=friday_launch)
 
     assert bounded == _at(6)  # two business days before Friday
     assert free == _at(11)

@@ -13,6 +13,7 @@ from engine import DeliveryConfig, FixedClock, LaunchStatus, LaunchView, Worker,
 from engine.db.models import LaunchRecord, TaskRecord
 from tests.conftest import FIXTURES
 from tests.engine import driver
+from tests.engine.form_examples import VALID_LAUNCH_START
 
 DIAGRAM = (FIXTURES / "bpmn" / "timed_launch.bpmn").read_bytes()
 T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
@@ -26,9 +27,7 @@ def timed(engine: WorkflowEngine) -> WorkflowEngine:
 
 
 def _start(engine: WorkflowEngine) -> LaunchView:
-    return engine.start_launch(
-        data=dict(driver.VALID_LAUNCH_START), actor=driver.PM, process_id="timed_launch"
-    )
+    return engine.start_launch(data=dict(VALID_LAUNCH_START), actor=driver.PM, process_id="timed_launch")
 
 
 def _next_timer_at(engine: WorkflowEngine, launch_id: str) -> datetime | None:
