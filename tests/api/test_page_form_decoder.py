@@ -91,7 +91,7 @@ def test_decoding_any_post_never_raises_when_fields_and_buttons_are_hostile(
 
 
 def _proposal_task(client: TestClient) -> dict[str, Any]:
-    inbox = client.get("/api/v1/tasks/inbox").json()["items"]
+    inbox: list[dict[str, Any]] = client.get("/api/v1/tasks/inbox").json()["items"]
     [task] = [t for t in inbox if t["bpmn_id"] == "draft_proposal"]
     return task
 

@@ -49,7 +49,7 @@ def test_backoff_doubles_until_the_default_hour_cap() -> None:
 
 
 def test_default_jitter_spreads_retries_below_the_cap() -> None:
-    policy = Settings(_env_file=None).delivery_config().retry  # type: ignore[call-arg]
+    policy = Settings(_env_file=None).delivery_config().retry
 
     waits = {policy.delay(45).total_seconds() for _ in range(50)}
 
@@ -62,7 +62,7 @@ def test_backoff_settings_are_read_from_the_environment(monkeypatch: pytest.Monk
     monkeypatch.setenv("LAUNCHGATE_DELIVERY_BACKOFF_MAX_SECONDS", "600")
     monkeypatch.setenv("LAUNCHGATE_DELIVERY_BACKOFF_JITTER", "0")
 
-    policy = Settings(_env_file=None).delivery_config().retry  # type: ignore[call-arg]
+    policy = Settings(_env_file=None).delivery_config().retry
 
     assert policy.delay(45) == timedelta(seconds=600)
 
@@ -71,4 +71,4 @@ def test_a_jitter_above_one_is_refused_naming_the_variable(monkeypatch: pytest.M
     monkeypatch.setenv("LAUNCHGATE_DELIVERY_BACKOFF_JITTER", "1.5")
 
     with pytest.raises(ValueError, match="delivery_backoff_jitter"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
