@@ -75,8 +75,10 @@ def may_claim(actor: Actor, task: TaskFacts) -> str | None:
 
 
 def may_release(actor: Actor, task: TaskFacts) -> str | None:
-    if task.assignee is None:
-        return "this task is not assigned to anyone"
+    if task.assignee is None:  # already in the queue: a no-op for whoever could have held or assigned it
+        if actor.has_role(task.role) or _manages(actor, task):
+            return None
+        return "only the assignee, or whoever may assign this task, can release it"
     if task.assignee == actor.username or _manages(actor, task):
         return None
     return "only the assignee, or whoever may assign this task, can release it"

@@ -167,6 +167,8 @@ def update_user(
         if record is None:
             raise NotFoundError(f"user {user_id} does not exist")
         before = {"roles": record.roles, "active": record.active}
+        if not revoke_sessions and all(getattr(record, n) == v for n, v in values.items()):
+            return user_view(record)  # already so (same roles, already disabled): no write, no event
         for name, value in values.items():
             setattr(record, name, value)
         record.updated_at = now

@@ -1,5 +1,8 @@
 """Who works a ready task: claim (take it), release (back to the role's queue), assign (hand it to someone),
-and the question to ask before assigning: who may this task be assigned to."""
+and the question to ask before assigning: who may this task be assigned to.
+
+A command that would leave the task as it is (claiming a task you hold, releasing one nobody holds,
+assigning it to its assignee) is allowed or refused like any other, and when allowed writes nothing."""
 
 from __future__ import annotations
 
@@ -78,6 +81,10 @@ def _attempt(ctx: EngineContext, how: str, task_id: str, actor: Actor, assignee:
     ctx.require(reason, actor, f"task.{how}")
     if how == "assign":
         _check_assignee(assignee, roles, task)
+    if task.assignee == assignee:
+        # Already so (a second claim, a release of a task nobody holds, an assignment to its holder):
+        # nothing is written, no event, no version bump; the answer is the task as it is.
+        return task_view(task, launch.product_name)
     now = ctx.clock.now()
     after = replace(launch, version=launch.version + 1, updated_at=now)
     ctx.hook(f"{how}_task")

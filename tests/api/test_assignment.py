@@ -67,3 +67,18 @@ def test_assign_page_shows_422_page_when_assignee_lacks_role(pm_client: TestClie
     )
     assert done.status_code == 303
     assert pm_client.get(f"/api/v1/tasks/{task['id']}").json()["assignee"] == OTHER_PM
+
+
+def test_claim_twice_answers_200_with_one_event_when_caller_already_holds_the_task(
+    pm_client: TestClient, audit_events: Any
+) -> None:
+    task = _demo_proposal_task(pm_client)
+    pm_client.post(f"/api/v1/tasks/{task['id']}/release")
+    first = pm_client.post(f"/api/v1/tasks/{task['id']}/claim")
+    version = pm_client.get(f"/api/v1/launches/{task['launch_id']}").json()["version"]
+    second = pm_client.post(f"/api/v1/tasks/{task['id']}/claim")
+    assert (first.status_code, second.status_code) == (200, 200), second.text
+    assert second.json()["assignee"] == PM
+    assert pm_client.get(f"/api/v1/launches/{task['launch_id']}").json()["version"] == version
+    claims = [e for e in audit_events(action="task.claimed") if e.task_id == task["id"]]
+    assert len(claims) == 1
