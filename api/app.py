@@ -43,7 +43,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = database or Database.from_url(settings.database_url)
-    engine = WorkflowEngine(database, holidays=settings.holidays, schedule=settings.schedule_policy())
+    engine = WorkflowEngine(
+        database, holidays=settings.holiday_calendar(), schedule=settings.schedule_policy()
+    )
     accounts = AccountService(database, clock=engine.clock)
     _install_fault_injection(engine, settings)
 

@@ -25,4 +25,4 @@ def open_engine(url: str | None) -> WorkflowEngine:
         typer.echo("error: the database schema is not up to date; run `launchgate db migrate`", err=True)
         raise typer.Exit(2)
     settings = get_settings()
-    return WorkflowEngine(database, holidays=settings.holidays, schedule=settings.schedule_policy())
+    return WorkflowEngine(database, holidays=settings.holiday_calendar(), schedule=settings.schedule_policy())

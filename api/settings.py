@@ -8,12 +8,14 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine import (
     DeliveryConfig,
+    HolidayCalendar,
     LadderAction,
     LadderStep,
     RetryPolicy,
@@ -97,8 +99,19 @@ class Settings(BaseSettings):
     )
     worker_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     # ---- time
+    timezone: str = Field(
+        default="UTC",
+        description="The team's time zone (IANA name, e.g. Australia/Sydney): where business days, "
+        "weekends and holidays fall, and the times pages show",
+    )
     holidays: Annotated[list[date], NoDecode] = Field(
         default_factory=list, description="Days that are not business days (ISO dates, comma-separated)"
+    )
+    holidays_country: str = Field(
+        default="", description="Also skip this country's public holidays (ISO code, e.g. AU; empty: none)"
+    )
+    holidays_subdiv: str = Field(
+        default="", description="The country's subdivision whose holidays apply too (e.g. NSW)"
     )
     reminder_ladder: Annotated[list[LadderStep], NoDecode] = Field(
         default_factory=lambda: list(SchedulePolicy().ladder),
@@ -123,6 +136,28 @@ class Settings(BaseSettings):
     @classmethod
     def _days(cls, value: Any) -> Any:
         return _split(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Berlin") from exc
+        return value
+
+    @field_validator("holidays_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        HolidayCalendar(country=value)  # refuses a country the holidays package does not know
+        return value.upper()
+
+    @field_validator("holidays_subdiv")
+    @classmethod
+    def _subdivision(cls, value: str, info: ValidationInfo) -> str:
+        if value and "holidays_country" in info.data:
+            HolidayCalendar(country=info.data["holidays_country"], subdiv=value)
+        return value.upper()
 
     @field_validator("reminder_ladder", mode="before")
     @classmethod
@@ -159,8 +194,17 @@ class Settings(BaseSettings):
 
     def schedule_policy(self) -> SchedulePolicy:
         return SchedulePolicy(
-            ladder=tuple(self.reminder_ladder), support_days_before_launch=self.support_days_before_launch
+            ladder=tuple(self.reminder_ladder),
+            support_days_before_launch=self.support_days_before_launch,
+            timezone=self.zone(),
         )
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def holiday_calendar(self) -> HolidayCalendar:
+        """The manual holidays and, when a country is set, its public holidays (and its subdivision's)."""
+        return _calendar(tuple(self.holidays), self.holidays_country, self.holidays_subdiv)
 
     def delivery_config(self) -> DeliveryConfig:
         smtp = (
@@ -214,6 +258,11 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+
+@lru_cache(maxsize=8)
+def _calendar(manual: tuple[date, ...], country: str, subdiv: str) -> HolidayCalendar:
+    return HolidayCalendar(manual, country=country, subdiv=subdiv)
 
 
 def _split(value: Any) -> Any:

@@ -55,6 +55,7 @@ from engine.errors import (
 )
 from engine.forms.formats import normalize_email
 from engine.forms.submissions import LAUNCH_START_FIELDS
+from engine.holiday_calendar import HolidayCalendar
 from engine.outbox import OutboxMessageView, RetryPolicy
 from engine.packages import MAX_PACKAGE_BYTES, PackageFile, ProcessPackage, read_path, read_upload
 from engine.scheduling import LadderAction, LadderStep, SchedulePolicy
@@ -94,6 +95,7 @@ __all__ = [
     "GateBlockedError",
     "GateItemStatus",
     "GateItemView",
+    "HolidayCalendar",
     "LadderAction",
     "LadderStep",
     "LaunchStatus",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -43,14 +43,17 @@ def is_business_day(day: date, holidays: Collection[date] = ()) -> bool:
     return day.weekday() < 5 and day not in holidays
 
 
-def add_business_days(start: datetime, days: int, holidays: Collection[date] = ()) -> datetime:
-    """`days` business days after `start`, same time of day; weekends and holidays are skipped."""
+def add_business_days(
+    start: datetime, days: int, holidays: Collection[date] = (), *, tz: tzinfo = UTC
+) -> datetime:
+    """`days` business days after `start`, same local time of day in `tz` (the team's time zone, where
+    weekends and holidays fall); weekends and holidays are skipped. The answer is in `start`'s zone."""
     if days < 0:
         raise ValueError("days must not be negative")
-    moment = start
+    moment = start.astimezone(tz)
     remaining = days
     while remaining > 0:
         moment += timedelta(days=1)
         if is_business_day(moment.date(), holidays):
             remaining -= 1
-    return moment
+    return moment.astimezone(start.tzinfo)

@@ -72,6 +72,7 @@ def _step(
             start=index + 1,
             ladder=policy.ladder,
             holidays=holidays,
+            tz=policy.timezone,
         )
         _audit_step(session, task, step, to, now=now)
         logger.info("launch %s task %s: %s", task.launch_id, task.id, step.describe())

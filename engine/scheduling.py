@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from engine.clock import add_business_days, is_business_day
@@ -69,6 +69,7 @@ class SchedulePolicy:
     ladder: tuple[LadderStep, ...] = DEFAULT_LADDER
     support_days_before_launch: int = 2
     escalate_to_role: str = "support_manager"
+    timezone: tzinfo = UTC  # where the team's days begin and end: weekends, holidays, the launch date
 
     def __post_init__(self) -> None:
         offsets = [s.offset_business_days for s in self.ladder]
@@ -78,16 +79,20 @@ class SchedulePolicy:
             raise ValueError("support_days_before_launch must not be negative")
 
 
-def shift_business_days(moment: datetime, days: int, holidays: Collection[date] = ()) -> datetime:
-    """`days` business days after (positive) or before (negative) `moment`, same time of day."""
+def shift_business_days(
+    moment: datetime, days: int, holidays: Collection[date] = (), *, tz: tzinfo = UTC
+) -> datetime:
+    """`days` business days after (positive) or before (negative) `moment`, same local time of day in
+    `tz`. The answer is in `moment`'s zone."""
     if days >= 0:
-        return add_business_days(moment, days, holidays)
+        return add_business_days(moment, days, holidays, tz=tz)
+    local = moment.astimezone(tz)
     remaining = -days
     while remaining > 0:
-        moment -= timedelta(days=1)
-        if is_business_day(moment.date(), holidays):
+        local -= timedelta(days=1)
+        if is_business_day(local.date(), holidays):
             remaining -= 1
-    return moment
+    return local.astimezone(moment.tzinfo)
 
 
 def task_due_at(
@@ -103,16 +108,20 @@ def task_due_at(
 ) -> datetime | None:
     """When a task that becomes ready at `now` is due (None: it has no due date)."""
     days = overrides.get(task_id, default_days)
-    due = add_business_days(now, days, holidays) if days else None
+    tz = policy.timezone
+    due = add_business_days(now, days, holidays, tz=tz) if days else None
     if holds_gate_item and planned_launch_date is not None:
-        launch_day = datetime.combine(planned_launch_date, now.timetz())
-        bound = shift_business_days(launch_day, -policy.support_days_before_launch, holidays)
+        # The launch date is a day of the team's calendar: that day at the local time it is now.
+        launch_day = datetime.combine(planned_launch_date, now.astimezone(tz).timetz()).astimezone(now.tzinfo)
+        bound = shift_business_days(launch_day, -policy.support_days_before_launch, holidays, tz=tz)
         due = bound if due is None or bound < due else due
     return due
 
 
-def ladder_moment(due_at: datetime, step: LadderStep, holidays: Collection[date] = ()) -> datetime:
-    return shift_business_days(due_at, step.offset_business_days, holidays)
+def ladder_moment(
+    due_at: datetime, step: LadderStep, holidays: Collection[date] = (), *, tz: tzinfo = UTC
+) -> datetime:
+    return shift_business_days(due_at, step.offset_business_days, holidays, tz=tz)
 
 
 def next_ladder_step(
@@ -122,6 +131,7 @@ def next_ladder_step(
     start: int,
     ladder: Sequence[LadderStep],
     holidays: Collection[date] = (),
+    tz: tzinfo = UTC,
 ) -> tuple[int, datetime | None]:
     """The index of the next ladder step from `start` on, and when it is due (None: the ladder is done).
 
@@ -130,7 +140,7 @@ def next_ladder_step(
     if due_at is None:
         return len(ladder), None
     for index in range(start, len(ladder)):
-        moment = ladder_moment(due_at, ladder[index], holidays)
+        moment = ladder_moment(due_at, ladder[index], holidays, tz=tz)
         if moment > created_at:
             return index, moment
     return len(ladder), None

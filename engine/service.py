@@ -75,7 +75,7 @@ class WorkflowEngine:
         return self._ctx.clock
 
     @property
-    def holidays(self) -> frozenset[date]:
+    def holidays(self) -> Collection[date]:
         return self._ctx.holidays
 
     @property

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from contextvars import ContextVar
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +13,27 @@ from starlette.responses import HTMLResponse
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
 
 
-def _when(value: datetime | date | None) -> str:
+# The zone pages show times in (LAUNCHGATE_TIMEZONE): set per request by the pages' context.
+DISPLAY_ZONE: ContextVar[tzinfo] = ContextVar("display_zone", default=UTC)
+
+
+def _when(value: datetime | date | str | None) -> str:
+    """A moment in the team's zone, to the minute. Accepts the audit trail's ISO text too."""
     if value is None:
         return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(DISPLAY_ZONE.get())
+        return local.strftime("%Y-%m-%d %H:%M %Z")
     return value.isoformat()
 
 
 def _day(value: datetime | date | None) -> str:
     if value is None:
         return "—"
+    if isinstance(value, datetime) and value.tzinfo:
+        value = value.astimezone(DISPLAY_ZONE.get())
     return value.strftime("%Y-%m-%d")
 
 

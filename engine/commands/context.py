@@ -18,6 +18,7 @@ from engine.db.session import Database
 from engine.domain import Actor, LaunchStatus, TaskStatus
 from engine.errors import NotFoundError, PermissionDeniedError, TaskNotReadyError, WorkflowStuckError
 from engine.forms.stored import load_stored_forms, stored_form_files, version_hash
+from engine.holiday_calendar import HolidayCalendar
 from engine.runtime import RunningWorkflow
 from engine.scheduling import SchedulePolicy
 from engine.serialization import restore_state
@@ -45,7 +46,10 @@ class EngineContext:
     ) -> None:
         self.db = database
         self.clock: Clock = clock or SystemClock()
-        self.holidays = frozenset(holidays)
+        # A lazy calendar (public holidays of any year) is kept as it is; a plain list becomes a set.
+        self.holidays: Collection[date] = (
+            holidays if isinstance(holidays, HolidayCalendar) else frozenset(holidays)
+        )
         self.schedule = schedule or SchedulePolicy()
         self.cache = WorkflowCache(cache_size)
         self._processes: dict[int, LoadedProcess] = {}

@@ -150,7 +150,12 @@ def plan_new_tasks(
             holidays=ctx.holidays,
         )
         step, remind_at = scheduling.next_ladder_step(
-            due_at=due, created_at=now, start=0, ladder=ctx.schedule.ladder, holidays=ctx.holidays
+            due_at=due,
+            created_at=now,
+            start=0,
+            ladder=ctx.schedule.ladder,
+            holidays=ctx.holidays,
+            tz=ctx.schedule.timezone,
         )
         row = TaskRow(
             id=item.id,

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from api.authorization import PUBLIC, SIGNED_IN, roles
 from api.security import Caller, EngineDep
 from api.web.auth import page
+from api.web.templating import DISPLAY_ZONE
 from engine import Role
 
 # The roles that work on launches: they may comment, and take, hand back and complete tasks.
@@ -47,6 +48,7 @@ def may_comment(caller: Caller) -> bool:
 def context(request: Request, caller: Caller | None, engine: EngineDep, **extra: Any) -> dict[str, Any]:
     """What the base layout needs (the user, the CSRF token, the inbox count, the notice), and `extra`."""
     inbox = engine.list_tasks(actor=caller.actor, inbox=True, limit=1).total if caller else 0
+    DISPLAY_ZONE.set(engine.schedule.timezone)
     return {
         "request_path": request.url.path,
         "user": caller.actor if caller else None,
