@@ -1,0 +1,63 @@
+"""One pass over a parsed diagram that checks everything and finds the one executable process.
+
+The order of the checks is the order of the problems `bpmn check` lists: the markup (engine.xml_safety),
+the top level, then for each process its elements, lanes, user tasks, flows, gate and interchange, and
+last the ignored vendor extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from lxml import etree
+
+from engine import gate
+from engine.model import UserTaskModel
+from engine.specs.bpmn_xml import BPMN_NS, NS, local_name, namespace
+from engine.specs.elements import check_interchange, check_process_elements, check_top_level, warn_ignored
+from engine.specs.findings import Findings
+from engine.specs.flows import check_flows, flow_graph
+from engine.specs.tasks import lane_roles, user_tasks
+from engine.xml_safety import check_markup
+
+
+def check_definitions(
+    root: etree._Element, known_forms: Collection[str] | None, found: Findings
+) -> tuple[etree._Element | None, dict[str, UserTaskModel]]:
+    """Check everything (every process, even when the count is wrong) into `found` and return the one
+    executable process with its user tasks, or None when there is not exactly one."""
+    if local_name(root.tag) != "definitions" or namespace(root.tag) != BPMN_NS:
+        found.problem(None, "the document is not a BPMN 2.0 <definitions> element")
+        return None, {}
+    found.problems.extend(check_markup(root))
+    check_top_level(root, found)
+    processes = list(root.iterfind("bpmn:process", NS))
+    executable = [p for p in processes if p.get("isExecutable") == "true"]
+    if len(executable) != 1:
+        found.problem(
+            None,
+            f'expected exactly one executable process (isExecutable="true"), found {len(executable)}',
+        )
+    results = [(p, _check_process(root, p, known_forms, found)) for p in (executable or processes)]
+    warn_ignored(root, found)
+    return results[0] if len(executable) == 1 else (None, {})
+
+
+def _check_process(
+    root: etree._Element, process: etree._Element, known_forms: Collection[str] | None, found: Findings
+) -> dict[str, UserTaskModel]:
+    check_process_elements(process, found)
+    tasks = user_tasks(process, lane_roles(process, found), known_forms, found)
+    check_flows(process, found)
+    _check_gate(process, tasks, found)
+    check_interchange(root, process, found)
+    return tasks
+
+
+def _check_gate(process: etree._Element, tasks: Mapping[str, UserTaskModel], found: Findings) -> None:
+    """The gate must hold by construction (engine.gate owns the rule; this reads the flow graph).
+
+    A process that marks nothing of the gate (no go-live task, gate item or step towards one) is a
+    plain process: no gate rule applies, and it runs to its end."""
+    if not any(t.go_live or t.gate_item or t.gate_part_of for t in tasks.values()):
+        return
+    found.problems.extend(gate.check_gate_graph(flow_graph(process), tasks, process_id=process.get("id")))

@@ -1,0 +1,130 @@
+"""The sequence flows of a process: every flow connects known elements, conditions sit only on flows out
+of exclusive gateways and parse, an exclusive gateway has a default, every element but an end event
+leaves somewhere, no loop lacks a wait state, one start event. Also the graph that engine.gate's bypass
+check reads, and the user tasks in flow order (the gate items' order)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lxml import etree
+
+from engine import gate
+from engine.bounds import cycles_without_wait_state
+from engine.model import UserTaskModel
+from engine.specs.bpmn_xml import NS, local_name, sequence_edges
+from engine.specs.elements import FLOW_NODES
+from engine.specs.findings import Findings, checked_expression
+
+_SHOWN_CYCLE_NODES = 6
+
+
+def check_flows(process: etree._Element, found: Findings) -> None:
+    nodes = {
+        el.get("id"): el for el in process if isinstance(el.tag, str) and local_name(el.tag) in FLOW_NODES
+    }
+    outgoing = _outgoing_flows(process, nodes, found)
+    for node_id, node in nodes.items():
+        kind = local_name(node.tag)
+        flows = outgoing.get(node_id or "", [])
+        if kind == "exclusiveGateway" and len(flows) > 1:
+            _check_gateway_flows(node_id, node, flows, found)
+        if kind != "endEvent" and not flows and node_id not in outgoing:
+            found.problem(node_id, "element has no outgoing flow")
+    _check_cycles(process, nodes, found)
+    starts = [n for n in nodes.values() if local_name(n.tag) == "startEvent"]
+    if len(starts) != 1:
+        found.problem(process.get("id"), f"expected exactly one start event, found {len(starts)}")
+
+
+def _outgoing_flows(
+    process: etree._Element, nodes: Mapping[str | None, etree._Element], found: Findings
+) -> dict[str, list[etree._Element]]:
+    """Source id -> its checked flows. A source or target refused by the allow-list was reported
+    already: its flows are not news (the source is noted with no flows, so it is not "without one")."""
+    rejected = {
+        el.get("id")
+        for el in process
+        if isinstance(el.tag, str) and el.get("id") not in nodes and local_name(el.tag) != "sequenceFlow"
+    }
+    outgoing: dict[str, list[etree._Element]] = {}
+    for flow in process.iterfind("bpmn:sequenceFlow", NS):
+        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        if source in rejected or target in rejected:
+            outgoing.setdefault(source or "", [])
+            continue
+        if source not in nodes or target not in nodes:
+            found.problem(flow.get("id"), f"sequence flow connects unknown elements {source!r} → {target!r}")
+            continue
+        outgoing.setdefault(source or "", []).append(flow)
+        _check_condition(flow, local_name(nodes[source].tag), found)
+    return outgoing
+
+
+def _check_condition(flow: etree._Element, source_kind: str, found: Findings) -> None:
+    condition = flow.find("bpmn:conditionExpression", NS)
+    if condition is None:
+        return
+    flow_id = flow.get("id")
+    if source_kind != "exclusiveGateway":
+        found.problem(flow_id, "conditions are only supported on flows out of exclusive gateways")
+    checked_expression(found, flow_id or "", (condition.text or "").strip(), "condition")
+
+
+def _check_gateway_flows(
+    node_id: str | None, node: etree._Element, flows: list[etree._Element], found: Findings
+) -> None:
+    """An exclusive gateway with several ways out: one is the default, each other has a condition."""
+    default = node.get("default")
+    if not default:
+        found.problem(node_id, "exclusive gateway has no default flow")
+    elif default not in {f.get("id") for f in flows}:
+        found.problem(node_id, f"default flow {default!r} does not leave this gateway")
+    for flow in flows:
+        if flow.get("id") != default and flow.find("bpmn:conditionExpression", NS) is None:
+            found.problem(
+                flow.get("id"), "flow out of an exclusive gateway needs a condition or to be the default"
+            )
+
+
+def _check_cycles(
+    process: etree._Element, nodes: Mapping[str | None, etree._Element], found: Findings
+) -> None:
+    """Refuse a cycle without a wait state: one command would spin in it until the step budget."""
+    kinds = {node_id: local_name(node.tag) for node_id, node in nodes.items() if node_id}
+    for cycle in cycles_without_wait_state(kinds, sequence_edges(process)):
+        shown = " → ".join(cycle[:_SHOWN_CYCLE_NODES]) + (" → …" if len(cycle) > _SHOWN_CYCLE_NODES else "")
+        found.problem(
+            cycle[0],
+            f"the loop {shown} has no wait state (a user task or a catch event): "
+            "a launch would run round it without end",
+        )
+
+
+def flow_graph(process: etree._Element) -> gate.FlowGraph:
+    """The process's sequence flows as a graph of element ids, with each element's kind."""
+    return gate.FlowGraph(
+        start=next((el.get("id") for el in process.iterfind("bpmn:startEvent", NS)), None),
+        edges=sequence_edges(process),
+        kinds={el.get("id") or "": local_name(el.tag) for el in process if isinstance(el.tag, str)},
+        boundaries=tuple(
+            (b.get("attachedToRef") or "", b.get("id") or "")
+            for b in process.iterfind("bpmn:boundaryEvent", NS)
+        ),
+    )
+
+
+def in_flow_order(process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> list[UserTaskModel]:
+    """User tasks in breadth-first order from the start event (a stable, readable gate order)."""
+    edges = sequence_edges(process)
+    start = next((el.get("id") or "" for el in process.iterfind("bpmn:startEvent", NS)), "")
+    order: list[str] = []
+    queue, seen = [start], {start}
+    while queue:
+        node = queue.pop(0)
+        order.append(node)
+        for nxt in edges.get(node, []):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return [tasks[n] for n in order if n in tasks]

@@ -1,0 +1,128 @@
+"""Checking and loading a diagram: what `bpmn check` and deploy report (`inspect_diagram`), and the
+validated process with its SpiffWorkflow spec (`load_process`), cached by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from lxml import etree
+
+from engine.errors import DiagramProblem, DiagramRejectedError
+from engine.forms import FormSet
+from engine.model import GateItemModel, ProcessModel, UserTaskModel
+from engine.specs.checker import check_definitions
+from engine.specs.findings import Findings
+from engine.specs.flows import in_flow_order
+from engine.xml_safety import clean_label, parse_xml_document
+
+
+@dataclass(frozen=True)
+class DiagramCheck:
+    """Everything `bpmn check` says about one diagram: every problem (errors and warnings) and the files
+    its user tasks reference (task id -> file names), which the package check resolves."""
+
+    problems: tuple[DiagramProblem, ...]
+    form_files: Mapping[str, tuple[str, ...]]
+
+    @property
+    def errors(self) -> list[DiagramProblem]:
+        return [p for p in self.problems if p.is_error]
+
+
+@dataclass(frozen=True)
+class LoadedProcess:
+    """A validated diagram: our model plus the SpiffWorkflow spec (opaque outside the engine), and the
+    forms of the stored version (engine.forms; a diagram loaded on its own has none: all plain forms)."""
+
+    model: ProcessModel
+    xml: str
+    spiff_spec: Any
+    forms: FormSet = field(default_factory=FormSet)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_diagram(data: bytes, *, known_forms: Collection[str] | None = None) -> list[DiagramProblem]:
+    """Every error in a diagram (empty when it can be deployed). Never raises for a bad diagram."""
+    return inspect_diagram(data, known_forms=known_forms).errors
+
+
+def inspect_diagram(data: bytes, *, known_forms: Collection[str] | None = None) -> DiagramCheck:
+    """Every problem in a diagram, errors and warnings, and the files it references. Never raises for a
+    bad diagram: what `launchgate bpmn check` and deploy report."""
+    try:
+        root = parse_xml_document(data)
+    except DiagramRejectedError as exc:
+        return DiagramCheck(problems=exc.problems, form_files={})
+    found = Findings()
+    process, _ = check_definitions(root, known_forms, found)
+    problems = list(found.problems)
+    if process is not None and not found.errors:
+        try:
+            _build_spiff_spec(root, process.get("id") or "")
+        except DiagramRejectedError as exc:
+            problems.extend(exc.problems)
+    return DiagramCheck(problems=tuple(problems), form_files=dict(found.form_files))
+
+
+def load_process(data: bytes, *, known_forms: Collection[str] | None = None) -> LoadedProcess:
+    """Validate and load a diagram, or raise DiagramRejectedError listing every error."""
+    key = content_hash(data)
+    return _cached_load(key, data, frozenset(known_forms) if known_forms is not None else None)
+
+
+@lru_cache(maxsize=64)
+def _cached_load(_key: str, data: bytes, known_forms: frozenset[str] | None) -> LoadedProcess:
+    return _load(data, known_forms)
+
+
+def _load(data: bytes, known_forms: Collection[str] | None) -> LoadedProcess:
+    root = parse_xml_document(data)
+    found = Findings()
+    process, tasks = check_definitions(root, known_forms, found)
+    if found.errors or process is None:
+        raise DiagramRejectedError(found.errors)
+    spec = _build_spiff_spec(root, process.get("id") or "")
+    model = ProcessModel(
+        process_id=process.get("id") or "",
+        name=clean_label(process.get("name") or "") or process.get("id") or "",
+        content_hash=content_hash(data),
+        tasks=tasks,
+        gate_items=_gate_items(process, tasks),
+        go_live_task=next((t.id for t in tasks.values() if t.go_live), None),
+    )
+    return LoadedProcess(model=model, xml=data.decode("utf-8-sig"), spiff_spec=spec)
+
+
+def _gate_items(process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> tuple[GateItemModel, ...]:
+    """The gate items in flow order, titled by the diagram or after their key."""
+    return tuple(
+        GateItemModel(
+            key=t.gate_item,
+            title=t.gate_item_title or t.gate_item.replace("_", " ").capitalize(),
+            task_id=t.id,
+            position=i,
+            role=t.role,
+        )
+        for i, t in enumerate(in_flow_order(process, tasks))
+        if t.gate_item
+    )
+
+
+def _build_spiff_spec(root: etree._Element, process_id: str) -> Any:
+    from engine.runtime import build_spec
+
+    try:
+        return build_spec(root, process_id)
+    except DiagramRejectedError:
+        raise
+    except Exception as exc:  # SpiffWorkflow's own validation, worded for the user
+        raise DiagramRejectedError(
+            [DiagramProblem(getattr(exc, "id", None), f"invalid BPMN: {exc}")]
+        ) from exc

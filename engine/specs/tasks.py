@@ -1,0 +1,84 @@
+"""The lanes and user tasks of a process, read into `UserTaskModel`s with their problems: a role from the
+lane, a known form, a safe pass condition, a due date in range, names on one line."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from lxml import etree
+
+from engine.model import UserTaskModel
+from engine.specs.bpmn_xml import NS, properties
+from engine.specs.elements import FORM_FILE_PROPERTIES
+from engine.specs.findings import Findings, checked_expression, checked_label
+
+MAX_DUE_DAYS = 365
+
+
+def lane_roles(process: etree._Element, found: Findings) -> dict[str, str]:
+    """Flow node id -> the role of its lane."""
+    roles: dict[str, str] = {}
+    for lane in process.iterfind("bpmn:laneSet/bpmn:lane", NS):
+        role = properties(lane).get("role")
+        if role is None:
+            found.problem(lane.get("id"), "lane has no 'role' property")
+            continue
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            if ref.text:
+                roles[ref.text.strip()] = role
+    return roles
+
+
+def user_tasks(
+    process: etree._Element,
+    roles: Mapping[str, str],
+    known_forms: Collection[str] | None,
+    found: Findings,
+) -> dict[str, UserTaskModel]:
+    """Every user task of the process by id (`known_forms` None: any task may have a form)."""
+    tasks: dict[str, UserTaskModel] = {}
+    for el in process.iterfind("bpmn:userTask", NS):
+        task_id = el.get("id") or ""
+        role = roles.get(task_id)
+        if role is None:
+            found.problem(task_id, "user task is in no lane with a role")
+        if known_forms is not None and task_id not in known_forms:
+            found.problem(task_id, "user task has no form model in Launch Gate")
+        tasks[task_id] = _user_task(el, task_id, role or "", found)
+    return tasks
+
+
+def _user_task(el: etree._Element, task_id: str, role: str, found: Findings) -> UserTaskModel:
+    props = properties(el)
+    pass_when = checked_expression(found, task_id, props.get("gate_pass_when"), "gate_pass_when")
+    due_days = _due_days(task_id, props.get("due_in_business_days"), found)
+    doc = el.find("bpmn:documentation", NS)
+    files = tuple(props[p] for p in FORM_FILE_PROPERTIES if props.get(p))
+    if files:
+        found.form_files[task_id] = files
+    return UserTaskModel(
+        id=task_id,
+        title=checked_label(found, task_id, el.get("name")) or task_id,
+        role=role,
+        documentation=(doc.text or "").strip() if doc is not None else "",
+        document=props.get("document", task_id),
+        reviews=props.get("reviews"),
+        gate_item=props.get("gate_item"),
+        gate_item_title=checked_label(found, task_id, props.get("gate_item_title")),
+        gate_pass_when=pass_when,
+        gate_part_of=props.get("gate_part_of"),
+        go_live=props.get("go_live", "false").lower() == "true",
+        due_in_business_days=due_days,
+        sends=props.get("sends"),
+    )
+
+
+def _due_days(task_id: str, due: str | None, found: Findings) -> int | None:
+    if due is None:
+        return None
+    if due.isdigit() and 0 < int(due) <= MAX_DUE_DAYS:
+        return int(due)
+    found.problem(
+        task_id, f"due_in_business_days must be a whole number from 1 to {MAX_DUE_DAYS}, not {due!r}"
+    )
+    return None
