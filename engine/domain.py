@@ -85,6 +85,15 @@ class TaskView:
 
 
 @dataclass(frozen=True)
+class FormView:
+    """A form as a renderer needs it: its JSON Schema (as validated) and its UI schema (presentation)."""
+
+    title: str
+    json_schema: dict[str, Any]
+    ui_schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class TaskDetailView:
     task: TaskView
     documentation: str
@@ -92,6 +101,9 @@ class TaskDetailView:
     current_data: dict[str, Any]
     reviewed_document: str | None
     reviewed_data: dict[str, Any] | None
+    ui_schema: dict[str, Any] = field(default_factory=dict)
+    refusal: str | None = None  # why the reader may not complete this task now (None: they may)
+    may_claim: bool = False  # the reader may take this ready, unassigned task
 
 
 @dataclass(frozen=True)

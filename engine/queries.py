@@ -17,6 +17,7 @@ from engine.domain import (
     Actor,
     AuditEventView,
     CommentView,
+    FormView,
     LaunchStatus,
     LaunchView,
     Page,
@@ -136,22 +137,51 @@ def get_task(ctx: EngineContext, *, task_id: str, actor: Actor) -> TaskDetailVie
         view = task_view(task, launch.product_name)
         launch_version, launch_state = launch.version, launch.state
         process = ctx.process(launch.process_version_id, session)
-    spec = process.model.tasks[task.bpmn_id]
+        spec = process.model.tasks[task.bpmn_id]
+        writers = [t.id for t in process.model.tasks.values() if t.document == spec.reviews]
+        facts = permissions.TaskFacts(
+            role=task.role,
+            assignee=task.assignee,
+            status=TaskStatus(task.status),
+            launch_pm=launch.pm,
+            reviews_author=repo.last_author(session, launch.id, writers) if spec.reviews else None,
+        )
+        active = launch.status == LaunchStatus.ACTIVE.value
+        not_ready = f"this task is {task.status}" if active else f"the launch is {launch.status}"
     data: dict[str, Any]
+    ready = task.status == TaskStatus.READY.value and active
     if task.status == TaskStatus.READY.value:
         workflow, snapshot = ctx.restore(launch.id, launch_version, launch_state, process)
         data = workflow.data_for(task_id)
         ctx.cache.put(launch.id, launch_version, workflow, snapshot)
+        if spec.reviews:  # a review starts blank: never the previous round's decision and comment
+            data = {**data, spec.document: {}}
     else:
         data = {spec.document: (completion.after if completion is not None else None) or {}}
+    form = process.forms.form_for(task.bpmn_id)
     return TaskDetailView(
         task=view,
         documentation=spec.documentation,
-        form_schema=process.forms.form_for(task.bpmn_id).json_schema(),
+        form_schema=form.json_schema(),
         current_data=dict(data.get(spec.document) or {}),
         reviewed_document=spec.reviews,
         reviewed_data=dict(data.get(spec.reviews) or {}) if spec.reviews else None,
+        ui_schema=dict(form.ui_schema),
+        refusal=permissions.may_complete(actor, facts) if ready else not_ready,
+        may_claim=ready and task.assignee is None and permissions.may_claim(actor, facts) is None,
     )
+
+
+def start_form(ctx: EngineContext, *, actor: Actor, process_id: str) -> FormView:
+    """The launch start form of the process's newest version."""
+    ctx.require(permissions.may_read(actor), actor, "process.start_form")
+    with ctx.db.read() as session:
+        version = repo.latest_process_version(session, process_id)
+        if version is None:
+            raise NotFoundError(f"process {process_id!r} is not deployed")
+        process = ctx.process(version.id, session)
+    form = process.forms.start_form()
+    return FormView(title=form.title, json_schema=form.json_schema(), ui_schema=dict(form.ui_schema))
 
 
 def get_draft(ctx: EngineContext, *, task_id: str, actor: Actor) -> dict[str, Any] | None:

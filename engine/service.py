@@ -31,6 +31,7 @@ from engine.domain import (
     AuditVerification,
     BlockerView,
     CommentView,
+    FormView,
     LaunchStatus,
     LaunchView,
     Page,
@@ -142,6 +143,10 @@ class WorkflowEngine:
     ) -> LaunchView:
         """Start a launch: validated start data, the newest process version, first tasks in the index."""
         return start.start_launch(self._ctx, data=data, actor=actor, process_id=process_id)
+
+    def start_form(self, *, actor: Actor, process_id: str = DEFAULT_PROCESS_ID) -> FormView:
+        """The launch start form (schema and UI schema) of the process's newest version."""
+        return queries.start_form(self._ctx, actor=actor, process_id=process_id)
 
     def get_launch(self, *, launch_id: str, actor: Actor) -> LaunchView:
         """A launch with its gate (each item passed/open, holder, since, due), blockers and open tasks."""

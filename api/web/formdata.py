@@ -1,22 +1,28 @@
-"""Task forms in plain HTML: flat field names <-> nested data, driven by the form's JSON schema.
+"""Task forms in plain HTML: what a browser posts <-> the nested data the engine validates.
 
-Names: `field`, `field-<i>` (list of strings), `field-<i>-<sub>` (list of rows). Rows left entirely blank are
-dropped, so an empty spare row never causes an error. Values are passed to the engine as typed as HTML
-allows; the engine's form model is the single validation path.
+Driven by the form's field tree (api/web/formtree.py). Names are paths joined by `-`: `field`,
+`group-field` (a nested object), `field-<i>` (a list of texts), `field-<i>-<sub>` (a list of rows); a list of
+choices posts its name once per ticked box. Rows left entirely blank are dropped, so an empty spare row never
+causes an error. Values are passed on as typed as HTML allows; the engine's form is the single validation
+path. Nothing here raises on what a browser sends: unknown names are ignored, indexes are bounded.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
-# ASCII digits only: `\d` and str.isdigit() also accept "²" or "٣", which int() may refuse.
-_INDEX = re.compile(r"^(?P<name>[a-z_]+)-(?P<index>[0-9]{1,4})(?:-(?P<sub>[a-z_]+))?$")
-_ROW_ACTION = re.compile(r"(?P<kind>add|remove):(?P<name>[a-z_]{1,100})(?::(?P<index>[0-9]{1,4}))?")
-_LOCAL_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
+from api.web.formtree import FormField
+
 MAX_ROWS = 500
+Posted = Mapping[str, Sequence[str]]  # name -> every value posted under it
+# ASCII digits only: `\d` and str.isdigit() also accept "²" or "٣", which int() may refuse.
+_INDEX = re.compile(r"[0-9]{1,4}")
+_INTEGER = re.compile(r"-?[0-9]{1,15}")
+_LOCAL_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
+_ROW_ACTION = re.compile(r"(?P<kind>add|remove):(?P<name>[A-Za-z0-9_-]{1,200})(?::(?P<index>[0-9]{1,4}))?")
 
 
 class FormActionError(ValueError):
@@ -34,8 +40,8 @@ class FormAction:
 
 def decode_action(raw: str | None) -> FormAction:
     """The button that sent a task form: `submit` (also when none is named), `save_draft`,
-    `add:<field>` or `remove:<field>:<row>`. Anything else raises FormActionError (never another
-    exception), so a forged button neither completes the task nor fails the page."""
+    `add:<list>` or `remove:<list>:<row>` (a list's HTML name). Anything else raises FormActionError
+    (never another exception), so a forged button neither completes the task nor fails the page."""
     if raw is None or raw == "submit":
         return FormAction("submit")
     if raw == "save_draft":
@@ -48,198 +54,146 @@ def decode_action(raw: str | None) -> FormAction:
     return FormAction("remove", match["name"], int(match["index"]))
 
 
-def resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
-    """Follow $ref into $defs and unwrap Optional (anyOf with null)."""
-    current = dict(node)
-    while "$ref" in current:
-        name = current["$ref"].rsplit("/", 1)[-1]
-        current = {
-            **schema.get("$defs", {}).get(name, {}),
-            **{k: v for k, v in current.items() if k != "$ref"},
-        }
-    kind = current.get("type")
-    if isinstance(kind, list):  # "type": ["string", "null"]: an optional value of one type
-        others = [t for t in kind if t != "null"]
-        current = {**current, "type": others[0] if len(others) == 1 else others, "nullable": "null" in kind}
-    if "anyOf" in current:
-        options = [o for o in current["anyOf"] if o.get("type") != "null"]
-        if len(options) == 1:
-            merged = {**current, **resolve(schema, options[0]), "nullable": True}
-            merged.pop("anyOf", None)
-            return merged
-    return current
+def posted(items: Sequence[tuple[str, Any]]) -> dict[str, list[str]]:
+    """A request's form items (text values only; files are ignored) grouped by name."""
+    found: dict[str, list[str]] = {}
+    for key, value in items:
+        if isinstance(value, str):
+            found.setdefault(key, []).append(value)
+    return found
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    title: str
-    description: str
-    kind: str  # text, textarea, email, url, date, datetime, number, select, checkbox, list, rows
-    required: bool
-    options: tuple[str, ...] = ()
-    max_length: int | None = None
-    min_items: int | None = None
-    subfields: tuple[FieldSpec, ...] = field(default_factory=tuple)
-    nullable: bool = False
-
-
-def _kind(prop: Mapping[str, Any]) -> str:
-    if "enum" in prop:
-        return "select"
-    kind = prop.get("type")
-    if kind == "boolean":
-        return "checkbox"
-    if kind in {"integer", "number"}:
-        return "number"
-    if prop.get("format") == "date":
-        return "date"
-    if prop.get("format") == "date-time":
-        return "datetime"
-    if prop.get("format") == "email":
-        return "email"
-    if prop.get("format") == "uri":
-        return "url"
-    if kind == "string" and (prop.get("maxLength") or 0) > 200:
-        return "textarea"
-    return "text"
-
-
-def field_specs(schema: Mapping[str, Any]) -> list[FieldSpec]:
-    """The fields of a form model's JSON schema, in declaration order."""
-    required = set(schema.get("required", []))
-    specs = []
-    for name, raw in schema.get("properties", {}).items():
-        prop = resolve(schema, raw)
-        title = str(prop.get("title") or name.replace("_", " ").capitalize())
-        description = str(prop.get("description") or "")
-        if prop.get("type") == "array":
-            items = resolve(schema, prop.get("items", {}))
-            if items.get("type") == "object":
-                sub_required = set(items.get("required", []))
-                subs = tuple(
-                    FieldSpec(
-                        name=sub,
-                        title=str(resolve(schema, sp).get("title") or sub.replace("_", " ").capitalize()),
-                        description=str(resolve(schema, sp).get("description") or ""),
-                        kind=_kind(resolve(schema, sp)),
-                        required=sub in sub_required,
-                        options=tuple(str(o) for o in resolve(schema, sp).get("enum", ())),
-                        max_length=resolve(schema, sp).get("maxLength"),
-                        nullable=bool(resolve(schema, sp).get("nullable")),
-                    )
-                    for sub, sp in items.get("properties", {}).items()
-                )
-                specs.append(
-                    FieldSpec(
-                        name,
-                        title,
-                        description,
-                        "rows",
-                        name in required,
-                        min_items=prop.get("minItems"),
-                        subfields=subs,
-                    )
-                )
-            else:
-                specs.append(
-                    FieldSpec(
-                        name,
-                        title,
-                        description,
-                        "list",
-                        name in required,
-                        max_length=items.get("maxLength"),
-                        min_items=prop.get("minItems"),
-                    )
-                )
+def parse(fields: Sequence[FormField], form: Posted, prefix: str = "") -> dict[str, Any]:
+    """The posted fields -> nested data for the engine (only the fields the form sent)."""
+    data: dict[str, Any] = {}
+    for field in fields:
+        if field.readonly:
             continue
-        specs.append(
-            FieldSpec(
-                name=name,
-                title=title,
-                description=description,
-                kind=_kind(prop),
-                required=name in required,
-                options=tuple(str(o) for o in prop.get("enum", ())),
-                max_length=prop.get("maxLength"),
-                nullable=bool(prop.get("nullable")),
-            )
+        name = f"{prefix}{field.key}"
+        value = _value(field, form, name)
+        if value is not _ABSENT:
+            data[field.key] = value
+    return data
+
+
+_ABSENT: Any = object()
+_TEXTS = frozenset({"text", "textarea", "hidden"})
+
+
+def _value(field: FormField, form: Posted, name: str) -> Any:
+    if field.widget == "fieldset":
+        inner = parse(field.children, form, f"{name}-")
+        return inner if inner or _sent_under(form, name) else _ABSENT
+    if field.widget == "checkboxes":
+        allowed = {value for value, _ in field.options}
+        return (
+            [v for v in form.get(name, ()) if v in allowed] if name in form or _sent_under(form, name) else []
         )
-    return specs
+    if field.widget in {"rows", "list"}:
+        return _list(field, form, name)
+    if field.widget == "checkbox":
+        return name in form
+    if name not in form:
+        return _ABSENT
+    raw = form[name][-1]
+    if not raw.strip() and not field.required and not field.nullable and field.widget not in _TEXTS:
+        return _ABSENT  # an optional choice, date or number left blank: not given (its default applies)
+    return scalar(field, raw)
 
 
-def _scalar(spec: FieldSpec, raw: str | None) -> Any:
-    if spec.kind == "checkbox":
-        return raw is not None
-    value = (raw or "").strip() if spec.kind != "textarea" else (raw or "").replace("\r\n", "\n").strip()
-    if value == "" and spec.nullable:
+def _sent_under(form: Posted, name: str) -> bool:
+    return any(key.startswith(f"{name}-") for key in form)
+
+
+def _list(field: FormField, form: Posted, name: str) -> list[Any]:
+    indexes: set[int] = set()
+    for key in form:
+        if key.startswith(f"{name}-"):
+            head = key[len(name) + 1 :].split("-", 1)[0]
+            if _INDEX.fullmatch(head) and int(head) < MAX_ROWS:
+                indexes.add(int(head))
+    found: list[Any] = []
+    for index in sorted(indexes):
+        here = f"{name}-{index}"
+        if field.widget == "list":
+            text = form.get(here, [""])[-1]
+            if text.strip():
+                found.append(scalar(field.item, text))
+            continue
+        row_keys = [k for k in form if k == here or k.startswith(f"{here}-")]
+        if all(not v.strip() for k in row_keys for v in form[k]):
+            continue  # a blank (spare) row
+        found.append(parse(field.children, form, f"{here}-"))
+    return found
+
+
+def scalar(field: FormField, raw: str) -> Any:
+    value = raw.replace("\r\n", "\n").strip()
+    if value == "" and field.nullable:
         return None
-    if spec.kind == "number" and re.fullmatch(r"-?[0-9]{1,12}", value):
+    if field.widget == "integer" and _INTEGER.fullmatch(value):
         return int(value)
-    if spec.kind == "datetime" and value and _LOCAL_DATETIME.fullmatch(value):
+    if field.widget == "datetime" and _LOCAL_DATETIME.fullmatch(value):
         return value + "+00:00"  # the form asks for UTC
     return value
 
 
-def parse(specs: list[FieldSpec], form: Mapping[str, str]) -> dict[str, Any]:
-    """Flat HTML form fields -> nested data for the engine."""
-    data: dict[str, Any] = {}
-    rows: dict[str, dict[int, dict[str, str]]] = {}
-    items: dict[str, dict[int, str]] = {}
-    for key, value in form.items():
-        match = _INDEX.match(key)
-        if not match:
-            continue
-        index = int(match["index"])
-        if index >= MAX_ROWS:
-            continue
-        if match["sub"]:
-            rows.setdefault(match["name"], {}).setdefault(index, {})[match["sub"]] = value
-        else:
-            items.setdefault(match["name"], {})[index] = value
-    for spec in specs:
-        if spec.kind == "rows":
-            parsed = []
-            for index in sorted(rows.get(spec.name, {})):
-                raw_row = rows[spec.name][index]
-                if all(not str(v).strip() for v in raw_row.values()):
-                    continue
-                parsed.append({sub.name: _scalar(sub, raw_row.get(sub.name)) for sub in spec.subfields})
-            data[spec.name] = parsed
-        elif spec.kind == "list":
-            data[spec.name] = [v.strip() for _, v in sorted(items.get(spec.name, {}).items()) if v.strip()]
-        elif spec.kind == "checkbox":
-            data[spec.name] = spec.name in form
-        elif spec.name in form:
-            data[spec.name] = _scalar(spec, form.get(spec.name))
-    return data
-
-
 def with_spare_rows(
-    specs: list[FieldSpec], data: Mapping[str, Any], *, add: str | None = None
+    fields: Sequence[FormField], data: Mapping[str, Any], *, add: str | None = None, prefix: str = ""
 ) -> dict[str, Any]:
-    """Data for display: every list shows at least its minimum number of rows, plus one when asked."""
+    """Data for display: every list shows at least its minimum number of rows (at least one), plus one more
+    in the list named `add`."""
     shown = dict(data)
-    for spec in specs:
-        if spec.kind not in {"rows", "list"}:
-            continue
-        current = list(shown.get(spec.name) or [])
-        blank: Any = {sub.name: "" for sub in spec.subfields} if spec.kind == "rows" else ""
-        while len(current) < max(spec.min_items or 0, 1):
-            current.append(blank)
-        if add == spec.name and len(current) < MAX_ROWS:
-            current.append(blank)
-        shown[spec.name] = current
+    for field in fields:
+        name = f"{prefix}{field.key}"
+        current = shown.get(field.key)
+        if field.widget == "fieldset":
+            shown[field.key] = with_spare_rows(
+                field.children, current if isinstance(current, Mapping) else {}, add=add, prefix=f"{name}-"
+            )
+        elif field.widget in {"rows", "list"}:
+            rows = list(current) if isinstance(current, list) else []
+            blank: Any = "" if field.widget == "list" else {}
+            while len(rows) < max(field.min_items, 1):
+                rows.append(blank)
+            if add == name and len(rows) < min(MAX_ROWS, field.max_items or MAX_ROWS):
+                rows.append(blank)
+            if field.widget == "rows":
+                rows = [
+                    with_spare_rows(
+                        field.children,
+                        row if isinstance(row, Mapping) else {},
+                        add=add,
+                        prefix=f"{name}-{i}-",
+                    )
+                    for i, row in enumerate(rows)
+                ]
+            shown[field.key] = rows
     return shown
 
 
-def without_row(data: Mapping[str, Any], name: str, index: int) -> dict[str, Any]:
-    """Data for display without row `index` of list field `name` (unchanged when there is no such row)."""
+def without_row(
+    fields: Sequence[FormField], data: Mapping[str, Any], name: str, index: int
+) -> dict[str, Any]:
+    """`data` without row `index` of the list whose HTML name is `name` (anywhere in the form)."""
     shown = dict(data)
-    current = shown.get(name)
-    if isinstance(current, list) and 0 <= index < len(current):
-        shown[name] = current[:index] + current[index + 1 :]
+    for field in fields:
+        if field.widget in {"rows", "list"} and field.key == name:
+            rows = list(shown.get(field.key) or [])
+            if 0 <= index < len(rows):
+                del rows[index]
+            shown[field.key] = rows
+        elif field.widget == "fieldset" and name.startswith(f"{field.key}-"):
+            inner = shown.get(field.key)
+            shown[field.key] = without_row(
+                field.children, inner if isinstance(inner, Mapping) else {}, name[len(field.key) + 1 :], index
+            )
+        elif field.widget == "rows" and name.startswith(f"{field.key}-"):
+            head, _, rest = name[len(field.key) + 1 :].partition("-")
+            rows = list(shown.get(field.key) or [])
+            if _INDEX.fullmatch(head) and int(head) < len(rows) and isinstance(rows[int(head)], Mapping):
+                rows[int(head)] = without_row(field.children, rows[int(head)], rest, index)
+                shown[field.key] = rows
     return shown
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 from starlette.responses import HTMLResponse
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
@@ -58,4 +59,15 @@ def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
 
 
 def template_exists(name: str) -> bool:
-    return (FORMS_DIR / name).is_file()
+    try:
+        ENV.get_template(name)
+    except TemplateNotFound:
+        return False
+    return True
+
+
+def ui_text(ui_schema: Mapping[str, Any], default: str) -> str:
+    """The submit button's text a UI schema asks for (`ui:submitButtonOptions` {"submitText": ...})."""
+    options = ui_schema.get("ui:submitButtonOptions")
+    text = options.get("submitText") if isinstance(options, Mapping) else None
+    return text.strip() if isinstance(text, str) and text.strip() else default

@@ -47,7 +47,7 @@ PLAIN_FORM: Final = Form(
             }
         },
     },
-    ui_schema={"comment": {"ui:widget": "textarea"}},
+    ui_schema={"comment": {"ui:widget": "textarea"}, "ui:submitButtonOptions": {"submitText": "Done"}},
 )
 """The form of a user task that declares none: an optional comment."""
 

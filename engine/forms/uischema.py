@@ -21,7 +21,8 @@ WIDGETS: Final = frozenset(
 )
 _TEXT_HINTS: Final = frozenset({"ui:help", "ui:placeholder", "ui:title", "ui:description"})
 _FLAG_HINTS: Final = frozenset({"ui:autofocus", "ui:readonly", "ui:disabled"})
-_KNOWN_HINTS: Final = _TEXT_HINTS | _FLAG_HINTS | {"ui:order", "ui:widget", "ui:options"}
+_OBJECT_HINTS: Final = frozenset({"ui:options", "ui:submitButtonOptions"})
+_KNOWN_HINTS: Final = _TEXT_HINTS | _FLAG_HINTS | _OBJECT_HINTS | {"ui:order", "ui:widget"}
 
 
 @dataclass
@@ -80,9 +81,9 @@ def _check_hint(key: str, value: Any, props: Mapping[str, JsonObject], where: st
             result.warnings.append(
                 SchemaProblem(where, f"widget {value!r} is not supported here; the default widget is used")
             )
-    elif key == "ui:options":
+    elif key in _OBJECT_HINTS:
         if not isinstance(value, Mapping):
-            result.errors.append(SchemaProblem(where, "'ui:options' must be a JSON object"))
+            result.errors.append(SchemaProblem(where, f"{key!r} must be a JSON object"))
     else:
         _check_order(value, props, where, result)
 

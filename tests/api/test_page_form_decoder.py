@@ -14,22 +14,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.web.formdata import (
-    FieldSpec,
     FormAction,
     FormActionError,
     decode_action,
-    field_specs,
     parse,
     with_spare_rows,
     without_row,
 )
+from api.web.formtree import FormField, build_form
 from engine import AuditEventView
 from tests.api.conftest import ROOT
 
 SCHEMAS = sorted((ROOT / "forms").glob("*/*-schema.json"))
-SPECS: dict[str, list[FieldSpec]] = {p.name: field_specs(json.loads(Path(p).read_text())) for p in SCHEMAS}
-NAMES = sorted({s.name for specs in SPECS.values() for s in specs} | {"known_risks", "problem"})
-SUBS = sorted({sub.name for specs in SPECS.values() for s in specs for sub in s.subfields})
+SPECS: dict[str, tuple[FormField, ...]] = {
+    p.name: build_form(
+        json.loads(Path(p).read_text()),
+        json.loads(Path(p).with_name(p.name.replace("-schema", "-uischema")).read_text()),
+    )
+    for p in SCHEMAS
+}
+NAMES = sorted({s.key for specs in SPECS.values() for s in specs} | {"known_risks", "problem"})
+SUBS = sorted({sub.key for specs in SPECS.values() for s in specs for sub in s.children})
 
 # Keys and values shaped like the page's own (`field`, `field-<i>`, `field-<i>-<sub>`) and anything at all.
 _index = st.one_of(st.integers(0, 10_000).map(str), st.text(max_size=5))
@@ -80,13 +85,13 @@ def test_decoding_any_post_never_raises_when_fields_and_buttons_are_hostile(
     schema: str, form: dict[str, str], raw: str | None
 ) -> None:
     specs = SPECS[schema]
-    data = parse(specs, form)
-    assert set(data) <= {s.name for s in specs}
+    data = parse(specs, {key: [value] for key, value in form.items()})
+    assert set(data) <= {s.key for s in specs}
     try:
         action = decode_action(raw)
     except FormActionError:
         return
-    shown = without_row(data, action.name, action.index) if action.kind == "remove" else data
+    shown = without_row(specs, data, action.name, action.index) if action.kind == "remove" else data
     with_spare_rows(specs, shown, add=action.name if action.kind == "add" else None)
 
 

@@ -232,3 +232,21 @@ def advance(api_users: dict[str, ApiUser], launch_id: str, steps: list[str], pla
     for step in steps:
         user = api_users["sam.support" if step in support_tasks else "pat.pm"]
         user.complete(launch_id, step, forms[step])
+
+
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page, impacts: frozenset[str] = frozenset({"critical", "serious"})) -> list[str]:
+    """axe-core (npm, node_modules/axe-core) run on the page as it is: one line per violation of the given
+    impacts, naming the rule and the elements."""
+    if not AXE_SCRIPT.is_file():
+        _unavailable(f"{AXE_SCRIPT} is missing (npm ci)")
+    # Evaluated through the DevTools protocol, which the pages' Content-Security-Policy does not govern.
+    page.evaluate(AXE_SCRIPT.read_text(encoding="utf-8") + "\n;undefined")
+    found: list[dict[str, Any]] = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
+        for v in found
+        if v.get("impact") in impacts
+    ]

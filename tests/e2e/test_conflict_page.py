@@ -28,13 +28,13 @@ def test_task_submit_shows_conflict_page_when_another_browser_completed_it_first
     task_id = first.open_task(launch_id, "Review Proposal")
     assert second.open_task(launch_id, "Review Proposal") == task_id
 
-    first.page.select_option("#decision", "approve")
+    first.page.check("[name=decision][value=approve]")
     first.page.fill("#comment", "Approved in the first browser.")
     first.submit_task()
     expect(first.page.locator("p.notice[role=status]")).to_have_text("“Review Proposal” completed.")
 
     page = second.page
-    page.select_option("#decision", "request_changes")
+    page.check("[name=decision][value=request_changes]")
     page.fill("#comment", "Changes asked in the second browser.")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         page.locator("#submit-task").click()

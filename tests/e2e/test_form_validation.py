@@ -32,7 +32,7 @@ def test_review_form_shows_comment_error_inline_when_changes_are_requested_witho
     lead = sign_in("sam.support")
     lead.open_task(launch_id, "Review Proposal")
     page = lead.page
-    page.select_option("#decision", "request_changes")
+    page.check("[name=decision][value=request_changes]")
     page.fill("[name=anticipated_questions-0-text]", "Why was I reminded twice?")
     page.select_option("[name=anticipated_questions-0-kind]", "complaint")
 
@@ -44,7 +44,7 @@ def test_review_form_shows_comment_error_inline_when_changes_are_requested_witho
         "Comment: a comment is required when requesting changes"
     )
     expect(page.locator("#comment")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#decision")).to_have_value("request_changes")
+    expect(page.locator("[name=decision][value=request_changes]")).to_be_checked()
     expect(page.locator("[name=anticipated_questions-0-text]")).to_have_value("Why was I reminded twice?")
     expect(page.locator("[name=anticipated_questions-0-kind]")).to_have_value("complaint")
     expect(page.locator("aside.reviewed")).to_be_visible()  # the proposal is still beside the form

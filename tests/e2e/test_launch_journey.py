@@ -85,7 +85,7 @@ def test_launch_goes_live_when_every_gate_item_is_passed_in_the_browser(
     expect(proposal).to_contain_text("Small businesses forget to chase unpaid invoices.")
     expect(proposal).to_contain_text("Reminders sent twice on a time-zone change.")
     expect(review.locator("section.task-form form")).to_be_visible()
-    review.select_option("#decision", "request_changes")
+    review.check("[name=decision][value=request_changes]")
     review.fill("#comment", CHANGES)
     lead.submit_task()
     expect_notice(review, "“Review Proposal” completed.")
@@ -109,7 +109,7 @@ def test_launch_goes_live_when_every_gate_item_is_passed_in_the_browser(
     # The support lead approves and adds the customer's voice.
     lead.open_task(launch_id, "Review Proposal")
     expect(review.locator("aside.reviewed")).to_contain_text("Added the opt-out path")
-    review.select_option("#decision", "approve")
+    review.check("[name=decision][value=approve]")
     review.fill("#comment", "Support is ready to take this on.")
     review.select_option("[name=anticipated_questions-0-kind]", "complaint")
     review.fill("[name=anticipated_questions-0-text]", "I was reminded about an invoice I paid.")
@@ -210,7 +210,7 @@ def test_launch_goes_live_when_every_gate_item_is_passed_in_the_browser(
     # The PM approves the template, shown beside the decision.
     pm.open_task(launch_id, "Review Report Template")
     expect(page.locator("aside.reviewed")).to_contain_text("Opt-out")
-    page.select_option("#decision", "approve")
+    page.check("[name=decision][value=approve]")
     pm.submit_task()
     expect_notice(page, "“Review Report Template” completed.")
     expect_blocked_by(page, 1)

@@ -62,7 +62,7 @@ def test_markup_in_product_name_and_comments_renders_as_text(
     expect(review.locator("aside.reviewed")).to_contain_text(PRODUCT)
     expect(review.locator("aside.reviewed")).to_contain_text(COMMENT)
     assert_nothing_injected(review)
-    review.select_option("#decision", "request_changes")
+    review.check("[name=decision][value=request_changes]")
     review.fill("#comment", COMMENT)
     lead.submit_task()
 

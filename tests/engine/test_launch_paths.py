@@ -296,6 +296,9 @@ class Journey:
             )
         if task.bpmn_id == "draft_report_template" and self.template is not None:
             assert detail.current_data == self.template, "the redraft is not prefilled with the last template"
+        if task.bpmn_id in {"review_proposal", "review_report_template"}:
+            assert detail.current_data == {}, "a review starts blank, never with the last round's decision"
+        assert detail.refusal is None, f"{who.username} may not complete {task.bpmn_id}: {detail.refusal}"
         if task.bpmn_id == "review_proposal":
             assert detail.reviewed_document == "proposal"
             assert detail.reviewed_data == self.proposal

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.schemas import RowId
-from api.security import EngineDep
+from api.security import Caller, EngineDep
 from api.web.auth import posted_form
-from api.web.formdata import errors_by_field
+from api.web.formdata import errors_by_field, parse, posted
+from api.web.formtree import FormField, anchor, build_form
 from api.web.pages.shared import (
     AdminPage,
     PmPage,
@@ -24,7 +25,7 @@ from api.web.pages.shared import (
     see_other,
 )
 from api.web.templating import render
-from engine import LAUNCH_START_FIELDS, LaunchStatus, Role, ValidationFailedError
+from engine import LaunchStatus, Role, ValidationFailedError
 
 router = APIRouter()
 
@@ -69,31 +70,62 @@ def launches_page(
     )
 
 
+_SETTINGS = ("support_distribution", "due_overrides")  # the launch settings: two textareas of their own
+
+
+def _start_page(
+    request: Request,
+    caller: Caller,
+    engine: EngineDep,
+    fields: tuple[FormField, ...],
+    *,
+    values: dict[str, Any],
+    errors: dict[str, list[str]],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        "launch_new.html",
+        status_code=status_code,
+        **context(
+            request,
+            caller,
+            engine,
+            fields=fields,
+            values=values,
+            errors=errors,
+            anchor=lambda key: key if key in _SETTINGS else anchor(fields, key),
+        ),
+    )
+
+
+def _start_fields(engine: EngineDep, caller: Caller) -> tuple[FormField, ...]:
+    form = engine.start_form(actor=caller.actor)
+    return build_form(form.json_schema, form.ui_schema)
+
+
 @router.get("/launches/new")
 def new_launch_page(request: Request, caller: PmPage, engine: EngineDep) -> Response:
-    return render("launch_new.html", **context(request, caller, engine, values={}, errors={}))
+    return _start_page(request, caller, engine, _start_fields(engine, caller), values={}, errors={})
 
 
 @router.post("/launches/new")
 def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Response:
     form = posted_form(request)
-    # Only the fields the form sent: the optional ones it has no inputs for keep their defaults.
-    values = {name: str(form.get(name, "")).strip() for name in LAUNCH_START_FIELDS if name in form}
-    data: dict[str, Any] = dict(values)
-    if "support_distribution" in data:  # a textarea: one address per line
-        lines = values["support_distribution"].splitlines()
+    fields = _start_fields(engine, caller)
+    data = parse(fields, posted(form.multi_items()))
+    # Only the settings the form sent: those it has no inputs for keep their defaults.
+    settings = {name: str(form.get(name, "")).strip() for name in _SETTINGS if name in form}
+    values: dict[str, Any] = {**data, **settings}
+    if "support_distribution" in settings:  # a textarea: one address per line
+        lines = settings["support_distribution"].splitlines()
         data["support_distribution"] = [line.strip() for line in lines if line.strip()]
-    if "due_overrides" in data:  # a textarea: one "task_id = business days" per line
-        data["due_overrides"] = _due_overrides(values["due_overrides"])
+    if "due_overrides" in settings:  # a textarea: one "task_id = business days" per line
+        data["due_overrides"] = _due_overrides(settings["due_overrides"])
     try:
         launch = engine.start_launch(data=data, actor=caller.actor)
     except ValidationFailedError as exc:
         errors = errors_by_field([_launch_field_problem(p.loc, p.message) for p in exc.problems])
-        return render(
-            "launch_new.html",
-            status_code=422,
-            **context(request, caller, engine, values=values, errors=errors),
-        )
+        return _start_page(request, caller, engine, fields, values=values, errors=errors, status_code=422)
     return see_other(f"/launches/{launch.id}?notice=" + quote(f"Launch “{launch.product_name}” started."))
 
 

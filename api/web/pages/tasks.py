@@ -15,11 +15,12 @@ from api.web.formdata import (
     FormActionError,
     decode_action,
     errors_by_field,
-    field_specs,
     parse,
+    posted,
     with_spare_rows,
     without_row,
 )
+from api.web.formtree import FormField, anchor, build_form
 from api.web.pages.shared import (
     SignedInPage,
     WorkerPage,
@@ -29,7 +30,7 @@ from api.web.pages.shared import (
     safe_next,
     see_other,
 )
-from api.web.templating import render, template_exists
+from api.web.templating import render, template_exists, ui_text
 from engine import (
     LaunchStatus,
     TaskDetailView,
@@ -82,9 +83,14 @@ def assign_submit(request: Request, task_id: str, caller: WorkerPage, engine: En
     return see_other(f"/tasks/{task_id}" + notice(f"Assigned to {task.assignee}."))
 
 
-def _task_template(bpmn_id: str) -> str:
-    name = f"tasks/{bpmn_id}.html"
-    return name if template_exists(name) else "tasks/_generic.html"
+def _task_template(process_id: str, bpmn_id: str) -> str:
+    """A process's own template for the task (forms/tasks/<process>/<task>.html), else the generic one."""
+    name = f"tasks/{process_id}/{bpmn_id}.html"
+    return name if template_exists(name) else "tasks/_base.html"
+
+
+def _fields(detail: TaskDetailView) -> tuple[FormField, ...]:
+    return build_form(detail.form_schema, detail.ui_schema)
 
 
 @router.get("/tasks/{task_id}")
@@ -92,11 +98,26 @@ def task_page(request: Request, task_id: str, caller: SignedInPage, engine: Engi
     detail = engine.get_task(task_id=task_id, actor=caller.actor)
     draft = (
         engine.get_draft(task_id=task_id, actor=caller.actor)
-        if detail.task.status is TaskStatus.READY
+        if detail.task.status is TaskStatus.READY and detail.refusal is None
         else None
     )
     data = draft if draft is not None else detail.current_data
     return _render_task(request, caller, engine, detail, data, errors={}, draft_loaded=draft is not None)
+
+
+def _documents(detail: TaskDetailView) -> list[dict[str, Any]]:
+    if not detail.reviewed_document:
+        return []
+    title = detail.reviewed_document.replace("_", " ").capitalize()
+    return [
+        {
+            "name": detail.reviewed_document,
+            "title": title,
+            "by": "",
+            "fields": (),
+            "data": detail.reviewed_data or {},
+        }
+    ]
 
 
 def _render_task(
@@ -111,14 +132,14 @@ def _render_task(
     add: str | None = None,
     draft_loaded: bool = False,
 ) -> Response:
-    specs = field_specs(detail.form_schema)
+    fields = _fields(detail)
     launch = engine.get_launch(launch_id=detail.task.launch_id, actor=caller.actor)
     comments = engine.list_comments(
         launch_id=detail.task.launch_id, task_id=detail.task.id, actor=caller.actor
     )
-    blocked = bool(detail.task.is_go_live and launch.blockers)
+    editable = detail.refusal is None
     return render(
-        _task_template(detail.task.bpmn_id),
+        _task_template(launch.process_id, detail.task.bpmn_id),
         status_code=status_code,
         **context(
             request,
@@ -127,14 +148,19 @@ def _render_task(
             detail=detail,
             task=detail.task,
             launch=launch,
-            specs={s.name: s for s in specs},
-            spec_list=specs,
-            values=with_spare_rows(specs, data, add=add),
+            fields=fields,
+            values=with_spare_rows(fields, data, add=add) if editable else data,
             errors=errors,
+            anchor=lambda key: anchor(fields, key),
+            submit_text=ui_text(detail.ui_schema, "Submit"),
+            form_title=str(detail.form_schema.get("title") or detail.task.title),
+            documents=_documents(detail),
             comments=comments,
             draft_loaded=draft_loaded,
-            editable=detail.task.status is TaskStatus.READY,
-            go_live_blocked=blocked,
+            editable=editable,
+            refusal=detail.refusal or "",
+            may_claim=detail.may_claim,
+            go_live_blocked=bool(detail.task.is_go_live and launch.blockers),
             can_comment=may_comment(caller),
             assignable=engine.assignable_users(task_id=detail.task.id, actor=caller.actor),
         ),
@@ -145,9 +171,8 @@ def _render_task(
 def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
     form = posted_form(request)
     detail = engine.get_task(task_id=task_id, actor=caller.actor)
-    specs = field_specs(detail.form_schema)
-    flat = {k: str(v) for k, v in form.multi_items() if isinstance(v, str)}
-    data = parse(specs, flat)
+    fields = _fields(detail)
+    data = parse(fields, posted(form.multi_items()))
     raw_action = form.get("action")
     try:
         action = decode_action(raw_action if isinstance(raw_action, str) else None)
@@ -156,7 +181,7 @@ def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: Engi
     if action.kind == "add":
         return _render_task(request, caller, engine, detail, data, errors={}, add=action.name)
     if action.kind == "remove":
-        shown = without_row(data, action.name, action.index)
+        shown = without_row(fields, data, action.name, action.index)
         return _render_task(request, caller, engine, detail, shown, errors={})
     if action.kind == "save_draft":
         engine.save_draft(task_id=task_id, data=data, actor=caller.actor)
