@@ -13,7 +13,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -39,21 +39,23 @@ SUPPORT_TASKS = frozenset(
 
 @contextmanager
 def timed_render(spent: list[int]) -> Iterator[None]:
-    """Record the nanoseconds of every page render while the block runs."""
-    originals = (task_pages.render, launches_pages.render)
+    """Record the nanoseconds of every page render (the pages' `render`) while the block runs."""
+    modules = (task_pages, launches_pages)
+    original: Callable[..., HTMLResponse] = getattr(task_pages, "render")  # noqa: B009 - patched below
 
     def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         began = time.perf_counter_ns()
-        response = originals[0](name, status_code=status_code, **context)
+        response = original(name, status_code=status_code, **context)
         spent.append(time.perf_counter_ns() - began)
         return response
 
-    task_pages.render = render  # type: ignore[assignment]
-    launches_pages.render = render  # type: ignore[assignment]
+    for module in modules:
+        setattr(module, "render", render)  # noqa: B010 - the pages call it by this name
     try:
         yield
     finally:
-        task_pages.render, launches_pages.render = originals
+        for module in modules:
+            setattr(module, "render", original)  # noqa: B010
 
 
 def _client(app: Any, username: str) -> TestClient:
