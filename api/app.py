@@ -149,6 +149,8 @@ class SecurityHeaders:
         added = [(b"x-request-id", rid.encode("latin-1")), *_ALWAYS]
         if not scope["path"].startswith(_DOC_PATHS):
             added.append(_CSP)
+        if scope["path"].startswith(_API_PATH):
+            added.append(_NO_STORE)  # answers for one signed-in user: never kept by a browser or a proxy
         if scope.get("scheme") == "https":
             added.append(_HSTS)
         names = {name for name, _ in added}
@@ -185,6 +187,8 @@ _ALWAYS = (
 )
 _CSP = (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'; base-uri 'none'")
 _HSTS = (b"strict-transport-security", b"max-age=31536000")
+_NO_STORE = (b"cache-control", b"no-store")
+_API_PATH = "/api/"
 
 
 class LaunchGateApp(FastAPI):

@@ -24,6 +24,7 @@ from engine import (
     GateBlockedError,
     NotFoundError,
     PermissionDeniedError,
+    PreconditionFailedError,
     RateLimitedError,
     ValidationFailedError,
     WorkflowStuckError,
@@ -82,6 +83,11 @@ def problem(
     )
 
 
+def launch_etag(version: int) -> str:
+    """A launch's entity tag: its version (every change to a launch's rows moves it)."""
+    return f'"{version}"'
+
+
 def _field_errors(problems: Sequence[FieldProblem], prefix: Sequence[str | int]) -> list[FieldErrorRead]:
     return [FieldErrorRead(loc=[*prefix, *p.loc], message=p.message, type=p.type) for p in problems]
 
@@ -108,6 +114,13 @@ def engine_error_response(exc: EngineError, *, field_prefix: Sequence[str | int]
         return problem(401, "unauthenticated", exc.message)
     if isinstance(exc, RateLimitedError):
         return problem(429, "rate-limited", exc.message, headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, PreconditionFailedError):
+        return problem(
+            412,
+            "precondition-failed",
+            exc.message,
+            headers={"ETag": launch_etag(exc.current_version)},
+        )
     if isinstance(exc, ConflictError):
         return problem(409, "conflict", exc.message)
     if isinstance(exc, WorkflowStuckError):

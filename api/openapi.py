@@ -21,6 +21,15 @@ API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ProblemRead, "description": "Invalid data, with the field errors and their location"},
 }
 
+PRECONDITION_FAILED_RESPONSE: dict[int | str, dict[str, Any]] = {
+    412: {
+        "model": ProblemRead,
+        "description": "If-Match named another version of the launch: it changed since (nothing was done)",
+        "headers": {"ETag": {"description": "The launch's current ETag", "schema": {"type": "string"}}},
+    }
+}
+ETAG_HEADER = {"ETag": {"description": "The launch's version as an entity tag", "schema": {"type": "string"}}}
+
 RATE_LIMITED_RESPONSE: dict[int | str, dict[str, Any]] = {
     429: {
         "model": ProblemRead,

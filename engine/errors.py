@@ -31,6 +31,14 @@ class ConflictError(EngineError):
     """The command lost a race or no longer applies (task completed, stale version)."""
 
 
+class PreconditionFailedError(ConflictError):
+    """The caller's expected launch version (HTTP If-Match) is not the launch's version: it changed since."""
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
 class TaskNotReadyError(ConflictError):
     """The task is not READY (already completed, cancelled, or not reached yet)."""
 

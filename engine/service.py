@@ -218,10 +218,20 @@ class WorkflowEngine:
         """One task with its form schema, the data it would be prefilled with, and the material it reviews."""
         return queries.get_task(self._ctx, task_id=task_id, actor=actor)
 
-    def complete_task(self, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> LaunchView:
+    def complete_task(
+        self,
+        *,
+        task_id: str,
+        data: Mapping[str, Any],
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> LaunchView:
         """Complete a ready task with form data. Validation, permission, the gate and the race are all
-        checked; on any refusal nothing of this attempt is written except its audit row."""
-        return complete.complete_task(self._ctx, task_id=task_id, data=data, actor=actor)
+        checked; on any refusal nothing of this attempt is written except its audit row.
+        `expected_version`: only if the launch is still at that version (else PreconditionFailedError)."""
+        return complete.complete_task(
+            self._ctx, task_id=task_id, data=data, actor=actor, expected_version=expected_version
+        )
 
     def claim_task(self, *, task_id: str, actor: Actor) -> TaskView:
         """Take a ready task: it becomes the actor's and leaves the role's shared queue."""

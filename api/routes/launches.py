@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Response, status
 
 from api.authorization import in_threadpool
+from api.conditional import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    expected_version,
+    launch_etag,
+    matches,
+    tag,
+)
+from api.openapi import ETAG_HEADER, PRECONDITION_FAILED_RESPONSE
 from api.routes.deps import PmDep, SignedInDep, WorkerDep
 from api.schemas import (
     AuditEventRead,
@@ -18,7 +27,7 @@ from api.schemas import (
     PageRead,
 )
 from api.security import EngineDep
-from engine import LaunchStatus
+from engine import LaunchStatus, PreconditionFailedError
 
 # The start form is the process's (engine.forms, declared on the diagram's start event); the engine validates
 # it and answers 422 with field errors, as for any form.
@@ -46,10 +55,12 @@ router = APIRouter(prefix="/launches", tags=["launches"])
     response_model=LaunchRead,
     status_code=status.HTTP_201_CREATED,
     summary="Start a launch (product managers)",
+    responses={201: {"description": "The launch, started", "headers": ETAG_HEADER}},
 )
 @in_threadpool
-def start_launch(body: StartBody, caller: PmDep, engine: EngineDep) -> LaunchRead:
+def start_launch(body: StartBody, caller: PmDep, engine: EngineDep, response: Response) -> LaunchRead:
     view = engine.start_launch(data=body, actor=caller.actor)
+    tag(response, view.version)
     return LaunchRead.model_validate(view)
 
 
@@ -74,11 +85,29 @@ def list_launches(
 
 
 @router.get(
-    "/{launch_id}", response_model=LaunchRead, summary="A launch with its gate, blockers and open tasks"
+    "/{launch_id}",
+    response_model=LaunchRead,
+    summary="A launch with its gate, blockers and open tasks",
+    description="The `ETag` header is the launch's version: send it back as `If-Match` on a change "
+    "(task completion, comments) to make it only if nobody changed the launch since.",
+    responses={
+        200: {"description": "The launch", "headers": ETAG_HEADER},
+        304: {"description": "Not modified (If-None-Match matched the launch's version)"},
+    },
 )
 @in_threadpool
-def get_launch(launch_id: str, caller: SignedInDep, engine: EngineDep) -> LaunchRead:
-    return LaunchRead.model_validate(engine.get_launch(launch_id=launch_id, actor=caller.actor))
+def get_launch(
+    launch_id: str,
+    caller: SignedInDep,
+    engine: EngineDep,
+    response: Response,
+    if_none_match: IfNoneMatchHeader = None,
+) -> LaunchRead | Response:
+    view = engine.get_launch(launch_id=launch_id, actor=caller.actor)
+    if matches(if_none_match, view.version):
+        return Response(status_code=304, headers={"ETag": launch_etag(view.version)})
+    tag(response, view.version)
+    return LaunchRead.model_validate(view)
 
 
 @router.get("/{launch_id}/blockers", response_model=list[BlockerRead], summary="What still blocks go-live")
@@ -113,9 +142,24 @@ def list_comments(launch_id: str, caller: SignedInDep, engine: EngineDep) -> lis
     response_model=CommentRead,
     status_code=status.HTTP_201_CREATED,
     summary="Comment on the launch",
+    responses=PRECONDITION_FAILED_RESPONSE,
 )
 @in_threadpool
-def add_comment(launch_id: str, body: CommentCreate, caller: WorkerDep, engine: EngineDep) -> CommentRead:
+def add_comment(
+    launch_id: str,
+    body: CommentCreate,
+    caller: WorkerDep,
+    engine: EngineDep,
+    if_match: IfMatchHeader = None,
+) -> CommentRead:
+    expected = expected_version(if_match)
+    if expected is not None:
+        # A comment does not change the launch's version; If-Match here only says "as I last saw it".
+        current = engine.get_launch(launch_id=launch_id, actor=caller.actor).version
+        if current != expected:
+            raise PreconditionFailedError(
+                f"launch {launch_id} is at version {current}, not {expected}", current_version=current
+            )
     return CommentRead.model_validate(
         engine.add_comment(launch_id=launch_id, body=body.body, actor=caller.actor)
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from api.authorization import in_threadpool
+from api.conditional import IfMatchHeader, expected_version, tag
+from api.openapi import ETAG_HEADER, PRECONDITION_FAILED_RESPONSE
 from api.routes.deps import SignedInDep, WorkerDep
 from api.schemas import (
     CommentCreate,
@@ -74,14 +76,31 @@ def get_task(task_id: str, caller: SignedInDep, engine: EngineDep) -> TaskDetail
     "/{task_id}/complete",
     response_model=LaunchRead,
     summary="Complete a task with its form data",
-    responses={409: {"description": "Not ready, lost a race, or go-live blocked (with the blockers)"}},
+    responses={
+        200: {"description": "The launch after the completion", "headers": ETAG_HEADER},
+        409: {"description": "Not ready, lost a race, or go-live blocked (with the blockers)"},
+        **PRECONDITION_FAILED_RESPONSE,
+    },
 )
 @in_threadpool
-def complete_task(task_id: str, body: TaskComplete, caller: WorkerDep, engine: EngineDep) -> LaunchRead:
+def complete_task(
+    task_id: str,
+    body: TaskComplete,
+    caller: WorkerDep,
+    engine: EngineDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> LaunchRead:
     try:
-        view = engine.complete_task(task_id=task_id, data=body.data, actor=caller.actor)
+        view = engine.complete_task(
+            task_id=task_id,
+            data=body.data,
+            actor=caller.actor,
+            expected_version=expected_version(if_match),
+        )
     except ValidationFailedError as exc:
         raise _with_prefix(exc) from exc
+    tag(response, view.version)
     return LaunchRead.model_validate(view)
 
 

@@ -22,7 +22,7 @@ from engine.db import repository as repo
 from engine.db import rows
 from engine.db.rows import LaunchRow, NewTask, TaskRow
 from engine.domain import Actor, GateFact, LaunchStatus, LaunchView, TaskStatus
-from engine.errors import EngineError, NotFoundError
+from engine.errors import EngineError, NotFoundError, PreconditionFailedError
 from engine.forms.submissions import validate_task_submission
 from engine.model import UserTaskModel
 from engine.runtime import ReadyTask, RunningWorkflow
@@ -34,16 +34,27 @@ from engine.views import full_view
 logger = logging.getLogger(__name__)
 
 
-def complete_task(ctx: EngineContext, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> LaunchView:
+def complete_task(
+    ctx: EngineContext,
+    *,
+    task_id: str,
+    data: Mapping[str, Any],
+    actor: Actor,
+    expected_version: int | None = None,
+) -> LaunchView:
+    """`expected_version`: refuse (PreconditionFailedError) unless the launch is at that version when the
+    completion is decided; the write is guarded by the same version, so it holds at commit too."""
     return run_command(
         "task.complete",
         task_id,
-        lambda: _attempt(ctx, task_id=task_id, data=data, actor=actor),
+        lambda: _attempt(ctx, task_id=task_id, data=data, actor=actor, expected=expected_version),
         refusals=TaskRefusals(ctx, "task.complete", task_id, actor),
     )
 
 
-def _attempt(ctx: EngineContext, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> LaunchView:
+def _attempt(
+    ctx: EngineContext, *, task_id: str, data: Mapping[str, Any], actor: Actor, expected: int | None
+) -> LaunchView:
     remembered = ctx.cache.take_for_task(task_id)
     if remembered is not None:
         workflow, snapshot = remembered
@@ -52,7 +63,9 @@ def _attempt(ctx: EngineContext, *, task_id: str, data: Mapping[str, Any], actor
         reviews = process.model.tasks[task.bpmn_id].reviews if task is not None else None
         if task is not None and (reviews is None or reviews in snapshot.authors):
             try:
-                return _complete(ctx, task, snapshot, lambda: workflow, process, data=data, actor=actor)
+                return _complete(
+                    ctx, task, snapshot, lambda: workflow, process, data=data, actor=actor, expected=expected
+                )
             except EngineError as exc:
                 # Decided on remembered rows: every refusal is decided again on fresh ones.
                 logger.info("task %s: %s (remembered rows); reading them again", task_id, exc.message)
@@ -62,7 +75,7 @@ def _attempt(ctx: EngineContext, *, task_id: str, data: Mapping[str, Any], actor
     def restore() -> RunningWorkflow:
         return ctx.restore(launch.id, launch.version, state, process)[0]
 
-    return _complete(ctx, task, snapshot, restore, process, data=data, actor=actor)
+    return _complete(ctx, task, snapshot, restore, process, data=data, actor=actor, expected=expected)
 
 
 def _read_for_task(ctx: EngineContext, task_id: str) -> tuple[TaskRow, LaunchSnapshot, str, LoadedProcess]:
@@ -112,9 +125,11 @@ def _complete(
     *,
     data: Mapping[str, Any],
     actor: Actor,
+    expected: int | None = None,
 ) -> LaunchView:
     """One attempt at completing `task`, decided on `snapshot` (the launch's rows at one version) and
     written in one transaction guarded by that version."""
+    _refuse_unexpected_version(snapshot.launch, expected)
     spec = process.model.tasks[task.bpmn_id]
     reviews_by = snapshot.authors.get(spec.reviews) if spec.reviews else None
     values = _check(ctx, task, snapshot, process, data=data, actor=actor, reviews_by=reviews_by)
@@ -160,6 +175,14 @@ def _complete(
     logger.info("launch %s task %s (%s) completed by %s", after.id, task.id, task.bpmn_id, actor.username)
     ctx.committed("complete_task")
     return full_view(result, process.model, ctx.label(after.process_version_id))
+
+
+def _refuse_unexpected_version(launch: LaunchRow, expected: int | None) -> None:
+    if expected is not None and launch.version != expected:
+        raise PreconditionFailedError(
+            f"launch {launch.id} is at version {launch.version}, not {expected}",
+            current_version=launch.version,
+        )
 
 
 def _check(
