@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 T = TypeVar("T")
+V = TypeVar("V", bound="DataclassInstance")
+
+
+def view_from(view_type: type[V], source: object, **computed: Any) -> V:
+    """A frozen view whose fields are copied from the same-named attributes of `source` (a row, a
+    record), except those given in `computed`: converted (an enum from its value), derived, or from
+    elsewhere. The view's declaration is the list of what is copied; a builder names only what is not.
+    A name in `computed` that the view does not declare is refused like a misspelt keyword; a field that
+    `source` lacks and `computed` does not give fails with AttributeError (no silent default)."""
+    names = _init_fields(view_type)
+    unknown = computed.keys() - set(names)
+    if unknown:
+        raise TypeError(f"{view_type.__name__} has no field {', '.join(sorted(unknown))}")
+    values = {name: computed[name] if name in computed else getattr(source, name) for name in names}
+    return view_type(**values)
+
+
+@cache
+def _init_fields(view_type: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(view_type) if f.init)
 
 
 class Role(StrEnum):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from engine.domain import BlockerView
+
+_T = TypeVar("_T")
 
 
 class EngineError(Exception):
@@ -21,6 +23,13 @@ class EngineError(Exception):
 
 class NotFoundError(EngineError):
     """A launch, task, process version or user does not exist (or is not visible)."""
+
+
+def must_exist(found: _T | None, what: str) -> _T:
+    """`found`, or NotFoundError "<what> does not exist" when a look-up found nothing."""
+    if found is None:
+        raise NotFoundError(f"{what} does not exist")
+    return found
 
 
 class PermissionDeniedError(EngineError):

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from engine.audit import canonical_json
-from engine.domain import BlockerView, GateFact, GateItemStatus, GateItemView, TaskStatus
+from engine.domain import BlockerView, GateFact, GateItemStatus, GateItemView, TaskStatus, view_from
 from engine.errors import DiagramProblem, ExpressionEvaluationError, GateBlockedError, WorkflowStuckError
 from engine.expressions import evaluate_condition
 from engine.model import ProcessModel, UserTaskModel
@@ -161,14 +161,9 @@ def gate_views(
         holder = holders[0] if holders else None
         item = model.gate_item(fact.key) if fact.key in {g.key for g in model.gate_items} else None
         views.append(
-            GateItemView(
-                key=fact.key,
-                title=fact.title,
-                bpmn_task_id=fact.bpmn_task_id,
-                status=fact.status,
-                passed_at=fact.passed_at,
-                passed_by=fact.passed_by,
-                content_hash=fact.content_hash,
+            view_from(
+                GateItemView,
+                fact,
                 holder_role=holder.role
                 if holder
                 else (item.role if item and fact.status is GateItemStatus.OPEN else None),

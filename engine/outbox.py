@@ -31,7 +31,7 @@ from engine.db import outbox as rows
 from engine.db.models import OutboxMessageRecord
 from engine.db.outbox import DELIVERED, FAILED, PENDING
 from engine.db.session import Database
-from engine.domain import Actor
+from engine.domain import Actor, view_from
 from engine.errors import ConflictError, NotFoundError
 from engine.scheduling import WORKER_ACTOR
 
@@ -267,19 +267,9 @@ def retry(database: Database, *, message_id: int, actor: Actor, now: datetime) -
 
 
 def to_view(record: OutboxMessageRecord) -> OutboxMessageView:
-    return OutboxMessageView(
-        id=record.id,
-        idempotency_key=record.idempotency_key,
-        kind=record.kind,
-        launch_id=record.launch_id,
-        task_id=record.task_id,
-        status=record.status,
-        attempts=record.attempts,
-        created_at=record.created_at,
-        next_attempt_at=record.next_attempt_at,
-        delivered_at=record.delivered_at,
-        failed_at=record.failed_at,
-        last_error=record.last_error,
+    return view_from(
+        OutboxMessageView,
+        record,
         delivered_channels=frozenset(c for c in (record.delivered_channels or "").split(",") if c),
         payload=dict(record.payload or {}),
     )

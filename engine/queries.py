@@ -7,7 +7,7 @@ is built from its rows at one version. Each query checks the reader first (engin
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import audit, outbox, permissions
 from engine.commands.context import EngineContext
@@ -26,10 +26,13 @@ from engine.domain import (
     TaskStatus,
     TaskView,
 )
-from engine.errors import NotFoundError
+from engine.errors import NotFoundError, must_exist
 from engine.outbox import OutboxMessageView
 from engine.snapshots import LaunchSnapshot
 from engine.views import comment_view, full_view, process_version_view, summary_view, task_view
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MAX_PAGE = 500
 
@@ -38,12 +41,15 @@ def page_bounds(offset: int, limit: int) -> tuple[int, int]:
     return max(0, offset), max(1, min(limit, MAX_PAGE))
 
 
+def _launch_must_exist(session: Session, launch_id: str) -> None:
+    if not repo.launch_exists(session, launch_id):
+        raise NotFoundError(f"launch {launch_id} does not exist")
+
+
 def get_launch(ctx: EngineContext, *, launch_id: str, actor: Actor) -> LaunchView:
     ctx.require(permissions.may_read(actor), actor, "launch.read")
     with ctx.db.read() as session:
-        launch = rows.read_launch(session, launch_id)
-        if launch is None:
-            raise NotFoundError(f"launch {launch_id} does not exist")
+        launch = must_exist(rows.read_launch(session, launch_id), f"launch {launch_id}")
         snapshot = LaunchSnapshot(
             launch=launch,
             facts={f.key: f for f in rows.read_gate_facts(session, launch_id)},
@@ -79,17 +85,14 @@ def list_launches(
 def launch_diagram(ctx: EngineContext, *, launch_id: str, actor: Actor) -> str:
     ctx.require(permissions.may_read(actor), actor, "launch.diagram")
     with ctx.db.read() as session:
-        record = repo.launch(session, launch_id)
-        if record is None:
-            raise NotFoundError(f"launch {launch_id} does not exist")
+        record = must_exist(repo.launch(session, launch_id), f"launch {launch_id}")
         return ctx.process(record.process_version_id, session).xml
 
 
 def launch_history(ctx: EngineContext, *, launch_id: str, actor: Actor) -> list[AuditEventView]:
     ctx.require(permissions.may_read(actor), actor, "launch.history")
     with ctx.db.read() as session:
-        if not repo.launch_exists(session, launch_id):
-            raise NotFoundError(f"launch {launch_id} does not exist")
+        _launch_must_exist(session, launch_id)
         return [audit.to_view(r) for r in repo.audit_events(session, repo.audit_query(launch_id=launch_id))]
 
 
@@ -126,9 +129,7 @@ def list_tasks(
 def get_task(ctx: EngineContext, *, task_id: str, actor: Actor) -> TaskDetailView:
     ctx.require(permissions.may_read(actor), actor, "task.read")
     with ctx.db.read() as session:
-        task = repo.task(session, task_id)
-        if task is None:
-            raise NotFoundError(f"task {task_id} does not exist")
+        task = must_exist(repo.task(session, task_id), f"task {task_id}")
         launch = repo.launch(session, task.launch_id)
         assert launch is not None
         completion = None
@@ -195,8 +196,7 @@ def list_comments(
 ) -> list[CommentView]:
     ctx.require(permissions.may_read(actor), actor, "comment.list")
     with ctx.db.read() as session:
-        if not repo.launch_exists(session, launch_id):
-            raise NotFoundError(f"launch {launch_id} does not exist")
+        _launch_must_exist(session, launch_id)
         return [comment_view(r) for r in repo.comments(session, launch_id=launch_id, task_id=task_id)]
 
 
@@ -228,8 +228,7 @@ def audit_events(
 def list_incidents(ctx: EngineContext, *, launch_id: str, actor: Actor) -> list[OutboxMessageView]:
     ctx.require(permissions.may_read(actor), actor, "launch.incidents")
     with ctx.db.read() as session:
-        if not repo.launch_exists(session, launch_id):
-            raise NotFoundError(f"launch {launch_id} does not exist")
+        _launch_must_exist(session, launch_id)
         return outbox.incidents(session, launch_id=launch_id)
 
 

@@ -1,4 +1,5 @@
-"""View builders: the frozen views the engine returns, built from rows. One builder per view.
+"""View builders: the frozen views the engine returns, built from rows. One builder per view, naming only
+what is not copied field for field (engine.domain.view_from).
 
 A launch in a list is built from its row alone (gate progress is denormalised onto it); a launch on its
 own also carries its gate, blockers and open tasks, built from the rows of one version (a snapshot).
@@ -18,6 +19,7 @@ from engine.domain import (
     ProcessVersionView,
     TaskStatus,
     TaskView,
+    view_from,
 )
 from engine.model import ProcessModel
 from engine.snapshots import LaunchSnapshot
@@ -49,21 +51,12 @@ def _launch_view(
     blockers: tuple[BlockerView, ...] = (),
     open_tasks: tuple[TaskView, ...] = (),
 ) -> LaunchView:
-    return LaunchView(
-        id=launch.id,
-        product_name=launch.product_name,
-        summary=launch.summary,
-        planned_launch_date=launch.planned_launch_date,
-        pm=launch.pm,
+    return view_from(
+        LaunchView,
+        launch,
         status=LaunchStatus(launch.status),
-        version=launch.version,
         process_id=label[0],
         process_version=label[1],
-        created_at=launch.created_at,
-        updated_at=launch.updated_at,
-        completed_at=launch.completed_at,
-        gate_passed=launch.gate_passed,
-        gate_total=launch.gate_total,
         blocked_by=tuple(k for k in launch.blocked_by.split(",") if k),
         support_distribution=tuple(launch.support_distribution or ()),
         due_overrides=dict(launch.due_overrides or {}),
@@ -74,43 +67,12 @@ def _launch_view(
 
 
 def task_view(task: TaskRecord | TaskRow, product_name: str) -> TaskView:
-    return TaskView(
-        id=task.id,
-        launch_id=task.launch_id,
-        bpmn_id=task.bpmn_id,
-        title=task.title,
-        role=task.role,
-        assignee=task.assignee,
-        status=TaskStatus(task.status),
-        created_at=task.created_at,
-        due_at=task.due_at,
-        completed_at=task.completed_at,
-        completed_by=task.completed_by,
-        gate_item=task.gate_item,
-        is_go_live=task.is_go_live,
-        product_name=product_name,
-        escalated_at=task.escalated_at,
-    )
+    return view_from(TaskView, task, status=TaskStatus(task.status), product_name=product_name)
 
 
 def comment_view(record: CommentRecord) -> CommentView:
-    return CommentView(
-        id=record.id,
-        launch_id=record.launch_id,
-        task_id=record.task_id,
-        author=record.author,
-        body=record.body,
-        created_at=record.created_at,
-    )
+    return view_from(CommentView, record)
 
 
 def process_version_view(record: ProcessVersionRecord, *, latest_id: int | None) -> ProcessVersionView:
-    return ProcessVersionView(
-        id=record.id,
-        process_id=record.process_id,
-        version=record.version,
-        content_hash=record.content_hash,
-        created_at=record.created_at,
-        created_by=record.created_by,
-        is_latest=latest_id == record.id,
-    )
+    return view_from(ProcessVersionView, record, is_latest=latest_id == record.id)

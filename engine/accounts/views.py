@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.db.models import ApiTokenRecord, UserRecord
-from engine.domain import Actor, Role
+from engine.domain import Actor, Role, view_from
 
 
 @dataclass(frozen=True)
@@ -60,15 +60,7 @@ def parse_roles(text: str) -> frozenset[Role]:
 
 
 def user_view(record: UserRecord) -> UserView:
-    return UserView(
-        id=record.id,
-        username=record.username,
-        display_name=record.display_name,
-        email=record.email,
-        roles=parse_roles(record.roles),
-        active=record.active,
-        created_at=record.created_at,
-    )
+    return view_from(UserView, record, roles=parse_roles(record.roles))
 
 
 def active_user_view(columns: Sequence[Any]) -> UserView:
@@ -86,11 +78,4 @@ def active_user_view(columns: Sequence[Any]) -> UserView:
 
 
 def token_view(record: ApiTokenRecord) -> ApiTokenView:
-    return ApiTokenView(
-        id=record.id,
-        name=record.name,
-        prefix=record.prefix,
-        created_at=record.created_at,
-        last_used_at=record.last_used_at,
-        revoked=record.revoked_at is not None,
-    )
+    return view_from(ApiTokenView, record, revoked=record.revoked_at is not None)

@@ -17,7 +17,7 @@ from engine.db import accounts as accounts_rows
 from engine.db import rows
 from engine.db.rows import LaunchRow, TaskRow
 from engine.domain import Actor, LaunchStatus, TaskStatus, TaskView
-from engine.errors import AssigneeInvalidError, ConflictError, NotFoundError
+from engine.errors import AssigneeInvalidError, ConflictError, must_exist
 from engine.views import task_view
 
 if TYPE_CHECKING:
@@ -113,9 +113,7 @@ def _attempt(ctx: EngineContext, how: str, task_id: str, actor: Actor, assignee:
 
 
 def _read(session: Session, task_id: str) -> tuple[TaskRow, LaunchRow]:
-    task = rows.read_task(session, task_id)
-    if task is None:
-        raise NotFoundError(f"task {task_id} does not exist")
+    task = must_exist(rows.read_task(session, task_id), f"task {task_id}")
     launch = rows.read_launch(session, task.launch_id)
     assert launch is not None
     return task, launch

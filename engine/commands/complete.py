@@ -22,7 +22,7 @@ from engine.db import repository as repo
 from engine.db import rows
 from engine.db.rows import LaunchRow, NewTask, TaskRow
 from engine.domain import Actor, GateFact, LaunchStatus, LaunchView, TaskStatus
-from engine.errors import EngineError, NotFoundError, PreconditionFailedError
+from engine.errors import EngineError, PreconditionFailedError, must_exist
 from engine.forms.submissions import validate_task_submission
 from engine.model import UserTaskModel
 from engine.runtime import ReadyTask, RunningWorkflow
@@ -81,9 +81,7 @@ def _attempt(
 def _read_for_task(ctx: EngineContext, task_id: str) -> tuple[TaskRow, LaunchSnapshot, str, LoadedProcess]:
     """A task, its launch's rows and stored state, from one read transaction (one snapshot)."""
     with ctx.db.read() as session:
-        task = rows.read_task(session, task_id)
-        if task is None:
-            raise NotFoundError(f"task {task_id} does not exist")
+        task = must_exist(rows.read_task(session, task_id), f"task {task_id}")
         found = rows.read_launch_with_state(session, task.launch_id)
         assert found is not None
         launch, state = found

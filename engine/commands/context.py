@@ -16,7 +16,7 @@ from engine.db.models import LaunchRecord, TaskRecord
 from engine.db.rows import LaunchRow, TaskRow
 from engine.db.session import Database
 from engine.domain import Actor, LaunchStatus, TaskStatus
-from engine.errors import NotFoundError, PermissionDeniedError, TaskNotReadyError, WorkflowStuckError
+from engine.errors import PermissionDeniedError, TaskNotReadyError, WorkflowStuckError, must_exist
 from engine.forms.stored import load_stored_forms, stored_form_files, version_hash
 from engine.holiday_calendar import HolidayCalendar
 from engine.runtime import RunningWorkflow
@@ -80,9 +80,7 @@ class EngineContext:
         if session is None:
             with self.db.read() as own:
                 return self.process(version_id, own)
-        record = repo.process_version(session, version_id)
-        if record is None:
-            raise NotFoundError(f"process version {version_id} does not exist")
+        record = must_exist(repo.process_version(session, version_id), f"process version {version_id}")
         xml = record.bpmn_xml.encode("utf-8")
         # Stored versions were validated at deploy; loading validates again (the diagram and its stored
         # forms), so a running launch never meets a task it cannot validate.

@@ -11,7 +11,7 @@ from engine import audit, permissions
 from engine.commands.context import EngineContext, require_ready
 from engine.db import repository as repo
 from engine.domain import Actor, CommentView, TaskStatus
-from engine.errors import FieldProblem, NotFoundError, ValidationFailedError
+from engine.errors import FieldProblem, NotFoundError, ValidationFailedError, must_exist
 from engine.views import comment_view
 
 MAX_COMMENT = 4000
@@ -21,9 +21,7 @@ MAX_DRAFT_BYTES = 200_000
 def save_draft(ctx: EngineContext, *, task_id: str, data: Mapping[str, Any], actor: Actor) -> None:
     """Drafts are not validated; a draft of a task that is no longer ready is refused."""
     with ctx.db.read() as session:
-        task = repo.task(session, task_id)
-        if task is None:
-            raise NotFoundError(f"task {task_id} does not exist")
+        task = must_exist(repo.task(session, task_id), f"task {task_id}")
         launch = repo.launch(session, task.launch_id)
         assert launch is not None
         require_ready(task, launch)
