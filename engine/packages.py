@@ -48,7 +48,9 @@ _RATIO_FLOOR: Final = 64 * 1024  # small members may compress better than MAX_RA
 _DIAGRAM_SUFFIXES: Final = (".bpmn", ".bpmn2", ".bpmn20.xml")
 _BPMN_NAMESPACE: Final = b"http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Archive clutter that modelers' and operating systems' zip tools add; skipped without a word.
-_CLUTTER: Final = ("__MACOSX/", ".DS_Store", "Thumbs.db")
+# Not part of a package: archive and desktop leftovers, and the Python package markers of a directory that
+# is also installed as a Python package (bpmn/ and forms/ are, see api/resources.py).
+_CLUTTER: Final = ("__MACOSX/", ".DS_Store", "Thumbs.db", "__init__.py")
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,8 @@ class _Collector:
 
 
 def _is_clutter(name: str) -> bool:
-    return name.startswith(_CLUTTER[0]) or PurePosixPath(name).name in _CLUTTER[1:]
+    path = PurePosixPath(name)
+    return name.startswith(_CLUTTER[0]) or path.name in _CLUTTER[1:] or "__pycache__" in path.parts
 
 
 def _zip_member_problem(info: zipfile.ZipInfo) -> str | None:

@@ -27,7 +27,18 @@ down_revision = "0007_audit_chains"
 branch_labels = None
 depends_on = None
 
-_FORMS_DIR = Path(__file__).resolve().parents[4] / "forms" / "launch_gate"
+# The shipped form files: forms/launch_gate in the source tree, api/forms/launch_gate when installed.
+_FORMS_DIR = next(
+    (
+        folder
+        for folder in (
+            Path(__file__).resolve().parents[4] / "forms" / "launch_gate",
+            Path(__file__).resolve().parents[4] / "api" / "forms" / "launch_gate",
+        )
+        if folder.is_dir()
+    ),
+    Path(__file__).resolve().parents[4] / "forms" / "launch_gate",
+)
 _BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # The built-in forms of the release before this one, by user task id.
 _LEGACY_TASKS = (

@@ -1,0 +1,1 @@
+"""The shipped process diagrams (installed as the package api.bpmn, see api/resources.py)."""

@@ -1,0 +1,1 @@
+"""The page templates and the forms of the shipped processes (installed as the package api.forms)."""
