@@ -42,7 +42,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
-    database = database or Database.from_url(settings.database_url)
+    database = database or Database.from_url(
+        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
     engine = WorkflowEngine(
         database, holidays=settings.holiday_calendar(), schedule=settings.schedule_policy()
     )

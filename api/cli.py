@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from api.audit_cli import audit_app
 from api.cli_engine import open_database as _database
 from api.cli_engine import open_engine as _engine
-from api.settings import get_settings
-from engine import EngineError, WorkflowEngine, is_at_head, upgrade_to_head
+from api.config_errors import settings_problems
+from api.settings import get_settings, override_settings
+from engine import (
+    EngineError,
+    WorkflowEngine,
+    current_revision,
+    downgrade_to,
+    is_at_head,
+    schema_history,
+    upgrade_to_head,
+)
 
 app = typer.Typer(
     help="Launch Gate: BPMN launches that cannot go live until support is ready.", no_args_is_help=True
@@ -30,13 +41,54 @@ DatabaseOption = Annotated[
 
 @db_app.command("migrate")
 def db_migrate(database_url: DatabaseOption = None) -> None:
-    """Bring the schema to the newest revision and deploy the shipped diagrams (bpmn/)."""
+    """Bring the schema to the newest revision and deploy the shipped process packages (bpmn/ with their
+    forms). Fails (exit 2) when there is no process package to deploy."""
+    bpmn_dir = get_settings().bpmn_dir
+    if not sorted(bpmn_dir.glob("*.bpmn")):
+        typer.echo(
+            f"error: no process package (*.bpmn) in {bpmn_dir} (LAUNCHGATE_BPMN_DIR); nothing to deploy",
+            err=True,
+        )
+        raise typer.Exit(2)
     database = _database(database_url)
     upgrade_to_head(database.db_engine)
     engine = WorkflowEngine(database)
-    for version in engine.sync_shipped_processes(get_settings().bpmn_dir):
+    for version in engine.sync_shipped_processes(bpmn_dir):
         typer.echo(f"process {version.process_id} version {version.version} ({version.content_hash[:12]})")
     typer.echo("database is at the newest schema revision")
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseOption = None) -> None:
+    """The database's schema revision (and whether it is the newest)."""
+    database = _database(database_url)
+    revision = current_revision(database.db_engine)
+    state = "newest" if is_at_head(database.db_engine) else "not the newest: run `launchgate db migrate`"
+    typer.echo(f"{revision or '(empty database)'} ({state})")
+
+
+@db_app.command("history")
+def db_history(database_url: DatabaseOption = None) -> None:
+    """Every schema revision, oldest first; the database's own is marked."""
+    database = _database(database_url)
+    current = current_revision(database.db_engine)
+    for revision, title in schema_history(database.db_engine):
+        typer.echo(f"{'*' if revision == current else ' '} {revision}  {title}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="A revision of `db history`, previous (one back) or base.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Take the schema back to REVISION (what the newer revisions stored is lost: back up first)."""
+    database = _database(database_url)
+    try:
+        downgrade_to(database.db_engine, "-1" if revision == "previous" else revision)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"database is at revision {current_revision(database.db_engine) or '(empty)'}")
 
 
 @bpmn_app.command("check")
@@ -88,37 +140,58 @@ def seed(database_url: DatabaseOption = None) -> None:
 
 @app.command("serve")
 def serve(
+    *,
     host: Annotated[str | None, typer.Option(help="Overrides LAUNCHGATE_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides LAUNCHGATE_PORT.")] = None,
     workers: Annotated[
         int | None, typer.Option(help="Server processes (PostgreSQL for more than one).")
     ] = None,
+    database_url: DatabaseOption = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies whose X-Forwarded-For/-Proto are believed: addresses or networks, comma-separated, "
+            "'*' for any. Overrides LAUNCHGATE_FORWARDED_ALLOW_IPS; default: none.",
+            show_default=False,
+        ),
+    ] = None,
+    root_path: Annotated[
+        str | None, typer.Option(help="Path prefix of a proxy. Overrides LAUNCHGATE_ROOT_PATH.")
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="debug, info, warning or error. Overrides LAUNCHGATE_LOG_LEVEL.")
+    ] = None,
+    worker_start_timeout: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Seconds a server process may take to start (several workers). "
+            "Overrides LAUNCHGATE_WORKER_START_TIMEOUT.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API (and, later, the pages) with uvicorn."""
-    import uvicorn
+    """Serve the API and the pages with uvicorn."""
+    from api.serving import serve_forever
 
-    settings = get_settings()
+    settings = override_settings(
+        database_url=database_url,
+        forwarded_allow_ips=forwarded_allow_ips,
+        root_path=root_path,
+        log_level=log_level,
+        worker_start_timeout=worker_start_timeout,
+        workers=workers,
+        host=host,
+        port=port,
+    )
     database = _database(None)
     if not is_at_head(database.db_engine):
         typer.echo("error: the database schema is not up to date; run `launchgate db migrate`", err=True)
         raise typer.Exit(2)
-    count = workers or settings.workers
-    if count > 1 and database.is_sqlite:
+    if settings.workers > 1 and database.is_sqlite:
         typer.echo("error: several server processes need PostgreSQL (LAUNCHGATE_DATABASE_URL)", err=True)
         raise typer.Exit(2)
     database.dispose()
-    bind_host, bind_port = host or settings.host, port or settings.port
-    typer.echo(
-        f"Launch Gate on http://{bind_host}:{bind_port}  (API docs: http://{bind_host}:{bind_port}/docs)"
-    )
-    uvicorn.run(
-        "api.app:app_from_environment",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=count,
-        log_level="info",
-    )
+    serve_forever(settings, echo=typer.echo)
 
 
 @app.command("worker")
@@ -169,9 +242,31 @@ def run_everything() -> None:
         raise typer.Exit(code)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"launchgate {package_version('launchgate')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version.")
+    ] = False,
+) -> None:
+    """Launch Gate: BPMN launches that cannot go live until support is ready."""
+
+
+def main() -> None:
+    """The console entry point: a bad setting is reported as one line per problem (naming the environment
+    variable), exit code 2, no traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        for line in settings_problems(exc):
+            typer.echo(f"error: {line}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()

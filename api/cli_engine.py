@@ -8,14 +8,21 @@ from pathlib import Path
 import typer
 
 from api.settings import get_settings
-from engine import Database, WorkflowEngine, is_at_head
+from engine import Database, WorkflowEngine, check_database_url, is_at_head
 
 
 def open_database(url: str | None) -> Database:
-    resolved = url or get_settings().database_url
+    """The database of --database-url (checked like LAUNCHGATE_DATABASE_URL) or of the settings; a SQLite
+    file's directory is made if missing."""
+    settings = get_settings()
+    try:
+        resolved = check_database_url(url) if url is not None else settings.database_url
+    except ValueError as exc:
+        typer.echo(f"error: --database-url: {exc}", err=True)
+        raise typer.Exit(2) from exc
     if resolved.startswith("sqlite:///"):
-        Path(resolved.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return Database.from_url(resolved)
+        Path(resolved.removeprefix("sqlite:///").partition("?")[0]).parent.mkdir(parents=True, exist_ok=True)
+    return Database.from_url(resolved, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
 
 
 def open_engine(url: str | None) -> WorkflowEngine:

@@ -24,7 +24,10 @@ _NOT_PAGES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz"
 
 
 def is_page(request: Request) -> bool:
-    return not request.url.path.startswith(_NOT_PAGES)
+    """Whether the request is for a page (errors as HTML), by its path inside the application (after the
+    root path a proxy serves it under, `launchgate serve --root-path`)."""
+    path, root = request.url.path, request.scope.get("root_path", "")
+    return not path.removeprefix(root).startswith(_NOT_PAGES)
 
 
 async def _engine(request: Request, exc: EngineError) -> Response:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from api.resources import BPMN_DIR
 from engine import (
     DeliveryConfig,
     HolidayCalendar,
@@ -22,24 +24,60 @@ from engine import (
     SchedulePolicy,
     SmtpSettings,
     WebhookSettings,
+    check_database_url,
+    default_database_url,
     normalize_email,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["text", "json"]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAUNCHGATE_", env_file=".env", extra="ignore")
 
-    database_url: str = Field(
-        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'launchgate.db'}",
-        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    data_dir: Path = Field(
+        default=Path("var"),
+        validate_default=True,
+        description="Where Launch Gate keeps its data: the default SQLite database, the local SMTP sink's "
+        "mail, metrics of several server processes (relative: to the working directory)",
     )
-    bpmn_dir: Path = Field(default=PROJECT_ROOT / "bpmn", description="Diagrams deployed at migrate time")
+    database_url: str = Field(
+        default_factory=lambda data: default_database_url(data["data_dir"]),
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db "
+        "(default: launchgate.db in the data directory)",
+    )
+    bpmn_dir: Path = Field(
+        default=BPMN_DIR, description="Diagrams deployed at migrate time (default: shipped)"
+    )
     host: str = Field(default="127.0.0.1", description="Address `launchgate serve` listens on")
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(
         default=1, ge=1, le=64, description="Server processes (use PostgreSQL for more than one)"
+    )
+    # ---- operations: the server, the database pool, logs, metrics
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses or "
+        "networks, '*' for any); empty: none, the client is the connection's address",
+    )
+    root_path: str = Field(default="", description="The path prefix a proxy serves Launch Gate under")
+    worker_start_timeout: int = Field(
+        default=60, ge=1, le=3600, description="Seconds a server process may take to start (several workers)"
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=1000, description="Database connections kept per process")
+    db_max_overflow: int = Field(
+        default=20, ge=0, le=1000, description="Extra connections per process under load"
+    )
+    log_level: LogLevel = Field(default="info", description="debug, info, warning or error")
+    log_format: LogFormat = Field(default="text", description="text (one line each) or json")
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="/metrics answers requests with `Authorization: Bearer <this>` (empty: only loopback "
+        "clients and metrics_allow_ips)",
+    )
+    metrics_allow_ips: str = Field(
+        default="", description="Client addresses or networks allowed to read /metrics without the token"
     )
     fault_injection: str = Field(
         default="",
@@ -65,7 +103,8 @@ class Settings(BaseSettings):
         description="`launchgate run` starts the local SMTP sink when smtp_host is a loopback address",
     )
     mail_dir: Path = Field(
-        default=PROJECT_ROOT / "var" / "mail", description="Where the local SMTP sink writes .eml files"
+        default_factory=lambda data: data["data_dir"] / "mail",
+        description="Where the local SMTP sink writes .eml files (default: mail in the data directory)",
     )
     support_distribution: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -253,11 +292,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
-            raise ValueError("use sqlite:///… or postgresql+psycopg://…")
-        if value.startswith("postgresql://"):
-            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
-        return value
+        return check_database_url(value)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
 
 
 @lru_cache(maxsize=8)
@@ -282,3 +322,13 @@ def _email(value: str) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def override_settings(**values: object) -> Settings:
+    """The settings with these values (None: unchanged) in place of the environment's, for this process and
+    the processes it starts (as LAUNCHGATE_* variables). Bad values raise ValidationError as at start-up."""
+    for name, value in values.items():
+        if value is not None:
+            os.environ[f"LAUNCHGATE_{name.upper()}"] = str(value)
+    get_settings.cache_clear()
+    return get_settings()

@@ -16,8 +16,8 @@ from engine.audit_signing import (
 from engine.checking import CheckReport, ProblemGroup
 from engine.checkpoints import CheckpointView, write_checkpoint
 from engine.clock import Clock, FixedClock, SystemClock, format_utc
-from engine.db.migrate import is_at_head, upgrade_to_head
-from engine.db.session import Database
+from engine.db.migrate import current_revision, downgrade_to, is_at_head, schema_history, upgrade_to_head
+from engine.db.session import Database, check_database_url, default_database_url
 from engine.delivery import DeliveryConfig, SmtpSettings, WebhookSettings
 from engine.domain import (
     SYSTEM_ACTOR,
@@ -134,6 +134,10 @@ __all__ = [
     "WorkflowStuckError",
     "build_bundle",
     "cell",
+    "check_database_url",
+    "current_revision",
+    "default_database_url",
+    "downgrade_to",
     "format_utc",
     "generate_private_key_pem",
     "is_at_head",
@@ -148,6 +152,7 @@ __all__ = [
     "read_path",
     "read_upload",
     "restore",
+    "schema_history",
     "upgrade_to_head",
     "verify_bundle",
     "verify_events",

@@ -1,4 +1,6 @@
-"""Schema migrations with Alembic, driven from code (no alembic.ini needed by users)."""
+"""Schema migrations with Alembic, driven from code (`launchgate db …`). Alembic's own command line works
+too from the source tree (`alembic upgrade head`: its configuration is [tool.alembic] in pyproject.toml,
+the database is LAUNCHGATE_DATABASE_URL, see migrations/env.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 
 from engine.db.models import Base
@@ -40,6 +44,32 @@ def upgrade_to_head(db_engine: Engine) -> None:
         command.upgrade(config, "head")
         if MigrationContext.configure(connection).get_current_revision() != before:
             analyze(connection)
+
+
+def downgrade_to(db_engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision` (an id from schema_history, or "-1" for one step back).
+    Refuses an unknown revision with ValueError. Whatever the newer revisions stored is dropped."""
+    config = alembic_config(db_engine)
+    script = ScriptDirectory.from_config(config)
+    if revision not in {"base", "-1"}:
+        try:
+            script.get_revision(revision)
+        except (CommandError, ResolutionError):
+            raise ValueError(f"unknown revision {revision!r} (see `launchgate db history`)") from None
+    with db_engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7411001)")
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def schema_history(db_engine: Engine) -> list[tuple[str, str]]:
+    """Every revision, oldest first, with the first line of its description."""
+    script = ScriptDirectory.from_config(alembic_config(db_engine))
+    return [
+        (rev.revision, (rev.doc or "").strip().splitlines()[0] if rev.doc else "")
+        for rev in reversed(list(script.walk_revisions()))
+    ]
 
 
 def analyze(connection: Connection) -> None:

@@ -21,11 +21,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -40,22 +41,52 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def default_database_url(data_dir: Path) -> str:
+    """The SQLite file of a data directory (the default database)."""
+    return f"sqlite:///{data_dir / 'launchgate.db'}"
+
+
+def check_database_url(url: str) -> str:
+    """The URL as Launch Gate uses it (postgresql:// means psycopg 3), or ValueError saying what is wrong."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite:///"):
+        if not url.removeprefix("sqlite:///").partition("?")[0]:
+            raise ValueError(
+                "sqlite:/// needs a file after the three slashes, e.g. sqlite:///var/launchgate.db "
+                "(relative) or sqlite:////srv/launchgate/launchgate.db (absolute)"
+            )
+    elif not url.startswith("postgresql+psycopg://"):
+        raise ValueError("use sqlite:///<file> or postgresql+psycopg://<user>@<host>/<database>")
+    try:
+        make_url(url)
+    except ArgumentError as exc:
+        raise ValueError(f"not a database URL: {exc}") from None
+    return url
+
+
 def create_db_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, idle_ping_s: float = IDLE_PING_S
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    echo: bool = False,
+    idle_ping_s: float = IDLE_PING_S,
 ) -> Engine:
-    """Build a SQLAlchemy Engine for `url` with Launch Gate's durability settings."""
+    """Build a SQLAlchemy Engine for `url` with Launch Gate's durability settings. Each process keeps up
+    to `pool_size` connections open and opens up to `max_overflow` more under load."""
     if is_sqlite(url):
         db_engine = create_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
-            max_overflow=20,
+            max_overflow=max_overflow,
         )
         _configure_sqlite(db_engine)
         return db_engine
     db_engine = create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=20, pool_recycle=POOL_RECYCLE_S
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=POOL_RECYCLE_S
     )
     _check_pooled_connections(db_engine, idle_ping_s)
     return db_engine
