@@ -1,7 +1,8 @@
 # Launch Gate: two commands do everything.
 #   make run   - virtualenv, install, migrate, seed demo users + a demo launch, then serve with the worker
 #                and a local SMTP sink beside it (SQLite; mail lands in var/mail/*.eml)
-#   make test  - virtualenv, install, lint, type check, import contracts, tests
+#   make test  - virtualenv, install, lint, type check, import contracts, tests (all of them, in parallel)
+#   make test-fast - the tests without browser, PostgreSQL or slow ones, in parallel: the edit-test loop
 # Python packages come from uv.lock (`uv sync --frozen`), front-end assets from package-lock.json
 # (tools/vendor-assets). uv is used from PATH, or installed into .tools/ on first use.
 PYTHON ?= python3
@@ -12,8 +13,14 @@ UV_VERSION := 0.13.9
 UV ?= $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export LAUNCHGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/launchgate.db
+# Tests run in PYTEST_WORKERS processes (pytest-xdist; 0: in this one process); PYTEST_ARGS adds options,
+# e.g. make pytest PYTEST_ARGS="--durations=25". Browser tests share one worker (tests/conftest.py).
+# PYTHONDONTWRITEBYTECODE is cleared for tests: without the bytecode cache every worker compiles everything.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
-.PHONY: run test lint typecheck contracts pytest install assets lock clean
+.PHONY: run test test-fast lint typecheck contracts pytest install assets lock clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -53,7 +60,10 @@ contracts: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(PYTEST) $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PYTEST) -m "not browser and not postgres and not slow" $(PYTEST_ARGS)
 
 test: lint typecheck contracts pytest
 

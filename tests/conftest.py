@@ -23,6 +23,15 @@ PG_URL = os.environ.get("LAUNCHGATE_TEST_DATABASE_URL", "")
 REQUIRE_ALL = os.environ.get("LAUNCHGATE_REQUIRE_ALL") == "1"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs `--dist loadgroup`) every browser test goes to one worker: they
+    share that worker's server and Chromium (session fixtures of tests/e2e/conftest.py), which are slow to
+    start, so one set is started instead of one per worker."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def _backends() -> list[object]:
     return ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

@@ -37,8 +37,7 @@ def upgrade_to_head(db_engine: Engine) -> None:
     config = alembic_config(db_engine)
     with db_engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            # Several server processes may start at once: one migrates, the others wait and find it done.
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7411001)")
+            _lock_schema_for_migration(connection)
         before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
@@ -58,7 +57,7 @@ def downgrade_to(db_engine: Engine, revision: str) -> None:
             raise ValueError(f"unknown revision {revision!r} (see `launchgate db history`)") from None
     with db_engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7411001)")
+            _lock_schema_for_migration(connection)
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 
@@ -70,6 +69,17 @@ def schema_history(db_engine: Engine) -> list[tuple[str, str]]:
         (rev.revision, (rev.doc or "").strip().splitlines()[0] if rev.doc else "")
         for rev in reversed(list(script.walk_revisions()))
     ]
+
+
+def _lock_schema_for_migration(connection: Connection) -> None:
+    """Several server processes may start at once on one schema: one migrates (up or down), the others
+    wait (until its transaction ends) and find it done. The lock is keyed by the schema being migrated (the first existing
+    schema of the search_path), so processes migrating different schemas of one database, such as
+    parallel test runs, do not wait for each other. (A hash collision between two schema names only makes
+    them wait in turn.)"""
+    connection.exec_driver_sql(
+        "SELECT pg_advisory_xact_lock(7411001, hashtext(coalesce(current_schema(), '')))"
+    )
 
 
 def analyze(connection: Connection) -> None:

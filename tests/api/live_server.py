@@ -2,9 +2,10 @@
 
 `prepare_database(url)` migrates a fresh database, deploys the shipped diagrams and seeds the demo users
 (and the demo launch). `running_servers(url, log_dir, count=2)` starts that many separate uvicorn
-processes on free ports of 127.0.0.1 (all on the same database), waits until each answers /readyz, and
-stops them afterwards whatever happened. Each server's output goes to a log file whose tail is shown when
-a server misbehaves. `LiveServer.kill()` is kill -9.
+processes on ports of 127.0.0.1 nobody else has (each is handed a socket this process bound to port 0, so
+parallel test processes never race for a port), all on the same database, waits until each answers
+/readyz, and stops them afterwards whatever happened. Each server's output goes to a log file whose tail is
+shown when a server misbehaves. `LiveServer.kill()` is kill -9.
 
 `UserClient` is a demo user as a program meets the API: signed in with a password (session cookie, the
 CSRF token sent on every change) or with a personal API token (Bearer). A client given several servers
@@ -16,7 +17,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,10 +33,10 @@ from argon2 import PasswordHasher
 from api.demo import DEMO_USERS, demo_forms, seed_demo
 from engine import Database, WorkflowEngine, upgrade_to_head
 from engine.accounts import passwords as accounts_module
+from tests.ports import LOOPBACK, listening_socket, port_of
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_DIR = ROOT / "bpmn"
-LOOPBACK = "127.0.0.1"
 API = "/api/v1"
 READY_TIMEOUT = 120.0  # an upper bound on a slow, shared machine; never an assertion on time
 PASSWORDS = {username: password for username, password, _, _ in DEMO_USERS}
@@ -59,13 +59,6 @@ def prepare_database(url: str, *, fast_hashing: bool = True) -> None:
     finally:
         accounts_module._hasher = hasher
         database.dispose()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -130,29 +123,29 @@ def _spawn(database_url: str, log_dir: Path, *, fault: str, marker_dir: Path | N
         env["LAUNCHGATE_FAULT_INJECTION"] = fault
         env["LAUNCHGATE_FAULT_MARKER_DIR"] = str(marker_dir or log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log_path = log_dir / f"{name}-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:app_from_environment",
-                "--factory",
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=log_dir,  # not the repo root: a developer's .env stays out of test servers
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with listening_socket() as sock:  # ours until the server takes it over: no other process can bind it
+        port = port_of(sock)
+        log_path = log_dir / f"{name}-{port}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "api.app:app_from_environment",
+                    "--factory",
+                    "--fd",
+                    str(sock.fileno()),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=log_dir,  # not the repo root: a developer's .env stays out of test servers
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(sock.fileno(),),
+            )
     return LiveServer(process, port, log_path)
 
 
@@ -177,20 +170,8 @@ def start_servers(
     try:
         if prepare:
             prepare_database(database_url)
-        for i in range(count):
-            for _ in range(3):  # another process may have taken the free port before uvicorn bound it
-                try:
-                    servers[i].wait_ready()
-                    break
-                except RuntimeError:
-                    servers[i].stop()
-                    if "address already in use" not in servers[i].log_tail().lower():
-                        raise
-                    servers[i] = _spawn(
-                        database_url, log_dir, fault=fault, marker_dir=marker_dir, name=f"{name}{i}"
-                    )
-            else:
-                raise RuntimeError("could not find a free port for the server")
+        for server in servers:
+            server.wait_ready()
     except BaseException:
         for server in servers:
             server.stop()

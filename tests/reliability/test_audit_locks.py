@@ -30,14 +30,14 @@ def _in_thread(run: Callable[[], LaunchView]) -> tuple[threading.Thread, list[ob
     return thread, outcome
 
 
-def _lock_waiters(engine: WorkflowEngine) -> int:
+def _waiting_for(engine: WorkflowEngine, holder_pid: int) -> int:
+    """How many PostgreSQL backends wait for a lock that the backend `holder_pid` holds (only those: other
+    tests may be running at the same time, on other schemas of the same database)."""
     with engine.db.db_engine.connect() as conn:
         return int(
             conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
+                text("SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"),
+                {"holder": holder_pid},
             ).scalar_one()
         )
 
@@ -48,6 +48,7 @@ def test_command_on_other_launch_goes_through_while_a_chain_is_held(engine: Work
     held, other = driver.start(engine), driver.start(engine)
     holder = Actor("hold.test", frozenset())
     with engine.db.write() as session:
+        holder_pid = int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
         audit.append_event(
             session, actor=holder, action="test.held", at=engine.clock.now(), launch_id=held.id
         )
@@ -58,9 +59,11 @@ def test_command_on_other_launch_goes_through_while_a_chain_is_held(engine: Work
 
         blocked, blocked_outcome = _in_thread(lambda: driver.complete(engine, held, "draft_proposal"))
         deadline = time.monotonic() + 120
-        while _lock_waiters(engine) == 0 and blocked.is_alive() and time.monotonic() < deadline:
+        while _waiting_for(engine, holder_pid) == 0 and blocked.is_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert blocked.is_alive() and _lock_waiters(engine) == 1, "the held launch's command did not wait"
+        assert blocked.is_alive() and _waiting_for(engine, holder_pid) == 1, (
+            "the held launch's command did not wait"
+        )
     blocked.join(timeout=120)
     assert isinstance(blocked_outcome[0], LaunchView)
     assert engine.verify_audit().ok

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from engine import (
 )
 from engine.db.models import UserRecord
 from engine.delivery import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
+from tests.ports import LOOPBACK, on_free_ports
 
 SECRET = "test-webhook-secret"
 PASSWORD = "a-long-passphrase"
@@ -44,12 +44,6 @@ PEOPLE = {
     "max.manager": (Role.SUPPORT_MANAGER, "max@example.com"),
     "ada.admin": (Role.ADMIN, "ada@example.com"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # ------------------------------------------------------------------------------------------- SMTP
@@ -119,11 +113,15 @@ class SmtpServer:
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     handler = RecordingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
-    controller.start()
+
+    def start(port: int) -> Controller:
+        controller = Controller(handler, hostname=LOOPBACK, port=port, ready_timeout=10)
+        controller.start()  # OSError(EADDRINUSE) when another process took the port: on_free_ports retries
+        return controller
+
+    controller = on_free_ports(start)
     try:
-        yield SmtpServer("127.0.0.1", port, handler)
+        yield SmtpServer(LOOPBACK, controller.port, handler)
     finally:
         handler.release.set()
         controller.stop()

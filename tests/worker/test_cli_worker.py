@@ -23,7 +23,8 @@ from api.settings import get_settings
 from engine import Database, SystemClock, WorkflowEngine, upgrade_to_head
 from tests.conftest import BPMN_DIR
 from tests.engine import driver
-from tests.worker.conftest import SmtpServer, free_port, insert_people
+from tests.ports import LOOPBACK, PortTakenError, on_free_ports
+from tests.worker.conftest import SmtpServer, insert_people
 
 WAIT = 120.0  # upper bound for waits on another process; never an assertion on time
 runner = CliRunner()
@@ -51,15 +52,15 @@ def _launch_with_notice(url: str) -> str:
 
 
 def test_smtp_sink_writes_each_message_to_an_eml_file(tmp_path: Path) -> None:
-    port = free_port()
-    sink = start_sink("127.0.0.1", port, tmp_path / "mail")
+    sink = on_free_ports(lambda port: start_sink(LOOPBACK, port, tmp_path / "mail"))
+    port = sink.port
     try:
         email = EmailMessage()
         email["From"] = "launchgate@example.org"
         email["To"] = "frontline@example.com"
         email["Subject"] = "Launch notice: Smart Invoices"
         email.set_content("It goes live.")
-        with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+        with smtplib.SMTP(LOOPBACK, port, timeout=5) as smtp:
             smtp.send_message(email, to_addrs=["frontline@example.com", "leads@example.com"])
     finally:
         sink.stop()
@@ -102,16 +103,41 @@ def _get(url: str) -> int:
         return 0
 
 
+def _serve_everything(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`launchgate run` on two free ports (HTTP, SMTP sink), answering /healthz; started again on other
+    ports when one was taken between choosing and binding it (the process exits saying so)."""
+    log_path = cwd / "run.log"
+
+    def start(http_port: int, smtp_port: int) -> tuple[subprocess.Popen[bytes], int]:
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "run"],
+                cwd=cwd,
+                env={**env, "LAUNCHGATE_PORT": str(http_port), "LAUNCHGATE_SMTP_PORT": str(smtp_port)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline and _get(f"http://{LOOPBACK}:{http_port}/healthz") != 200:
+            if process.poll() is not None:
+                if "address already in use" in log_path.read_text(errors="replace").lower():
+                    raise PortTakenError(log_path.read_text(errors="replace"))
+                break
+            time.sleep(0.1)
+        return process, http_port
+
+    return on_free_ports(start, 2)
+
+
 @pytest.mark.slow
 def test_run_serves_with_worker_and_smtp_sink_and_stops_them_together(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'run.db'}"
-    http_port, smtp_port, mail_dir = free_port(), free_port(), tmp_path / "mail"
+    mail_dir = tmp_path / "mail"
     env = {
         **os.environ,
         "LAUNCHGATE_DATABASE_URL": url,
-        "LAUNCHGATE_PORT": str(http_port),
-        "LAUNCHGATE_SMTP_HOST": "127.0.0.1",
-        "LAUNCHGATE_SMTP_PORT": str(smtp_port),
+        "LAUNCHGATE_SMTP_HOST": LOOPBACK,
         "LAUNCHGATE_MAIL_DIR": str(mail_dir),
         "LAUNCHGATE_WORKER_POLL_SECONDS": "0.2",
         "LAUNCHGATE_SMTP_SINK": "true",
@@ -120,19 +146,10 @@ def test_run_serves_with_worker_and_smtp_sink_and_stops_them_together(tmp_path: 
         "LAUNCHGATE_WEBHOOK_URL": "",
     }
     launch_id = _launch_with_notice(url)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process, http_port = _serve_everything(env, tmp_path)
     try:
+        assert _get(f"http://{LOOPBACK}:{http_port}/healthz") == 200, (tmp_path / "run.log").read_text()
         deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline and _get(f"http://127.0.0.1:{http_port}/healthz") != 200:
-            time.sleep(0.1)
-        assert _get(f"http://127.0.0.1:{http_port}/healthz") == 200
         while time.monotonic() < deadline and not list(mail_dir.glob("*.eml")):
             time.sleep(0.1)
         notices = [p.read_text() for p in mail_dir.glob("*.eml") if "Launch notice" in p.read_text()]
@@ -142,7 +159,7 @@ def test_run_serves_with_worker_and_smtp_sink_and_stops_them_together(tmp_path: 
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(WAIT) == 0
-        assert _get(f"http://127.0.0.1:{http_port}/healthz") == 0
+        assert _get(f"http://{LOOPBACK}:{http_port}/healthz") == 0
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
