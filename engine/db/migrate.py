@@ -73,10 +73,10 @@ def schema_history(db_engine: Engine) -> list[tuple[str, str]]:
 
 def _lock_schema_for_migration(connection: Connection) -> None:
     """Several server processes may start at once on one schema: one migrates (up or down), the others
-    wait (until its transaction ends) and find it done. The lock is keyed by the schema being migrated (the first existing
-    schema of the search_path), so processes migrating different schemas of one database, such as
-    parallel test runs, do not wait for each other. (A hash collision between two schema names only makes
-    them wait in turn.)"""
+    wait (until its transaction ends) and find it done. The lock is keyed by the schema being migrated
+    (the first existing schema of the search_path), so processes migrating different schemas of one
+    database, such as parallel test runs, do not wait for each other. (A hash collision between two
+    schema names only makes them wait in turn.)"""
     connection.exec_driver_sql(
         "SELECT pg_advisory_xact_lock(7411001, hashtext(coalesce(current_schema(), '')))"
     )

@@ -14,32 +14,47 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.live_server import LiveServer, free_port, prepare_database
+from tests.api.live_server import LiveServer, prepare_database
+from tests.ports import PortTakenError, on_free_ports
 
 pytestmark = pytest.mark.slow
 
 
 @contextmanager
 def launchgate_serve(tmp_path: Path, name: str, *options: str) -> Iterator[LiveServer]:
-    """`launchgate serve OPTIONS` on a free port of loopback, on a copy of a migrated and seeded database."""
+    """`launchgate serve OPTIONS` on a free port of loopback, on a copy of a migrated and seeded database,
+    ready (started again on another port if the one chosen was taken before the server bound it)."""
     prepared = tmp_path / "prepared.db"
     if not prepared.exists():
         prepare_database(f"sqlite:///{prepared}")
     shutil.copyfile(prepared, tmp_path / f"{name}.db")
     url = f"sqlite:///{tmp_path / f'{name}.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHGATE_")}
-    port = free_port()
     log_path = tmp_path / f"{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--database-url", url, *options],
-            cwd=tmp_path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(process, port, log_path)
+
+    def start(port: int) -> LiveServer:
+        """Serve on `port` until ready; PortTakenError when another process bound it first."""
+        command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--database-url", url]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [*command, *options],
+                cwd=tmp_path,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        server = LiveServer(process, port, log_path)
+        try:
+            server.wait_ready()
+        except RuntimeError:
+            server.stop()
+            if "address already in use" in server.log_tail().lower():
+                raise PortTakenError(server.log_tail()) from None
+            raise
+        return server
+
+    server = on_free_ports(start)
     try:
         yield server
     finally:
