@@ -21,6 +21,7 @@ from api.routes.deps import refuse_nul_characters
 from api.security import REQUEST_ID_KEY
 from api.settings import Settings, get_settings
 from api.web import pages
+from api.web.notices import NoticeCookie
 from engine import AccountService, Database, WorkflowEngine
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.accounts = accounts
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(NoticeCookie)
     # A request is matched against the routes in this order, one pattern after another: the busiest come
     # first (health probes; tasks, launches and the credential check of clients). No two routers share a
     # path, so the order changes nothing else.

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from api.authorization import in_threadpool
 from api.exports import EXPORT_COLUMNS, neutralise
+from api.filters import ActionText, Filter, IdText, UserName
 from api.routes.deps import AuditorDep
 from api.schemas import AuditEventRead, AuditVerifyRead
 from api.security import EngineDep
@@ -29,17 +30,17 @@ class _Filters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    launch_id: str | None = Field(default=None, max_length=36)
-    actor: str | None = Field(default=None, max_length=100)
-    action: str | None = Field(default=None, max_length=60)
-    since: AwareDatetime | None = Field(default=None, description="ISO time with zone")
-    until: AwareDatetime | None = Field(default=None, description="ISO time with zone")
+    launch_id: Filter[IdText] = None
+    actor: Filter[UserName] = None
+    action: Filter[ActionText] = None
+    since: Filter[AwareDatetime] = Field(default=None, description="ISO time with zone")
+    until: Filter[AwareDatetime] = Field(default=None, description="ISO time with zone")
 
     @field_validator("since", "until", mode="before")
     @classmethod
     def _iso_only(cls, value: Any) -> Any:
         """Pydantic would also read a bare number as a Unix time; the schema promises an ISO date-time."""
-        if isinstance(value, str):
+        if isinstance(value, str) and value:  # empty: any time (api.filters)
             try:
                 datetime.fromisoformat(value)
             except ValueError:

@@ -15,6 +15,7 @@ from api.conditional import (
     matches,
     tag,
 )
+from api.filters import Filter, SearchText, UserName
 from api.openapi import ETAG_HEADER, PRECONDITION_FAILED_RESPONSE
 from api.routes.deps import PmDep, SignedInDep, WorkerDep
 from api.schemas import (
@@ -69,12 +70,12 @@ def start_launch(body: StartBody, caller: PmDep, engine: EngineDep, response: Re
 def list_launches(
     caller: SignedInDep,
     engine: EngineDep,
-    status_: Annotated[LaunchStatus | None, Query(alias="status")] = None,
-    pm: Annotated[str | None, Query(max_length=100)] = None,
+    status_: Annotated[Filter[LaunchStatus], Query(alias="status")] = None,
+    pm: Annotated[Filter[UserName], Query()] = None,
     blocked: Annotated[
-        bool | None, Query(description="true: go-live blocked; false: ready to go live")
+        Filter[bool], Query(description="true: go-live blocked; false: ready to go live")
     ] = None,
-    q: Annotated[str | None, Query(max_length=120, description="Text in the product name")] = None,
+    q: Annotated[Filter[SearchText], Query(description="Text in the product name")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageRead[LaunchSummaryRead]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.authorization import in_threadpool
 from api.conditional import IfMatchHeader, expected_version, tag
+from api.filters import Filter, IdText, UserName
 from api.openapi import ETAG_HEADER, PRECONDITION_FAILED_RESPONSE
 from api.routes.deps import SignedInDep, WorkerDep
 from api.schemas import (
@@ -44,10 +45,10 @@ def inbox(
 def list_tasks(
     caller: SignedInDep,
     engine: EngineDep,
-    launch_id: Annotated[str | None, Query(max_length=36)] = None,
-    status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
-    role: Annotated[Role | None, Query()] = None,
-    assignee: Annotated[str | None, Query(max_length=100)] = None,
+    launch_id: Annotated[Filter[IdText], Query()] = None,
+    status_: Annotated[Filter[TaskStatus], Query(alias="status")] = None,
+    role: Annotated[Filter[Role], Query()] = None,
+    assignee: Annotated[Filter[UserName], Query()] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageRead[TaskRead]:

@@ -116,7 +116,7 @@ class User:
     def submit_task(self) -> Page:
         """Press the form's main button and wait for the launch page it redirects to."""
         self.page.locator("#submit-task").click()
-        self.page.wait_for_url(re.compile(r"/launches/[0-9a-f-]{36}\?notice="))
+        self.page.wait_for_url(re.compile(r"/launches/[0-9a-f-]{36}$"))
         return self.page
 
 

@@ -39,7 +39,7 @@ def test_markup_in_product_name_and_comments_renders_as_text(
     assert PRODUCT in page.title()
     page.fill("#comment-body", COMMENT)
     page.get_by_role("button", name="Comment", exact=True).click()
-    page.wait_for_url(f"**/launches/{launch_id}?notice=*")
+    page.wait_for_url(f"**/launches/{launch_id}#comments")
     expect(page.locator("#comments article.comment p")).to_have_text(COMMENT)
     assert_nothing_injected(page)
 

@@ -198,7 +198,7 @@ def test_incident_retry_from_the_launch_page_needs_an_admin_and_the_form_token(
     assert as_pm.status_code == 403
     assert forged.status_code == 403
     assert done.status_code == 303
-    assert done.headers["location"].startswith(f"/launches/{launch_id}?notice=")
+    assert done.headers["location"] == f"/launches/{launch_id}#incidents"
     assert engine.list_incidents(launch_id=launch_id, actor=driver.PM) == incidents[1:]
 
 

@@ -9,7 +9,8 @@ from api.errors import ApiError
 from api.schemas import RowId
 from api.security import SESSION_COOKIE, AccountsDep, EngineDep, set_session_cookie
 from api.web.auth import posted_form
-from api.web.pages.shared import PublicPage, SignedInPage, context, notice, safe_next, see_other
+from api.web.notices import see_other_with_notice
+from api.web.pages.shared import PublicPage, SignedInPage, context, safe_next, see_other
 from api.web.templating import render
 from engine import AuthenticationError, RateLimitedError
 
@@ -80,4 +81,4 @@ def tokens_submit(
 @router.post("/account/tokens/{token_id}/revoke")
 def token_revoke_submit(token_id: RowId, caller: SignedInPage, accounts: AccountsDep) -> Response:
     accounts.revoke_token(token_id=token_id, actor=caller.actor)
-    return see_other("/account/tokens" + notice("Token revoked."))
+    return see_other_with_notice("/account/tokens", caller, "Token revoked.")

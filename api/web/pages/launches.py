@@ -4,16 +4,17 @@ incidents), and what is posted on it (comments, retrying an incident)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from api.filters import Filter
 from api.schemas import RowId
 from api.security import Caller, EngineDep
 from api.web.auth import posted_form
 from api.web.formdata import errors_by_field, parse, posted
 from api.web.formtree import FormField, anchor, build_form
+from api.web.notices import see_other_with_notice
 from api.web.pages.shared import (
     AdminPage,
     PmPage,
@@ -21,7 +22,6 @@ from api.web.pages.shared import (
     WorkerPage,
     context,
     may_comment,
-    notice,
     see_other,
 )
 from api.web.templating import render
@@ -40,7 +40,7 @@ def launches_page(
     request: Request,
     caller: SignedInPage,
     engine: EngineDep,
-    status: Annotated[LaunchStatus | None, Query()] = None,
+    status: Annotated[Filter[LaunchStatus], Query()] = None,
     blocked: Annotated[str, Query(max_length=5)] = "",
     q: Annotated[str, Query(max_length=120)] = "",
     mine: Annotated[str, Query(max_length=5)] = "",
@@ -126,7 +126,8 @@ def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Re
     except ValidationFailedError as exc:
         errors = errors_by_field([_launch_field_problem(p.loc, p.message) for p in exc.problems])
         return _start_page(request, caller, engine, fields, values=values, errors=errors, status_code=422)
-    return see_other(f"/launches/{launch.id}?notice=" + quote(f"Launch “{launch.product_name}” started."))
+    text = f"Launch “{launch.product_name}” started."
+    return see_other_with_notice(f"/launches/{launch.id}", caller, text)
 
 
 def _due_overrides(text: str) -> dict[str, str]:
@@ -179,7 +180,7 @@ def incident_retry_submit(
 ) -> Response:
     message = engine.retry_message(message_id=message_id, actor=caller.actor)
     text = f"The {message.kind.replace('_', ' ')} will be sent again."
-    return see_other(f"/launches/{launch_id}" + notice(text) + "#incidents")
+    return see_other_with_notice(f"/launches/{launch_id}#incidents", caller, text)
 
 
 @router.get("/launches/{launch_id}/diagram.bpmn")
@@ -201,4 +202,4 @@ def comment_submit(request: Request, launch_id: str, caller: WorkerPage, engine:
         launch_id=launch_id, task_id=task_id, body=str(form.get("body", "")), actor=caller.actor
     )
     target = f"/tasks/{task_id}" if task_id else f"/launches/{launch_id}"
-    return see_other(f"{target}?notice=" + quote("Comment added.") + "#comments")
+    return see_other_with_notice(f"{target}#comments", caller, "Comment added.")

@@ -1,9 +1,9 @@
-"""What every page module shares: the page policies, the context every template gets, redirects."""
+"""What every page module shares: the page policies, the context every template gets, redirects (with a
+one-time notice: api.web.notices)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from api.authorization import PUBLIC, SIGNED_IN, roles
 from api.security import Caller, EngineDep
 from api.web.auth import page
+from api.web.notices import take_notice
 from api.web.templating import DISPLAY_ZONE
 from engine import Role
 
@@ -27,11 +28,6 @@ AdminPage = Annotated[Caller, Depends(page(roles(Role.ADMIN)))]
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def notice(text: str) -> str:
-    """The query string that shows `text` as the notice of the page redirected to."""
-    return "?notice=" + quote(text)
 
 
 def safe_next(value: str | None) -> str:
@@ -54,6 +50,6 @@ def context(request: Request, caller: Caller | None, engine: EngineDep, **extra:
         "user": caller.actor if caller else None,
         "csrf": caller.csrf_token if caller else "",
         "inbox_count": inbox,
-        "notice": request.query_params.get("notice", "")[:300],
+        "notice": take_notice(request, caller),
         **extra,
     }

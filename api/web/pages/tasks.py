@@ -21,14 +21,13 @@ from api.web.formdata import (
     without_row,
 )
 from api.web.formtree import FormField, anchor, build_form
+from api.web.notices import see_other_with_notice
 from api.web.pages.shared import (
     SignedInPage,
     WorkerPage,
     context,
     may_comment,
-    notice,
     safe_next,
-    see_other,
 )
 from api.web.templating import render, template_exists, ui_text
 from engine import (
@@ -46,8 +45,9 @@ def inbox_page(
     request: Request,
     caller: SignedInPage,
     engine: EngineDep,
-    sort: Annotated[str, Query(pattern="^-?(due|created)$")] = "due",
+    sort: Annotated[str, Query(pattern="^(-?(due|created))?$")] = "due",
 ) -> Response:
+    sort = sort or "due"  # an empty parameter means the default, as on every list
     tasks = list(engine.list_tasks(actor=caller.actor, inbox=True, limit=500).items)
     key = sort.lstrip("-")
     far = "9999"
@@ -64,23 +64,23 @@ def inbox_page(
 def claim_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
     form = posted_form(request)
     task = engine.claim_task(task_id=task_id, actor=caller.actor)
-    return see_other(safe_next(str(form.get("next", "/inbox"))) + notice(f"You took “{task.title}”."))
+    next_page = safe_next(str(form.get("next", "/inbox")))
+    return see_other_with_notice(next_page, caller, f"You took “{task.title}”.")
 
 
 @router.post("/tasks/{task_id}/release")
 def release_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
     form = posted_form(request)
     task = engine.release_task(task_id=task_id, actor=caller.actor)
-    return see_other(
-        safe_next(str(form.get("next", "/inbox"))) + notice(f"“{task.title}” is back in the queue.")
-    )
+    next_page = safe_next(str(form.get("next", "/inbox")))
+    return see_other_with_notice(next_page, caller, f"“{task.title}” is back in the queue.")
 
 
 @router.post("/tasks/{task_id}/assign")
 def assign_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
     assignee = str(posted_form(request).get("assignee", ""))
     task = engine.assign_task(task_id=task_id, assignee=assignee, actor=caller.actor)
-    return see_other(f"/tasks/{task_id}" + notice(f"Assigned to {task.assignee}."))
+    return see_other_with_notice(f"/tasks/{task_id}", caller, f"Assigned to {task.assignee}.")
 
 
 def _task_template(process_id: str, bpmn_id: str) -> str:
@@ -185,7 +185,8 @@ def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: Engi
         return _render_task(request, caller, engine, detail, shown, errors={})
     if action.kind == "save_draft":
         engine.save_draft(task_id=task_id, data=data, actor=caller.actor)
-        return see_other(f"/tasks/{task_id}" + notice("Draft saved. You can come back to it at any time."))
+        text = "Draft saved. You can come back to it at any time."
+        return see_other_with_notice(f"/tasks/{task_id}", caller, text)
     try:
         launch = engine.complete_task(task_id=task_id, data=data, actor=caller.actor)
     except ValidationFailedError as exc:
@@ -194,4 +195,4 @@ def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: Engi
     message = f"“{detail.task.title}” completed."
     if launch.status is LaunchStatus.LIVE:
         message = f"{launch.product_name} is live."
-    return see_other(f"/launches/{launch.id}" + notice(message))
+    return see_other_with_notice(f"/launches/{launch.id}", caller, message)
