@@ -118,6 +118,18 @@ class FormView:
 
 
 @dataclass(frozen=True)
+class DocumentView:
+    """An earlier document shown beside a task's form, with the form it was written in (for its labels)."""
+
+    name: str  # the document's name in the workflow data (e.g. proposal)
+    task_id: str  # the BPMN id of the task whose form shows it
+    title: str  # that task's name
+    author: str | None  # who completed it last
+    form: FormView
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class TaskDetailView:
     task: TaskView
     documentation: str
@@ -128,6 +140,7 @@ class TaskDetailView:
     ui_schema: dict[str, Any] = field(default_factory=dict)
     refusal: str | None = None  # why the reader may not complete this task now (None: they may)
     may_claim: bool = False  # the reader may take this ready, unassigned task
+    documents: tuple[DocumentView, ...] = ()  # earlier documents shown beside the form (ready tasks)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ class UserTaskModel:
     go_live: bool
     due_in_business_days: int | None
     sends: str | None
+    shows: tuple[str, ...] = ()  # user tasks whose documents are shown beside the form (`showDocuments`)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine import audit, outbox, permissions
+from engine import audit, outbox, permissions, task_documents
 from engine.commands.context import EngineContext
 from engine.db import repository as repo
 from engine.db import rows
@@ -17,6 +17,7 @@ from engine.domain import (
     Actor,
     AuditEventView,
     CommentView,
+    DocumentView,
     FormView,
     LaunchStatus,
     LaunchView,
@@ -148,13 +149,16 @@ def get_task(ctx: EngineContext, *, task_id: str, actor: Actor) -> TaskDetailVie
             reviews_author=repo.last_author(session, launch.id, writers) if spec.reviews else None,
         )
         active = launch.status == LaunchStatus.ACTIVE.value
+        shown = task_documents.sources(session, launch.id, process.model, spec)
         not_ready = f"this task is {task.status}" if active else f"the launch is {launch.status}"
     data: dict[str, Any]
+    documents: tuple[DocumentView, ...] = ()
     ready = task.status == TaskStatus.READY.value and active
     if task.status == TaskStatus.READY.value:
         workflow, snapshot = ctx.restore(launch.id, launch_version, launch_state, process)
         data = workflow.data_for(task_id)
         ctx.cache.put(launch.id, launch_version, workflow, snapshot)
+        documents = task_documents.document_views(shown, process.forms, data)
         if spec.reviews:  # a review starts blank: never the previous round's decision and comment
             data = {**data, spec.document: {}}
     else:
@@ -170,6 +174,7 @@ def get_task(ctx: EngineContext, *, task_id: str, actor: Actor) -> TaskDetailVie
         ui_schema=dict(form.ui_schema),
         refusal=permissions.may_complete(actor, facts) if ready else not_ready,
         may_claim=ready and task.assignee is None and permissions.may_claim(actor, facts) is None,
+        documents=documents,
     )
 
 

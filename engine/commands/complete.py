@@ -158,6 +158,7 @@ def _complete(
                 new_tasks=new_tasks,
                 actor=actor,
                 author=reviews_by,
+                tasks=process.model.tasks,
             ),
             audit=_audit_entry(task, spec, ran, new_tasks, actor, status=after.status),
         ),
@@ -264,6 +265,7 @@ def _messages(
     new_tasks: Sequence[NewTask],
     actor: Actor,
     author: str | None,
+    tasks: Mapping[str, UserTaskModel],
 ) -> list[Message]:
     """What completing a task sends: the diagram's `sends` message (the launch notice, with the tasks it
     opened), and a review outcome to the author of the reviewed document."""
@@ -278,8 +280,12 @@ def _messages(
         }
         messages.append(Message(spec.sends, f"{spec.sends}:{launch.id}:{task.id}", task.id, payload))
     if spec.reviews and author is not None:
+        # The author's next step, when the review opened one (the revision): the mail links there.
+        writers = {t.id for t in tasks.values() if t.document == spec.reviews}
+        answer = next((t.row.id for t in new_tasks if t.row.bpmn_id in writers), task.id)
         outcome = {
-            "task_id": task.id,
+            "task_id": answer,
+            "review_task_id": task.id,
             "title": task.title,
             "reviewer": actor.username,
             "decision": values.get("decision"),

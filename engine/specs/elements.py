@@ -34,6 +34,7 @@ _KNOWN_PROPERTIES = {
     "role",
     "document",
     "reviews",
+    "showDocuments",
     "gate_item",
     "gate_item_title",
     "gate_pass_when",

@@ -45,7 +45,25 @@ def user_tasks(
         if known_forms is not None and task_id not in known_forms:
             found.problem(task_id, "user task has no form model in Launch Gate")
         tasks[task_id] = _user_task(el, task_id, role or "", found)
+    _check_shown(tasks, found)
     return tasks
+
+
+def shown_task_ids(value: str | None) -> tuple[str, ...]:
+    """`showDocuments`: comma-separated user task ids, in order, each once."""
+    ids = [part.strip() for part in (value or "").split(",")]
+    return tuple(dict.fromkeys(i for i in ids if i))
+
+
+def _check_shown(tasks: Mapping[str, UserTaskModel], found: Findings) -> None:
+    for task in tasks.values():
+        for shown in task.shows:
+            if shown == task.id:
+                found.problem(task.id, "showDocuments names the task itself; its own form already shows it")
+            elif shown not in tasks:
+                found.problem(
+                    task.id, f"showDocuments names {shown!r}, which is not a user task of this process"
+                )
 
 
 def _user_task(el: etree._Element, task_id: str, role: str, found: Findings) -> UserTaskModel:
@@ -70,6 +88,7 @@ def _user_task(el: etree._Element, task_id: str, role: str, found: Findings) -> 
         go_live=props.get("go_live", "false").lower() == "true",
         due_in_business_days=due_days,
         sends=props.get("sends"),
+        shows=shown_task_ids(props.get("showDocuments")),
     )
 
 

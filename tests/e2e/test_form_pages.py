@@ -1,5 +1,6 @@
 """Every form page of the shipped launch gate, as the person who acts on it: the New launch page and each
-task of the happy path, the revision and a second review round. Each page is screenshotted to
+task of the happy path, the revision and a second review round, with the earlier documents each shows
+beside its form. Each page is screenshotted to
 tests/e2e/artifacts/forms/ (for a person to look at) and checked with axe-core: no critical or serious
 violation."""
 
@@ -10,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from api.demo import demo_forms
 from tests.e2e.conftest import ApiUser, User, advance, axe_violations
@@ -30,6 +31,26 @@ HAPPY_PATH = [
     "acknowledge_launch_notice",
     "go_live",
 ]
+
+
+# What each page shows beside its form (the documents' own field labels and a typed value).
+BESIDE = {
+    "review_proposal": ["Draft Proposal", "Target users", "Owners of small businesses"],
+    "complete_beta_faq": ["Open Beta", "Beta link", "https://beta.example.com/invoices", "support-beta-1"],
+    "review_report_template": ["Draft Report Template", "Cadence"],
+    "acknowledge_launch_notice": ["Send Launch Notice", "Rollback plan", "feature flag off"],
+    "go_live": ["Acknowledge Launch Notice", "Open questions"],
+    "revise_proposal": ["Review Proposal", "request changes", "Say how customers opt out."],
+}
+
+
+def _beside(page: Page, step: str) -> None:
+    aside = page.locator("aside.reviewed")
+    if step not in BESIDE:
+        expect(aside).to_have_count(0)
+        return
+    for text in BESIDE[step]:
+        expect(aside).to_contain_text(text)
 
 
 def _look(page: Page, path: Path, problems: dict[str, list[str]]) -> None:
@@ -53,6 +74,7 @@ def test_every_launch_gate_form_page_has_no_serious_accessibility_problem(
         user = lead if step in SUPPORT_TASKS else pm
         task_id = api_users[user.username].open_task(launch_id, step)
         _look(user.goto(f"/tasks/{task_id}"), shots / f"{step}.png", problems)
+        _beside(user.page, step)
         advance(api_users, launch_id, [step], PLANNED)
 
     rework = api_users["pat.pm"].start_launch("Rework forms (e2e)", PLANNED)
@@ -62,6 +84,7 @@ def test_every_launch_gate_form_page_has_no_serious_accessibility_problem(
     api_users["sam.support"].complete(rework, "review_proposal", changes)
     task_id = api_users["pat.pm"].open_task(rework, "revise_proposal")
     _look(pm.goto(f"/tasks/{task_id}"), shots / "revise_proposal.png", problems)
+    _beside(pm.page, "revise_proposal")
     advance(api_users, rework, ["revise_proposal"], PLANNED)
     task_id = api_users["sam.support"].open_task(rework, "review_proposal")
     _look(lead.goto(f"/tasks/{task_id}"), shots / "review_proposal-round-2.png", problems)

@@ -106,17 +106,16 @@ def task_page(request: Request, task_id: str, caller: SignedInPage, engine: Engi
 
 
 def _documents(detail: TaskDetailView) -> list[dict[str, Any]]:
-    if not detail.reviewed_document:
-        return []
-    title = detail.reviewed_document.replace("_", " ").capitalize()
+    """The earlier documents beside the form, each labelled by the form it was written in."""
     return [
         {
-            "name": detail.reviewed_document,
-            "title": title,
-            "by": "",
-            "fields": (),
-            "data": detail.reviewed_data or {},
+            "name": doc.name,
+            "title": doc.title,
+            "by": f"Completed by {doc.author}" if doc.author else "",
+            "fields": build_form(doc.form.json_schema, doc.form.ui_schema),
+            "data": doc.data,
         }
+        for doc in detail.documents
     ]
 
 
