@@ -20,7 +20,7 @@ PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
-.PHONY: run test test-fast lint typecheck contracts pytest install assets lock clean
+.PHONY: run test test-fast lint typecheck contracts pytest install assets lock clean wheel-check
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -37,6 +37,11 @@ install: $(STAMP)
 # The front-end assets alone (npm ci, then copy into api/web/static/vendor/).
 assets:
 	tools/vendor-assets
+
+# The wheel as an operator meets it: build, install into a fresh venv outside the tree, migrate, serve,
+# check /readyz, a page, /docs and the diagram asset (what the Dockerfile runs). CI runs it after the tests.
+wheel-check: $(STAMP)
+	UV=$(UV) .ci/wheel-check
 
 # After changing dependencies in pyproject.toml: update uv.lock (commit it).
 lock: | $(UV)

@@ -8,12 +8,8 @@ import uuid
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.authorization import PUBLIC, allow
 from api.handlers import install_error_handlers
 from api.openapi import API_ERROR_RESPONSES, install_problem_openapi
 from api.routes import audit, auth, health, launches, outbox, processes, tasks, users
@@ -21,6 +17,7 @@ from api.routes.deps import refuse_nul_characters
 from api.security import REQUEST_ID_KEY
 from api.settings import Settings, get_settings
 from api.web import pages
+from api.web.docs import install_static_and_docs
 from api.web.notices import NoticeCookie
 from engine import AccountService, Database, WorkflowEngine
 
@@ -37,8 +34,6 @@ and send `Authorization: Bearer <token>`.
 `errors` (field errors with their location) and, when go-live is blocked, `blockers`.
 """
 _DOC_PATHS = ("/docs", "/redoc", "/openapi.json")
-VENDOR_DIR = Path(__file__).resolve().parent.parent / "node_modules"
-STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -54,6 +49,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app = LaunchGateApp(
         docs_url=None,
+        redoc_url=None,
         title="Launch Gate",
         version="0.2.0",
         description=DESCRIPTION,
@@ -96,35 +92,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             dependencies=[Depends(refuse_nul_characters)],
         )
     app.include_router(pages.router)
-    app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static-app")
-    bpmn_js = VENDOR_DIR / "bpmn-js" / "dist"
-    if bpmn_js.is_dir():
-        app.mount("/static/vendor/bpmn-js", StaticFiles(directory=bpmn_js), name="bpmn-js")
-    _install_docs(app)
+    install_static_and_docs(app)
     install_problem_openapi(app)
     return app
-
-
-def _install_docs(app: FastAPI) -> None:
-    """Interactive API docs at /docs, with Swagger UI served from our own origin (npm's swagger-ui-dist,
-    installed by `make`); without it, FastAPI's default asset URLs are used."""
-    swagger = VENDOR_DIR / "swagger-ui-dist"
-    js_url = css_url = None
-    if (swagger / "swagger-ui-bundle.js").is_file():
-        app.mount("/static/vendor/swagger-ui", StaticFiles(directory=swagger), name="swagger-ui")
-        js_url = "/static/vendor/swagger-ui/swagger-ui-bundle.js"
-        css_url = "/static/vendor/swagger-ui/swagger-ui.css"
-
-    @app.get("/docs", include_in_schema=False, dependencies=[Depends(allow(PUBLIC))])
-    def docs() -> HTMLResponse:
-        if js_url and css_url:
-            return get_swagger_ui_html(
-                openapi_url="/openapi.json",
-                title="Launch Gate API",
-                swagger_js_url=js_url,
-                swagger_css_url=css_url,
-            )
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Launch Gate API")
 
 
 class SecurityHeaders:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, tzinfo
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 from starlette.responses import HTMLResponse
 
-FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
-
+from api.resources import FORMS_DIR
 
 # The zone pages show times in (LAUNCHGATE_TIMEZONE): set per request by the pages' context.
 DISPLAY_ZONE: ContextVar[tzinfo] = ContextVar("display_zone", default=UTC)

@@ -71,6 +71,7 @@ EXPECTED: dict[tuple[str, str], Row | ByTask] = {
     ("GET", "/healthz"):                                Row(200, 200, 200, 200, 200, 200),
     ("GET", "/readyz"):                                 Row(200, 200, 200, 200, 200, 200),
     ("GET", "/docs"):                                   Row(200, 200, 200, 200, 200, 200),
+    ("GET", "/redoc"):                                  Row(200, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/auth/sign-in"):                   Row(200, 200, 200, 200, 200, 200),
     # ---- one's own session and API tokens: anyone signed in; someone else's token does not exist for you
     ("POST", "/api/v1/auth/sign-out"):                  Row(401, 204, 204, 204, 204, 204),
@@ -172,7 +173,7 @@ EXPECTED: dict[tuple[str, str], Row | ByTask] = {
 # fmt: on
 
 # Routes served by FastAPI or Starlette themselves, not by our handlers: no policy, nothing to protect.
-FRAMEWORK_ROUTES = frozenset({"/openapi.json", "/redoc", "/docs/oauth2-redirect"})
+FRAMEWORK_ROUTES = frozenset({"/openapi.json", "/docs/oauth2-redirect"})
 STATIC_PREFIX = "/static/"
 # A success here completes the task it names: the next cell gets a freshly prepared launch.
 COMPLETES_TASK = frozenset({("POST", "/api/v1/tasks/{task_id}/complete")})

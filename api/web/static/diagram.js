@@ -3,7 +3,11 @@
 (function () {
   "use strict";
   var container = document.getElementById("diagram");
-  if (!container || typeof window.BpmnJS !== "function") { return; }
+  if (!container) { return; }
+  if (typeof window.BpmnJS !== "function") {
+    container.textContent = "The diagram viewer is not installed (tools/vendor-assets was not run).";
+    return;
+  }
   var viewer = new window.BpmnJS({ container: container });
   var split = function (value) { return (value || "").split(" ").filter(Boolean); };
   fetch(container.dataset.src, { credentials: "same-origin" })
