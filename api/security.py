@@ -8,6 +8,7 @@ decided in api.authorization.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
@@ -116,6 +117,14 @@ def refused(request: Request, caller: Caller, kind: str, detail: str) -> ApiErro
     return ApiError(403, kind, detail)
 
 
+def tokens_match(sent: str | None, expected: str | None) -> bool:
+    """A CSRF token check in constant time (secrets.compare_digest); an empty or missing token never
+    matches. Bytes, so that a token with non-ASCII characters is refused rather than an error."""
+    if not sent or not expected:
+        return False
+    return secrets.compare_digest(sent.encode(), expected.encode())
+
+
 def check_csrf(request: Request, caller: Caller) -> None:
     """A cookie-authenticated change: our own origin and the session's CSRF token (refusals audited)."""
     if request.method in SAFE_METHODS or not caller.via_session:
@@ -123,7 +132,7 @@ def check_csrf(request: Request, caller: Caller) -> None:
     origin = request.headers.get("Origin")
     if origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/"):
         raise refused(request, caller, "csrf", f"cross-site request refused (Origin {origin!r})")
-    if request.headers.get(CSRF_HEADER) != caller.csrf_token:
+    if not tokens_match(request.headers.get(CSRF_HEADER), caller.csrf_token):
         raise refused(
             request,
             caller,

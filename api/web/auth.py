@@ -3,16 +3,17 @@ missing role renders the 403 page. Every page route declares its policy (api.aut
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from api.authorization import Access, Policy
 from api.errors import ApiError
-from api.security import SESSION_COOKIE, Caller, get_accounts, refused
+from api.security import SESSION_COOKIE, Caller, get_accounts, refused, tokens_match
 
 
 class SignInRequiredError(Exception):
@@ -44,7 +45,8 @@ async def _check_form_csrf(request: Request, caller: Caller) -> None:
     if origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/"):
         raise refused(request, caller, "csrf", "This form was sent from another site, so it was refused.")
     form = await request.form()
-    if form.get("csrf_token") != caller.csrf_token:
+    sent = form.get("csrf_token")
+    if not tokens_match(sent if isinstance(sent, str) else None, caller.csrf_token):
         raise refused(
             request,
             caller,
@@ -93,3 +95,35 @@ def page(policy: Policy) -> Callable[[Request], Awaitable[Caller | None]]:
 
     dependency.policy = policy  # type: ignore[attr-defined]
     return dependency
+
+
+# Login CSRF: the sign-in form has no session yet, so it carries a pre-session token instead, kept in a
+# cookie of its own (double submit). Another site can make a browser post the form (the Origin check
+# passes when a browser sends no Origin), but it cannot read or set our cookie, so it cannot send the
+# matching field: nobody is signed into an account of the attacker's choosing.
+PRESESSION_COOKIE = "lg_sign_in"
+_PRESESSION_MAX_AGE = 12 * 3600
+
+
+def presession_token(request: Request) -> str:
+    """The pre-session token of this browser: the one it holds, or a new one."""
+    held = request.cookies.get(PRESESSION_COOKIE, "")
+    return held if 20 <= len(held) <= 100 and held.isascii() else secrets.token_urlsafe(32)
+
+
+def set_presession_cookie(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        PRESESSION_COOKIE,
+        token,
+        max_age=_PRESESSION_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/sign-in",
+    )
+
+
+def presession_matches(request: Request, form: FormData) -> bool:
+    """The sign-in form's hidden token is the one in this browser's pre-session cookie."""
+    sent = form.get("csrf_token")
+    return tokens_match(sent if isinstance(sent, str) else None, request.cookies.get(PRESESSION_COOKIE))

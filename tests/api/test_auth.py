@@ -361,3 +361,48 @@ def test_security_headers_present_on_api_responses(pm_client: TestClient, anon_c
 def test_request_id_echoed_when_client_sends_one(anon_client: TestClient) -> None:
     response = anon_client.get("/healthz", headers={"X-Request-ID": "trace-42"})
     assert response.headers["X-Request-ID"] == "trace-42"
+
+
+# ------------------------------------------------------------------------------------------- login CSRF
+
+
+def _sign_in_form(client: TestClient) -> dict[str, str]:
+    page = client.get("/sign-in")
+    assert page.status_code == 200
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, "the sign-in form has no pre-session token"
+    return {"username": PM, "password": PASSWORDS[PM], "next": "/launches", "csrf_token": match.group(1)}
+
+
+def test_sign_in_page_signs_in_when_form_carries_this_browsers_token(anon_client: TestClient) -> None:
+    response = anon_client.post("/sign-in", data=_sign_in_form(anon_client), follow_redirects=False)
+    assert response.status_code == 303
+    assert SESSION_COOKIE in response.headers.get("set-cookie", "")
+
+
+def test_sign_in_page_refused_when_token_missing_forged_or_from_another_browser(
+    anon_client: TestClient, new_client: NewClient
+) -> None:
+    """Login CSRF: another site's form (no Origin header sent) cannot sign the victim in as the attacker."""
+    attacker = _sign_in_form(new_client())  # a genuine token, but of the attacker's browser
+    anon_client.get("/sign-in")  # the victim's browser holds its own token
+    forged = [
+        {k: v for k, v in attacker.items() if k != "csrf_token"},
+        {**attacker, "csrf_token": "x" * 43},
+        {**attacker, "csrf_token": "é" * 43},
+        attacker,
+    ]
+    for form in forged:
+        response = anon_client.post("/sign-in", data=form, follow_redirects=False)
+        assert response.status_code == 403, form
+        assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
+        assert "Please sign in again" in response.text
+        assert 'name="csrf_token"' in response.text  # a fresh form to use
+    assert anon_client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_csrf_header_refused_not_failed_when_token_has_non_ascii_characters(pm_client: TestClient) -> None:
+    response = pm_client.post(
+        "/api/v1/auth/tokens", json={"name": "x"}, headers={CSRF_HEADER: ("é" * 43).encode()}
+    )
+    assert response.status_code == 403

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from api.app import create_app
 from api.demo import DEMO_SUPPORT, demo_forms
 from api.settings import Settings
+from api.web.auth import PRESESSION_COOKIE
 from engine import AccountService, Actor, AuditEventView, Role, WorkflowEngine
 from engine.db.models import AuditEventRecord, OutboxMessageRecord
 from tests.api.conftest import OTHER_PM, PASSWORDS, ROOT, USER_OF_ROLE, SignIn, app_routes
@@ -339,6 +340,12 @@ class World:
     def csrf(self, cell: Cell) -> str:
         return str(self.clients[cell.role].headers.get("X-CSRF-Token", ""))
 
+    def sign_in_token(self, cell: Cell) -> str:
+        """The sign-in form's pre-session token (login CSRF), as GET /sign-in gives it to this client."""
+        client = self.clients[cell.role]
+        client.get("/sign-in", follow_redirects=False)
+        return str(client.cookies.get(PRESESSION_COOKIE, ""))
+
     def task_bpmn_id(self, cell: Cell) -> str:
         return "open_beta" if cell.target == "pm task" else "draft_report_template"
 
@@ -407,7 +414,12 @@ REQUESTS: dict[tuple[str, str], Build] = {
     ("PATCH", "/api/v1/users/{user_id}"): lambda w, c: {"json": {"active": True}},
     ("POST", "/api/v1/users/{user_id}/password"): lambda w, c: {"json": {"password": PASSWORDS[c.owner]}},
     ("POST", "/sign-in"): lambda w, c: {
-        "data": {"username": c.owner, "password": PASSWORDS[c.owner], "next": "/launches"}
+        "data": {
+            "username": c.owner,
+            "password": PASSWORDS[c.owner],
+            "next": "/launches",
+            "csrf_token": w.sign_in_token(c),
+        }
     },
     ("POST", "/sign-out"): _form(),
     ("POST", "/launches/new"): _form(**START),

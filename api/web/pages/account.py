@@ -8,7 +8,13 @@ from fastapi.responses import Response
 from api.errors import ApiError
 from api.schemas import RowId
 from api.security import SESSION_COOKIE, AccountsDep, EngineDep, set_session_cookie
-from api.web.auth import posted_form
+from api.web.auth import (
+    PRESESSION_COOKIE,
+    posted_form,
+    presession_matches,
+    presession_token,
+    set_presession_cookie,
+)
 from api.web.notices import see_other_with_notice
 from api.web.pages.shared import PublicPage, SignedInPage, context, safe_next, see_other
 from api.web.templating import render
@@ -21,11 +27,27 @@ router = APIRouter()
 def sign_in_page(
     request: Request, caller: PublicPage, engine: EngineDep, next: str = "/launches"
 ) -> Response:
+    token = presession_token(request)
     if caller is not None:
-        return see_other(safe_next(next))
-    return render(
-        "sign_in.html", **context(request, None, engine, next=safe_next(next), error="", username="")
-    )
+        response: Response = see_other(safe_next(next))
+    else:
+        response = _sign_in_form(request, engine, token, next=safe_next(next))
+    set_presession_cookie(response, request, token)
+    return response
+
+
+def _sign_in_form(
+    request: Request,
+    engine: EngineDep,
+    token: str,
+    *,
+    next: str,
+    error: str = "",
+    username: str = "",
+    status_code: int = 200,
+) -> Response:
+    page = context(request, None, engine, next=next, error=error, username=username, sign_in_token=token)
+    return render("sign_in.html", status_code=status_code, **page)
 
 
 @router.post("/sign-in")
@@ -38,13 +60,22 @@ def sign_in_submit(
     form = posted_form(request)
     username, password = str(form.get("username", ""))[:100], str(form.get("password", ""))[:200]
     target = safe_next(str(form.get("next", "")))
+    if not presession_matches(request, form):
+        # A form from another site, or one older than this browser's token: a fresh form, nothing checked.
+        token = presession_token(request)
+        text = "This sign-in form has expired or was sent from another site. Please sign in again."
+        response = _sign_in_form(request, engine, token, next=target, error=text, status_code=403)
+        set_presession_cookie(response, request, token)
+        return response
+    token = str(request.cookies.get(PRESESSION_COOKIE))
     client = request.client.host if request.client else "unknown"
     try:
         grant = accounts.sign_in(username=username, password=password, client=client)
     except (AuthenticationError, RateLimitedError) as exc:
         status = 429 if isinstance(exc, RateLimitedError) else 401
-        page = context(request, None, engine, next=target, error=exc.message, username=username)
-        return render("sign_in.html", status_code=status, **page)
+        return _sign_in_form(
+            request, engine, token, next=target, error=exc.message, username=username, status_code=status
+        )
     response = see_other(target)
     set_session_cookie(response, request, grant.session_token)
     return response
