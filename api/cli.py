@@ -99,7 +99,7 @@ def bpmn_check(
 ) -> None:
     """Check process packages and plain diagrams the way deploy does: every problem with its file and
     element id (repeats grouped), errors apart from warnings. Exit 0 only when every one can be deployed."""
-    from engine import read_path
+    from engine import read_paths
 
     failed = False
     for path in paths:
@@ -107,11 +107,12 @@ def bpmn_check(
             typer.echo(f"error: {path}: cannot read: no such file or directory")
             failed = True
             continue
-        report = WorkflowEngine.check_package(read_path(path))
-        for line in report.lines():
-            typer.echo(line)
-        typer.echo(report.summary())
-        failed = failed or not report.deployable
+        for package in read_paths(path):
+            report = WorkflowEngine.check_package(package)
+            for line in report.lines():
+                typer.echo(line)
+            typer.echo(report.summary())
+            failed = failed or not report.deployable
     if failed:
         raise typer.Exit(1)
 

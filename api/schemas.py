@@ -195,6 +195,9 @@ class TaskRead(Read):
     gate_item: str | None
     is_go_live: bool
     escalated_at: datetime | None = None
+    process_id: str = Field(default="", examples=["launch_gate"], description="The process the launch runs.")
+    process_version: int = 0
+    process_name: str = Field(default="", examples=["Launch Gate"])
 
 
 class TaskDetailRead(TaskRead):
@@ -232,8 +235,9 @@ class LaunchSummaryRead(Read):
     pm: str
     status: str
     version: int
-    process_id: str
+    process_id: str = Field(examples=["launch_gate"], description="The process the launch runs.")
     process_version: int
+    process_name: str = Field(default="", examples=["Launch Gate"], description="The diagram's name.")
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
@@ -305,6 +309,18 @@ class ProcessVersionRead(Read):
     created_at: datetime
     created_by: str
     is_latest: bool
+
+
+class ProcessRead(Read):
+    """A deployed process at its newest version: what a new launch of it runs."""
+
+    process_id: str = Field(examples=["minor_launch"], description="What `process` of POST /launches takes.")
+    name: str = Field(examples=["Minor Launch"])
+    description: str = Field(description="The diagram's process documentation.")
+    version: int
+    gated: bool = Field(description="Marks a go-live step the gate rules guard (false: a plain process).")
+    start_form_schema: dict[str, Any] = Field(description="JSON Schema of the start form's fields.")
+    start_form_ui: dict[str, Any] = Field(description="Its UI schema (field order, widgets, help).")
 
 
 class HealthRead(BaseModel):

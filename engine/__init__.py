@@ -34,6 +34,7 @@ from engine.domain import (
     LaunchView,
     Page,
     ProcessVersionView,
+    ProcessView,
     Role,
     TaskDetailView,
     TaskStatus,
@@ -60,13 +61,14 @@ from engine.forms.formats import normalize_email
 from engine.forms.submissions import LAUNCH_START_FIELDS
 from engine.holiday_calendar import HolidayCalendar
 from engine.outbox import OutboxMessageView, RetryPolicy
-from engine.packages import MAX_PACKAGE_BYTES, PackageFile, ProcessPackage, read_path, read_upload
+from engine.packages import MAX_PACKAGE_BYTES, PackageFile, ProcessPackage, read_path, read_paths, read_upload
 from engine.scheduling import LadderAction, LadderStep, SchedulePolicy
-from engine.service import WorkflowEngine
+from engine.service import DEFAULT_PROCESS_ID, WorkflowEngine
 from engine.worker import TickReport, Worker
 from engine.xml_safety import MAX_DIAGRAM_BYTES
 
 __all__ = [
+    "DEFAULT_PROCESS_ID",
     "EXPORT_COLUMNS",
     "HASHED_FIELDS",
     "LAUNCH_START_FIELDS",
@@ -114,6 +116,7 @@ __all__ = [
     "ProblemGroup",
     "ProcessPackage",
     "ProcessVersionView",
+    "ProcessView",
     "RateLimitedError",
     "RetryPolicy",
     "Role",
@@ -152,6 +155,7 @@ __all__ = [
     "read_csv",
     "read_jsonl",
     "read_path",
+    "read_paths",
     "read_upload",
     "restore",
     "schema_history",

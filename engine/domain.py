@@ -90,6 +90,19 @@ class ProcessVersionView:
 
 
 @dataclass(frozen=True)
+class ProcessView:
+    """A deployed process as a new launch meets it: its newest version, what it is for, its start form."""
+
+    process_id: str
+    name: str
+    description: str
+    version: int
+    gated: bool  # marks a go-live task (the gate rules apply); False: a plain process
+    start_form_schema: dict[str, Any] = field(default_factory=dict, hash=False)
+    start_form_ui: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
 class TaskView:
     id: str
     launch_id: str
@@ -106,6 +119,9 @@ class TaskView:
     is_go_live: bool
     product_name: str
     escalated_at: datetime | None = None
+    process_id: str = ""
+    process_version: int = 0
+    process_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,6 +231,7 @@ class LaunchView:
     open_tasks: tuple[TaskView, ...] = ()
     support_distribution: tuple[str, ...] = ()
     due_overrides: dict[str, int] = field(default_factory=dict, hash=False)
+    process_name: str = ""
 
     @property
     def ready_to_go_live(self) -> bool:

@@ -49,6 +49,7 @@ class ProcessModel:
     tasks: Mapping[str, UserTaskModel]
     gate_items: tuple[GateItemModel, ...]
     go_live_task: str | None  # None: a plain process (no gate), which runs to its end
+    documentation: str = ""  # the process's own <bpmn:documentation>: what it is for (the New launch page)
 
     def gate_item(self, key: str) -> GateItemModel:
         for item in self.gate_items:

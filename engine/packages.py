@@ -9,7 +9,8 @@ naming the member, so one upload gets one complete answer.
 
 The repository keeps diagrams in bpmn/ and their form files in forms/<process file stem>/ (as the shipped
 processes do): a diagram read from a folder named ``bpmn`` gets the ``*.json`` files of the sibling
-``forms/<stem>/`` folder beside it, so ``bpmn check bpmn/`` checks what the shipped packages deploy.
+``forms/<stem>/`` folder beside it. ``read_paths(bpmn/)`` gives each such diagram as its own package (and
+each folder of bpmn/ as one), so ``bpmn check bpmn/`` checks exactly what the shipped packages deploy.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ __all__ = [
     "is_diagram_name",
     "read_directory",
     "read_path",
+    "read_paths",
     "read_upload",
     "read_zip",
+    "shipped_packages",
 ]
 
 MAX_PACKAGE_BYTES: Final = 5_000_000  # a .zip as uploaded, and the unpacked total of any package
@@ -333,3 +336,21 @@ def _read_zip_file(path: Path) -> bytes | str:
     if len(data) > MAX_PACKAGE_BYTES:
         return f"the .zip is larger than {MAX_PACKAGE_BYTES} bytes"
     return data
+
+
+def shipped_packages(bpmn_dir: Path) -> list[ProcessPackage]:
+    """The packages the repository ships: each ``bpmn/<name>.bpmn`` with the form files of
+    ``forms/<name>/``, and each folder under bpmn/ as one package (its diagrams and files together)."""
+    diagrams = [read_path(path) for path in sorted(bpmn_dir.glob("*.bpmn"))]
+    folders = [
+        read_directory(path) for path in sorted(bpmn_dir.iterdir()) if path.is_dir() and not path.is_symlink()
+    ]
+    return diagrams + folders
+
+
+def read_paths(path: Path) -> list[ProcessPackage]:
+    """What a user named on the command line, as packages: the repository's bpmn/ folder (beside a forms/
+    folder) is the shipped packages, one per diagram; anything else is one package (read_path)."""
+    if path.name == "bpmn" and path.is_dir() and not path.is_symlink() and (path.parent / "forms").is_dir():
+        return shipped_packages(path)
+    return [read_path(path)]

@@ -23,6 +23,7 @@ from engine.domain import (
     LaunchView,
     Page,
     ProcessVersionView,
+    ProcessView,
     TaskDetailView,
     TaskStatus,
     TaskView,
@@ -30,7 +31,7 @@ from engine.domain import (
 from engine.errors import NotFoundError, must_exist
 from engine.outbox import OutboxMessageView
 from engine.snapshots import LaunchSnapshot
-from engine.views import comment_view, full_view, process_version_view, summary_view, task_view
+from engine.views import comment_view, full_view, process_version_view, process_view, summary_view, task_view
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -123,7 +124,9 @@ def list_tasks(
             limit=limit,
         )
         names = repo.product_names(session, {r.launch_id for r in records})
-        items = tuple(task_view(r, names.get(r.launch_id, "")) for r in records)
+        items = tuple(
+            task_view(r, names[r.launch_id][0], ctx.label(names[r.launch_id][1], session)) for r in records
+        )
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 
@@ -136,7 +139,7 @@ def get_task(ctx: EngineContext, *, task_id: str, actor: Actor) -> TaskDetailVie
         completion = None
         if task.status == TaskStatus.COMPLETED.value:
             completion = repo.completion_event(session, launch_id=launch.id, task_id=task_id)
-        view = task_view(task, launch.product_name)
+        view = task_view(task, launch.product_name, ctx.label(launch.process_version_id, session))
         launch_version, launch_state = launch.version, launch.state
         process = ctx.process(launch.process_version_id, session)
         spec = process.model.tasks[task.bpmn_id]
@@ -243,3 +246,21 @@ def list_process_versions(ctx: EngineContext, *, actor: Actor) -> list[ProcessVe
         versions = repo.process_versions(session)
         latest = {v.process_id: v.id for v in versions}  # ordered by (process id, version): last wins
         return [process_version_view(v, latest_id=latest[v.process_id]) for v in versions]
+
+
+def list_processes(ctx: EngineContext, *, actor: Actor) -> list[ProcessView]:
+    """Every deployed process at its newest version (what a new launch runs), by process id."""
+    ctx.require(permissions.may_read(actor), actor, "process.list")
+    with ctx.db.read() as session:
+        found = [(ctx.process(i, session), ctx.label(i, session)) for i in repo.latest_version_ids(session)]
+    return [process_view(process, label) for process, label in found]
+
+
+def launch_processes(
+    ctx: EngineContext, *, launch_ids: set[str], actor: Actor
+) -> dict[str, tuple[str, int, str]]:
+    """(process id, version, name) of each of these launches (for pages that list events of launches)."""
+    ctx.require(permissions.may_read(actor), actor, "launch.list")
+    with ctx.db.read() as session:
+        found = repo.product_names(session, launch_ids)
+        return {launch_id: ctx.label(version_id, session) for launch_id, (_, version_id) in found.items()}

@@ -36,13 +36,14 @@ from engine.domain import (
     LaunchView,
     Page,
     ProcessVersionView,
+    ProcessView,
     TaskDetailView,
     TaskStatus,
     TaskView,
 )
 from engine.errors import ConflictError, DiagramProblem
 from engine.outbox import OutboxMessageView
-from engine.packages import ProcessPackage, read_path
+from engine.packages import ProcessPackage, shipped_packages
 from engine.scheduling import SchedulePolicy
 from engine.specs import LoadedProcess, check_diagram
 
@@ -125,23 +126,30 @@ class WorkflowEngine:
         return processes.deploy_process(self._ctx, xml=xml, actor=actor, files=files)
 
     def sync_shipped_processes(self, bpmn_dir: Path) -> list[ProcessVersionView]:
-        """Deploy every diagram in bpmn/ with its forms (forms/<name>/) whose content is not stored yet
-        (run at migrate time)."""
+        """Deploy every package under bpmn/ whose content is not stored yet (run at migrate time): each
+        diagram with the forms it names (forms/<name>/), and each folder of bpmn/ as one package."""
         return [
             version
-            for path in sorted(bpmn_dir.glob("*.bpmn"))
-            for version in self.deploy_package(package=read_path(path), actor=SYSTEM_ACTOR)
+            for package in shipped_packages(bpmn_dir)
+            for version in self.deploy_package(package=package, actor=SYSTEM_ACTOR)
         ]
 
     def list_process_versions(self, *, actor: Actor) -> list[ProcessVersionView]:
         return queries.list_process_versions(self._ctx, actor=actor)
+
+    def list_processes(self, *, actor: Actor) -> list[ProcessView]:
+        """The deployed processes at their newest version (what a new launch runs): name, description
+        (the diagram's process documentation), start form."""
+        return queries.list_processes(self._ctx, actor=actor)
 
     # ------------------------------------------------------------------ launches
 
     def start_launch(
         self, *, data: Mapping[str, Any], actor: Actor, process_id: str = DEFAULT_PROCESS_ID
     ) -> LaunchView:
-        """Start a launch: validated start data, the newest process version, first tasks in the index."""
+        """Start a launch of `process_id` (default: the shipped launch gate): validated start data, the
+        newest version of that process, first tasks in the index. A process that is not deployed is a
+        field error on `process`."""
         return start.start_launch(self._ctx, data=data, actor=actor, process_id=process_id)
 
     def start_form(self, *, actor: Actor, process_id: str = DEFAULT_PROCESS_ID) -> FormView:
@@ -174,6 +182,12 @@ class WorkflowEngine:
             offset=offset,
             limit=limit,
         )
+
+    def launch_processes(
+        self, *, launch_ids: Collection[str], actor: Actor
+    ) -> dict[str, tuple[str, int, str]]:
+        """Which process each launch runs: (process id, version number, process name), by launch id."""
+        return queries.launch_processes(self._ctx, launch_ids=set(launch_ids), actor=actor)
 
     def launch_diagram(self, *, launch_id: str, actor: Actor) -> str:
         """The BPMN XML of the process version this launch runs (for rendering the diagram)."""

@@ -17,20 +17,22 @@ from engine.domain import (
     LaunchStatus,
     LaunchView,
     ProcessVersionView,
+    ProcessView,
     TaskStatus,
     TaskView,
     view_from,
 )
 from engine.model import ProcessModel
 from engine.snapshots import LaunchSnapshot
+from engine.specs import LoadedProcess
 
 
-def summary_view(launch: LaunchRecord | LaunchRow, label: tuple[str, int]) -> LaunchView:
-    """A launch as lists show it: from its row alone. `label`: (process id, version number)."""
+def summary_view(launch: LaunchRecord | LaunchRow, label: tuple[str, int, str]) -> LaunchView:
+    """A launch as lists show it: from its row alone. `label`: (process id, version number, process name)."""
     return _launch_view(launch, label)
 
 
-def full_view(snapshot: LaunchSnapshot, model: ProcessModel, label: tuple[str, int]) -> LaunchView:
+def full_view(snapshot: LaunchSnapshot, model: ProcessModel, label: tuple[str, int, str]) -> LaunchView:
     """A launch with its gate, blockers and open tasks, from its rows at one version."""
     launch = snapshot.launch
     items = gate.gate_views(model, snapshot.facts.values(), snapshot.ready)
@@ -39,13 +41,13 @@ def full_view(snapshot: LaunchSnapshot, model: ProcessModel, label: tuple[str, i
         label,
         items=items,
         blockers=gate.blockers(items),
-        open_tasks=tuple(task_view(t, launch.product_name) for t in snapshot.ready),
+        open_tasks=tuple(task_view(t, launch.product_name, label) for t in snapshot.ready),
     )
 
 
 def _launch_view(
     launch: LaunchRecord | LaunchRow,
-    label: tuple[str, int],
+    label: tuple[str, int, str],
     *,
     items: tuple[GateItemView, ...] = (),
     blockers: tuple[BlockerView, ...] = (),
@@ -57,6 +59,7 @@ def _launch_view(
         status=LaunchStatus(launch.status),
         process_id=label[0],
         process_version=label[1],
+        process_name=label[2],
         blocked_by=tuple(k for k in launch.blocked_by.split(",") if k),
         support_distribution=tuple(launch.support_distribution or ()),
         due_overrides=dict(launch.due_overrides or {}),
@@ -66,8 +69,18 @@ def _launch_view(
     )
 
 
-def task_view(task: TaskRecord | TaskRow, product_name: str) -> TaskView:
-    return view_from(TaskView, task, status=TaskStatus(task.status), product_name=product_name)
+def task_view(
+    task: TaskRecord | TaskRow, product_name: str, label: tuple[str, int, str] = ("", 0, "")
+) -> TaskView:
+    return view_from(
+        TaskView,
+        task,
+        status=TaskStatus(task.status),
+        product_name=product_name,
+        process_id=label[0],
+        process_version=label[1],
+        process_name=label[2],
+    )
 
 
 def comment_view(record: CommentRecord) -> CommentView:
@@ -76,3 +89,16 @@ def comment_view(record: CommentRecord) -> CommentView:
 
 def process_version_view(record: ProcessVersionRecord, *, latest_id: int | None) -> ProcessVersionView:
     return view_from(ProcessVersionView, record, is_latest=latest_id == record.id)
+
+
+def process_view(process: LoadedProcess, label: tuple[str, int, str]) -> ProcessView:
+    start = process.forms.start_form()
+    return ProcessView(
+        process_id=label[0],
+        name=label[2],
+        description=process.model.documentation,
+        version=label[1],
+        gated=process.model.go_live_task is not None,
+        start_form_schema=start.json_schema(),
+        start_form_ui=dict(start.ui_schema),
+    )

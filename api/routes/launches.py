@@ -28,18 +28,26 @@ from api.schemas import (
     PageRead,
 )
 from api.security import EngineDep
-from engine import LaunchStatus, PreconditionFailedError
+from engine import (
+    DEFAULT_PROCESS_ID,
+    FieldProblem,
+    LaunchStatus,
+    PreconditionFailedError,
+    ValidationFailedError,
+)
 
 # The start form is the process's (engine.forms, declared on the diagram's start event); the engine validates
 # it and answers 422 with field errors, as for any form.
 StartBody = Annotated[
     dict[str, Any],
     Body(
-        description="The fields of the process's start form (launch_gate: product_name, summary, "
-        "planned_launch_date), and optionally the launch settings support_distribution (e-mail addresses) "
-        "and due_overrides (business days by task id).",
+        description="`process`: the id of the deployed process the launch runs (default `launch_gate`; "
+        "GET /processes/latest lists them); the fields of that process's start form (launch_gate and "
+        "minor_launch: product_name, summary, planned_launch_date); optionally the launch settings "
+        "support_distribution (e-mail addresses) and due_overrides (business days by task id).",
         examples=[
             {
+                "process": "launch_gate",
                 "product_name": "Smart Invoices",
                 "summary": "Automatic invoice reminders for small businesses.",
                 "planned_launch_date": "2030-06-01",
@@ -60,7 +68,12 @@ router = APIRouter(prefix="/launches", tags=["launches"])
 )
 @in_threadpool
 def start_launch(body: StartBody, caller: PmDep, engine: EngineDep, response: Response) -> LaunchRead:
-    view = engine.start_launch(data=body, actor=caller.actor)
+    data = dict(body)
+    process = data.pop("process", DEFAULT_PROCESS_ID)
+    if not isinstance(process, str):
+        message = "Process: must be the id of a deployed process (a text)"
+        raise ValidationFailedError(message, [FieldProblem(("process",), message, "process_unknown")])
+    view = engine.start_launch(data=data, actor=caller.actor, process_id=process)
     tag(response, view.version)
     return LaunchRead.model_validate(view)
 

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from api.authorization import in_threadpool
 from api.errors import ApiError
 from api.routes.deps import AdminDep, SignedInDep
-from api.schemas import ProcessVersionRead
+from api.schemas import ProcessRead, ProcessVersionRead
 from api.security import EngineDep
 from engine import MAX_DIAGRAM_BYTES, MAX_PACKAGE_BYTES, read_upload
 
@@ -19,6 +19,16 @@ router = APIRouter(prefix="/processes", tags=["process versions"])
 @in_threadpool
 def list_versions(caller: SignedInDep, engine: EngineDep) -> list[ProcessVersionRead]:
     return [ProcessVersionRead.model_validate(v) for v in engine.list_process_versions(actor=caller.actor)]
+
+
+@router.get(
+    "/latest",
+    response_model=list[ProcessRead],
+    summary="The processes a launch can run: the newest version of each, with its description",
+)
+@in_threadpool
+def list_processes(caller: SignedInDep, engine: EngineDep) -> list[ProcessRead]:
+    return [ProcessRead.model_validate(p) for p in engine.list_processes(actor=caller.actor)]
 
 
 @router.post(

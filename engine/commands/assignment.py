@@ -109,7 +109,8 @@ def _attempt(ctx: EngineContext, how: str, task_id: str, actor: Actor, assignee:
         ),
     )
     _remember(ctx, launch, after, task_id, assignee)
-    return task_view(replace(task, assignee=assignee), launch.product_name)
+    label = ctx.label(launch.process_version_id)
+    return task_view(replace(task, assignee=assignee), launch.product_name, label)
 
 
 def _read(session: Session, task_id: str) -> tuple[TaskRow, LaunchRow]:

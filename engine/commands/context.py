@@ -53,7 +53,7 @@ class EngineContext:
         self.schedule = schedule or SchedulePolicy()
         self.cache = WorkflowCache(cache_size)
         self._processes: dict[int, LoadedProcess] = {}
-        self._labels: dict[int, tuple[str, int]] = {}
+        self._labels: dict[int, tuple[str, int, str]] = {}
         self._processes_lock = threading.Lock()
         # Test hooks, called with the command name: after the in-memory work and before the write
         # transaction; and right after the commit (before the caller hears about it).
@@ -91,17 +91,16 @@ class EngineContext:
             raise WorkflowStuckError(f"process version {version_id} does not match its content hash")
         with self._processes_lock:
             self._processes[version_id] = loaded
-            self._labels[version_id] = (record.process_id, record.version)
+            self._labels[version_id] = (record.process_id, record.version, loaded.model.name)
         return loaded
 
-    def label(self, version_id: int, session: Session | None = None) -> tuple[str, int]:
-        """(process id, version number) of a stored version; versions never change, so cached."""
+    def label(self, version_id: int, session: Session | None = None) -> tuple[str, int, str]:
+        """(process id, version number, process name) of a stored version; versions never change, so
+        cached (the name is the diagram's, so the version is loaded once)."""
         found = self._labels.get(version_id)
         if found is None:
-            if session is None:
-                self.process(version_id)
-                return self._labels[version_id]
-            found = self._labels[version_id] = repo.process_label(session, version_id)
+            self.process(version_id, session)
+            found = self._labels[version_id]
         return found
 
     # ------------------------------------------------------------------ workflows

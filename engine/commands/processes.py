@@ -1,10 +1,12 @@
 """Deploy a process version: validate the diagram, store it once per content hash, audit it; or a whole
-process package, checked whole first."""
+process package, checked whole first and stored in ONE transaction (all of its diagrams or none)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from engine import audit, permissions
 from engine.checking import check_package
@@ -20,6 +22,71 @@ from engine.specs import load_process
 from engine.views import process_version_view
 from engine.xml_safety import parse_xml_document
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A diagram and its form files, checked: what one process version stores."""
+
+    process_id: str
+    xml: str
+    identity: str
+    forms: str
+
+
+def _prepare(xml: bytes, files: Mapping[str, bytes] | None) -> _Prepared:
+    """Check a diagram and the form files it names (DiagramRejectedError naming file and pointer)."""
+    loaded = load_process(xml)
+    given = dict(files or {})
+    refs = form_refs_in(xml)
+    start_event = start_event_of(parse_xml_document(xml))
+    load_forms(given, refs, start_event=start_event)
+    return _Prepared(
+        process_id=loaded.model.process_id,
+        xml=loaded.xml,
+        identity=version_hash(xml, given),
+        forms=dump_forms(given, refs, start_event=start_event),
+    )
+
+
+def _store(session: Session, prepared: _Prepared, *, actor: Actor, now: datetime) -> ProcessVersionView:
+    """The version in the caller's transaction (or the existing one with the same content)."""
+    existing = repo.process_version_by_hash(session, prepared.identity)
+    if existing is not None:
+        latest = repo.latest_process_version(session, existing.process_id)
+        return process_version_view(existing, latest_id=latest.id if latest else None)
+    latest = repo.latest_process_version(session, prepared.process_id)
+    record = repo.add_process_version(
+        session,
+        process_id=prepared.process_id,
+        version=(latest.version + 1) if latest else 1,
+        content_hash=prepared.identity,
+        bpmn_xml=prepared.xml,
+        forms=prepared.forms,
+        created_at=now,
+        created_by=actor.username,
+    )
+    audit.append_event(
+        session,
+        actor=actor,
+        action="process.deployed",
+        at=now,
+        detail={"process_id": record.process_id, "version": record.version, "hash": record.content_hash},
+    )
+    return process_version_view(record, latest_id=record.id)
+
+
+def _store_all(ctx: EngineContext, prepared: list[_Prepared], *, actor: Actor) -> list[ProcessVersionView]:
+    now = ctx.clock.now()
+    ctx.hook("deploy_process")
+    with ctx.db.write() as session:
+        audit.lock_chain(session)  # serialises deploys across processes: version numbers never collide
+        return [_store(session, one, actor=actor, now=now) for one in prepared]
+
 
 def deploy_process(
     ctx: EngineContext, *, xml: bytes, actor: Actor, files: Mapping[str, bytes] | None = None
@@ -27,42 +94,12 @@ def deploy_process(
     """A new process version (or the existing one with the same content): the diagram and the form files
     it names (``files``: by the names the diagram uses), checked, stored together."""
     ctx.require(permissions.may_deploy_process(actor), actor, "process.deploy")
-    loaded = load_process(xml)
-    given = dict(files or {})
-    refs = form_refs_in(xml)
-    start_event = start_event_of(parse_xml_document(xml))
-    load_forms(given, refs, start_event=start_event)  # DiagramRejectedError naming file and pointer
-    identity = version_hash(xml, given)
-    now = ctx.clock.now()
-    with ctx.db.write() as session:
-        audit.lock_chain(session)  # serialises deploys across processes: version numbers never collide
-        existing = repo.process_version_by_hash(session, identity)
-        if existing is not None:
-            latest = repo.latest_process_version(session, existing.process_id)
-            return process_version_view(existing, latest_id=latest.id if latest else None)
-        latest = repo.latest_process_version(session, loaded.model.process_id)
-        record = repo.add_process_version(
-            session,
-            process_id=loaded.model.process_id,
-            version=(latest.version + 1) if latest else 1,
-            content_hash=identity,
-            bpmn_xml=loaded.xml,
-            forms=dump_forms(given, refs, start_event=start_event),
-            created_at=now,
-            created_by=actor.username,
-        )
-        audit.append_event(
-            session,
-            actor=actor,
-            action="process.deployed",
-            at=now,
-            detail={"process_id": record.process_id, "version": record.version, "hash": record.content_hash},
-        )
-        return process_version_view(record, latest_id=record.id)
+    return _store_all(ctx, [_prepare(xml, files)], actor=actor)[0]
 
 
 def deploy_package(ctx: EngineContext, *, package: ProcessPackage, actor: Actor) -> list[ProcessVersionView]:
-    """Check a package whole and deploy each of its diagrams; nothing is stored when it has an error."""
+    """Check a package whole and deploy all of its diagrams in one transaction: nothing is stored when it
+    has an error, or when storing any one of its diagrams fails."""
     ctx.require(permissions.may_deploy_process(actor), actor, "process.deploy")
     report = check_package(package)
     if not report.deployable:
@@ -70,10 +107,8 @@ def deploy_package(ctx: EngineContext, *, package: ProcessPackage, actor: Actor)
         first = next((p for p in errors if p.element_id), errors[0])
         message = str(first) + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
         raise DiagramRejectedError(errors, message=message, lines=report.lines())
-    return [
-        deploy_process(ctx, xml=diagram.data, actor=actor, files=files_beside(diagram, package))
-        for diagram in package.diagrams
-    ]
+    prepared = [_prepare(d.data, files_beside(d, package)) for d in package.diagrams]
+    return _store_all(ctx, prepared, actor=actor)
 
 
 def files_beside(diagram: PackageFile, package: ProcessPackage) -> dict[str, bytes]:

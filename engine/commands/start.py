@@ -14,7 +14,7 @@ from engine.commands.write import AuditEntry, plan_new_tasks, write_new_launch
 from engine.db import repository as repo
 from engine.db.rows import LaunchRow
 from engine.domain import Actor, GateFact, GateItemStatus, LaunchStatus, LaunchView
-from engine.errors import NotFoundError, WorkflowStuckError
+from engine.errors import FieldProblem, ValidationFailedError, WorkflowStuckError
 from engine.forms.submissions import validate_start_submission
 from engine.model import ProcessModel
 from engine.runtime import RunningWorkflow
@@ -31,9 +31,10 @@ _LAUNCH_SETTINGS = ("support_distribution", "due_overrides")
 def start_launch(ctx: EngineContext, *, data: Mapping[str, Any], actor: Actor, process_id: str) -> LaunchView:
     ctx.require(permissions.may_start_launch(actor), actor, "launch.start")
     with ctx.db.read() as session:
-        version = repo.latest_process_version(session, process_id)
+        version = repo.latest_process_version(session, process_id) if _plausible(process_id) else None
         if version is None:
-            raise NotFoundError(f"process {process_id!r} is not deployed")
+            message = f"Process: no process {process_id[:100]!r} is deployed"
+            raise ValidationFailedError(message, [FieldProblem(("process",), message, "process_unknown")])
         version_id, version_number = version.id, version.version
         process = ctx.process(version_id, session)
     model = process.model
@@ -87,6 +88,11 @@ def start_launch(ctx: EngineContext, *, data: Mapping[str, Any], actor: Actor, p
     logger.info("launch %s started by %s", launch_id, actor.username)
     ctx.committed("start_launch")
     return full_view(snapshot, model, ctx.label(version_id))
+
+
+def _plausible(process_id: object) -> bool:
+    """A process id worth looking up: a short text (anything else cannot name a deployed process)."""
+    return isinstance(process_id, str) and 0 < len(process_id) <= 200
 
 
 def _launch_row(

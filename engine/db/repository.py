@@ -47,16 +47,6 @@ def process_version(session: Session, version_id: int) -> ProcessVersionRecord |
     return session.get(ProcessVersionRecord, version_id)
 
 
-def process_label(session: Session, version_id: int) -> tuple[str, int]:
-    """(process id, version number) of a stored version, without its XML."""
-    row = session.execute(
-        select(ProcessVersionRecord.process_id, ProcessVersionRecord.version).where(
-            ProcessVersionRecord.id == version_id
-        )
-    ).one()
-    return row[0], row[1]
-
-
 def add_process_version(
     session: Session,
     *,
@@ -94,6 +84,28 @@ def process_versions(session: Session) -> Sequence[ProcessVersionRecord]:
             select(ProcessVersionRecord).order_by(
                 ProcessVersionRecord.process_id, ProcessVersionRecord.version
             )
+        )
+        .scalars()
+        .all()
+    )
+
+
+def latest_version_ids(session: Session) -> Sequence[int]:
+    """The id of the newest version of every deployed process, by process id."""
+    newest = (
+        select(ProcessVersionRecord.process_id, func.max(ProcessVersionRecord.version).label("version"))
+        .group_by(ProcessVersionRecord.process_id)
+        .subquery()
+    )
+    return (
+        session.execute(
+            select(ProcessVersionRecord.id)
+            .join(
+                newest,
+                (ProcessVersionRecord.process_id == newest.c.process_id)
+                & (ProcessVersionRecord.version == newest.c.version),
+            )
+            .order_by(ProcessVersionRecord.process_id)
         )
         .scalars()
         .all()
@@ -338,13 +350,16 @@ def launch_page(
     )
 
 
-def product_names(session: Session, launch_ids: set[str]) -> dict[str, str]:
+def product_names(session: Session, launch_ids: set[str]) -> dict[str, tuple[str, int]]:
+    """(product name, process version id) of each launch."""
     if not launch_ids:
         return {}
     rows = session.execute(
-        select(LaunchRecord.id, LaunchRecord.product_name).where(LaunchRecord.id.in_(launch_ids))
+        select(LaunchRecord.id, LaunchRecord.product_name, LaunchRecord.process_version_id).where(
+            LaunchRecord.id.in_(launch_ids)
+        )
     ).all()
-    return {r[0]: r[1] for r in rows}
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def due_timer_launches(session: Session, *, now: datetime, limit: int) -> Sequence[str]:

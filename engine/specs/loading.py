@@ -14,6 +14,7 @@ from lxml import etree
 from engine.errors import DiagramProblem, DiagramRejectedError
 from engine.forms import FormSet
 from engine.model import GateItemModel, ProcessModel, UserTaskModel
+from engine.specs.bpmn_xml import NS
 from engine.specs.checker import check_definitions
 from engine.specs.findings import Findings
 from engine.specs.flows import in_flow_order
@@ -96,8 +97,15 @@ def _load(data: bytes, known_forms: Collection[str] | None) -> LoadedProcess:
         tasks=tasks,
         gate_items=_gate_items(process, tasks),
         go_live_task=next((t.id for t in tasks.values() if t.go_live), None),
+        documentation=_documentation(process),
     )
     return LoadedProcess(model=model, xml=data.decode("utf-8-sig"), spiff_spec=spec)
+
+
+def _documentation(process: etree._Element) -> str:
+    """The process's own documentation (its direct <bpmn:documentation> children), whitespace tidied."""
+    texts = (" ".join((doc.text or "").split()) for doc in process.iterfind("bpmn:documentation", NS))
+    return "\n".join(t for t in texts if t)
 
 
 def _gate_items(process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> tuple[GateItemModel, ...]:

@@ -123,6 +123,7 @@ EXPECTED: dict[tuple[str, str], Row | ByTask] = {
     ("GET", "/api/v1/audit/launches/{launch_id}/bundle"): Row(401, 403, 403, 403, 200, 200),
     # ---- process versions: everyone reads, admins deploy
     ("GET", "/api/v1/processes"):                       Row(401, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/processes/latest"):                Row(401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/processes"):                      Row(401, 403, 403, 403, 403, 201),
     # ---- users: admins only, also for one's own account
     ("GET", "/api/v1/users"):                           Row(401, 403, 403, 403, 403, 200),

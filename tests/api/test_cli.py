@@ -54,7 +54,8 @@ def test_bpmn_check_reports_every_problem_of_several_paths_and_a_zip(tmp_path: P
     result = runner.invoke(app, ["bpmn", "check", str(ROOT / "bpmn"), str(package), str(hostile)])
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert f"{ROOT / 'bpmn'}: OK" in lines
+    assert f"{ROOT / 'bpmn' / 'launch_gate.bpmn'}: OK" in lines  # bpmn/: each shipped package on its own
+    assert f"{ROOT / 'bpmn' / 'minor_launch.bpmn'}: OK" in lines
     assert "error: ../escape.json: (document): the file name leaves the package ('..')" in lines
     assert f"{package}: cannot be deployed (1 diagram(s), 1 error(s), 0 warning(s))" in lines
     refused = [line for line in lines if line.startswith("error: hostile_interchange.bpmn: ")]
@@ -87,13 +88,14 @@ def test_demo_runs_launch_to_live_and_audit_verifies(tmp_path: Path) -> None:
     migrated = runner.invoke(app, ["db", "migrate", "--database-url", url])
     assert migrated.exit_code == 0, migrated.output
     assert "process launch_gate version 1" in migrated.output
+    assert "process minor_launch version 1" in migrated.output
     demo = runner.invoke(app, ["demo", "--database-url", url])
     assert demo.exit_code == 0, demo.output
     assert "Launch status: live" in demo.output
     assert "request_changes" in demo.output
     verified = runner.invoke(app, ["audit", "verify", "--database-url", url])
     assert verified.exit_code == 0, verified.output
-    assert verified.output.startswith("OK: 13 events, head ")
+    assert verified.output.startswith("OK: 14 events, head ")  # 2 deploys, the demo launch's 12
 
 
 def test_audit_verify_names_launch_position_and_sequence_when_row_was_edited(tmp_path: Path) -> None:

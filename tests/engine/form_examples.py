@@ -77,3 +77,38 @@ VALID_FORM_DATA: dict[str, dict[str, object]] = {
     "acknowledge_launch_notice": {"staffing_confirmed": True, "faq_published": True, "open_questions": []},
     "go_live": {"confirm": True, "notes": ""},
 }
+
+# ------------------------------------------------------------------ minor_launch (bpmn/minor_launch.bpmn)
+
+_ONE_PAGER: dict[str, object] = {
+    "what_changes": "Invoices get a 'pay now' link in the reminder e-mail.",
+    "target_users": "Small businesses on the Pro plan.",
+    "channels": ["e-mail"],
+    "planned_launch_date": "2030-06-01",
+    "estimated_contacts_per_week": 5,
+    "new_question_types": False,
+    "new_questions": "",
+    "risks": "",
+    "changes_made": "",
+}
+
+MINOR_FORM_DATA: dict[str, dict[str, object]] = {
+    "write_proposal": _ONE_PAGER,
+    "revise_proposal": {**_ONE_PAGER, "changes_made": "Named the channel."},
+    "support_review": {"decision": "approve", "comment": "Fine for support."},
+    "write_faq": {
+        "faq_entries": [
+            {"question": "Where is the pay now link?", "answer": "At the bottom of the reminder."},
+            {"question": "Can I turn the link off?", "answer": "Yes, in Settings > Reminders."},
+        ]
+    },
+    "send_launch_notice": VALID_FORM_DATA["send_launch_notice"],
+    "acknowledge_launch_notice": {
+        "staffing_confirmed": True,
+        "front_line_briefed": True,
+        "open_questions": "",
+    },
+    "go_live": {"confirm": True, "notes": ""},
+}
+"""Demo data of every minor_launch task form, keyed by BPMN task id (a proposal that expects no new
+question types: set ``new_question_types`` and ``new_questions`` for the FAQ path)."""

@@ -405,7 +405,8 @@ class Journey:
         assert verification.ok, verification.message
         everything = engine.audit_events(actor=AUDITOR, limit=10_000)
         assert verification.count == len(everything)
-        assert [e.action for e in everything if e.launch_id is None] == ["process.deployed"]
+        deployed = [(e.action, e.detail.get("process_id")) for e in everything if e.launch_id is None]
+        assert deployed == [("process.deployed", "launch_gate"), ("process.deployed", "minor_launch")]
         live = engine.list_launches(actor=AUDITOR, status=LaunchStatus.LIVE)
         assert [v.id for v in live.items] == [launch.id]
         hashes = {g.key: g.content_hash for g in launch.gate}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import WorkflowEngine, read_path, read_upload
+from engine import WorkflowEngine, read_path, read_paths, read_upload
 from engine.checking import check_package
 from engine.packages import MAX_MEMBER_BYTES, MAX_MEMBERS, read_directory, read_zip
 
@@ -189,7 +189,9 @@ def test_read_path_takes_the_form_files_of_the_repository_layout() -> None:
     package = read_path(ROOT / "bpmn" / "launch_gate.bpmn")
     assert sorted(f.name for f in package.files) == sorted(n for n, _ in SHIPPED_FORMS)
     assert WorkflowEngine.check_package(package).problems == ()
-    assert WorkflowEngine.check_package(read_path(ROOT / "bpmn")).problems == ()
+    shipped = read_paths(ROOT / "bpmn")
+    assert [[d.name for d in p.diagrams] for p in shipped] == [["launch_gate.bpmn"], ["minor_launch.bpmn"]]
+    assert [WorkflowEngine.check_package(p).problems for p in shipped] == [(), ()]
 
 
 def test_read_path_reads_a_zip_a_directory_and_a_plain_diagram(tmp_path: Path) -> None:

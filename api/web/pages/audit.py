@@ -35,10 +35,19 @@ def audit_page(
     )
     filters = {"launch_id": launch_id, "actor": actor, "action": action}
     query = "&".join(f"{k}={quote(v)}" for k, v in filters.items() if v)
+    launches = {e.launch_id for e in events if e.launch_id}
+    processes = engine.launch_processes(launch_ids=launches, actor=caller.actor) if launches else {}
     return render(
         "audit.html",
         **context(
-            request, caller, engine, events=events, filters=filters, export_query=query, verification=None
+            request,
+            caller,
+            engine,
+            events=events,
+            processes=processes,
+            filters=filters,
+            export_query=query,
+            verification=None,
         ),
     )
 
@@ -53,6 +62,7 @@ def audit_verify_page(request: Request, caller: AuditorPage, engine: EngineDep) 
             caller,
             engine,
             events=[],
+            processes={},
             filters={"launch_id": "", "actor": "", "action": ""},
             export_query="",
             verification=result,

@@ -25,7 +25,7 @@ from api.web.pages.shared import (
     see_other,
 )
 from api.web.templating import render
-from engine import LaunchStatus, Role, ValidationFailedError
+from engine import DEFAULT_PROCESS_ID, LaunchStatus, Role, ValidationFailedError
 
 router = APIRouter()
 
@@ -77,12 +77,17 @@ def _start_page(
     request: Request,
     caller: Caller,
     engine: EngineDep,
-    fields: tuple[FormField, ...],
+    process: str,
     *,
     values: dict[str, Any],
     errors: dict[str, list[str]],
     status_code: int = 200,
 ) -> Response:
+    """The New launch page: the deployed processes to choose from (each with its description), and the
+    chosen one's start form (`chosen`: a ProcessView, None when `process` is not deployed)."""
+    processes = engine.list_processes(actor=caller.actor)
+    chosen = next((p for p in processes if p.process_id == process), None)
+    fields = _start_fields(engine, caller, chosen.process_id) if chosen else ()
     return render(
         "launch_new.html",
         status_code=status_code,
@@ -90,28 +95,41 @@ def _start_page(
             request,
             caller,
             engine,
+            processes=processes,
+            chosen=chosen,
             fields=fields,
             values=values,
             errors=errors,
-            anchor=lambda key: key if key in _SETTINGS else anchor(fields, key),
+            anchor=lambda key: key if key in (*_SETTINGS, "process") else anchor(fields, key),
         ),
     )
 
 
-def _start_fields(engine: EngineDep, caller: Caller) -> tuple[FormField, ...]:
-    form = engine.start_form(actor=caller.actor)
+def _start_fields(engine: EngineDep, caller: Caller, process: str) -> tuple[FormField, ...]:
+    form = engine.start_form(actor=caller.actor, process_id=process)
     return build_form(form.json_schema, form.ui_schema)
 
 
 @router.get("/launches/new")
-def new_launch_page(request: Request, caller: PmPage, engine: EngineDep) -> Response:
-    return _start_page(request, caller, engine, _start_fields(engine, caller), values={}, errors={})
+def new_launch_page(
+    request: Request,
+    caller: PmPage,
+    engine: EngineDep,
+    process: Annotated[str, Query(max_length=200)] = DEFAULT_PROCESS_ID,
+) -> Response:
+    errors = {}
+    if process not in {p.process_id for p in engine.list_processes(actor=caller.actor)}:
+        errors = {"process": [f"Process: no process {process[:100]!r} is deployed; choose one of the list"]}
+    code = 404 if errors else 200
+    return _start_page(request, caller, engine, process, values={}, errors=errors, status_code=code)
 
 
 @router.post("/launches/new")
 def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Response:
     form = posted_form(request)
-    fields = _start_fields(engine, caller)
+    process = str(form.get("process", "")) or DEFAULT_PROCESS_ID
+    deployed = {p.process_id for p in engine.list_processes(actor=caller.actor)}
+    fields = _start_fields(engine, caller, process) if process in deployed else ()
     data = parse(fields, posted(form.multi_items()))
     # Only the settings the form sent: those it has no inputs for keep their defaults.
     settings = {name: str(form.get(name, "")).strip() for name in _SETTINGS if name in form}
@@ -122,10 +140,12 @@ def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Re
     if "due_overrides" in settings:  # a textarea: one "task_id = business days" per line
         data["due_overrides"] = _due_overrides(settings["due_overrides"])
     try:
-        launch = engine.start_launch(data=data, actor=caller.actor)
+        launch = engine.start_launch(data=data, actor=caller.actor, process_id=process)
     except ValidationFailedError as exc:
         errors = errors_by_field([_launch_field_problem(p.loc, p.message) for p in exc.problems])
-        return _start_page(request, caller, engine, fields, values=values, errors=errors, status_code=422)
+        return _start_page(
+            request, caller, engine, process, values=values, errors=errors, status_code=422
+        )
     text = f"Launch “{launch.product_name}” started."
     return see_other_with_notice(f"/launches/{launch.id}", caller, text)
 
