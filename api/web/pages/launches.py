@@ -143,9 +143,7 @@ def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Re
         launch = engine.start_launch(data=data, actor=caller.actor, process_id=process)
     except ValidationFailedError as exc:
         errors = errors_by_field([_launch_field_problem(p.loc, p.message) for p in exc.problems])
-        return _start_page(
-            request, caller, engine, process, values=values, errors=errors, status_code=422
-        )
+        return _start_page(request, caller, engine, process, values=values, errors=errors, status_code=422)
     text = f"Launch “{launch.product_name}” started."
     return see_other_with_notice(f"/launches/{launch.id}", caller, text)
 
