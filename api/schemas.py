@@ -200,14 +200,35 @@ class TaskRead(Read):
     process_name: str = Field(default="", examples=["Launch Gate"])
 
 
+class FormRead(Read):
+    title: str
+    json_schema: dict[str, Any]
+    ui_schema: dict[str, Any] = Field(description="Presentation hints (field order, widgets, help texts).")
+
+
+class DocumentRead(Read):
+    name: str = Field(description="The document's name in the workflow data, e.g. `proposal`.")
+    task_id: str = Field(description="The BPMN id of the task whose form it was written in.")
+    title: str
+    author: str | None = Field(description="Who completed it last.")
+    form: FormRead
+    data: dict[str, Any]
+
+
 class TaskDetailRead(TaskRead):
     documentation: str
     form_schema: dict[str, Any] = Field(description="JSON Schema of the data `complete` accepts.")
+    ui_schema: dict[str, Any] = Field(description="The form's UI schema (presentation hints).")
     current_data: dict[str, Any] = Field(
-        description="What the form is prefilled with (or what was submitted)."
+        description="What the form is prefilled with (or what was submitted); a review starts blank."
     )
     reviewed_document: str | None
     reviewed_data: dict[str, Any] | None
+    documents: list[DocumentRead] = Field(
+        description="Earlier documents shown beside the form (`reviews`, `showDocuments`); ready tasks."
+    )
+    refusal: str | None = Field(description="Why the caller may not complete the task now (null: they may).")
+    may_claim: bool = Field(description="The caller may claim this ready, unassigned task.")
 
 
 class TaskComplete(Strict):

@@ -170,7 +170,7 @@ def _list_field(root: JsonObject, node: JsonObject, ui: JsonObject, base: dict[s
     if items.get("type") == "object" or "properties" in items:
         return FormField(widget="rows", children=_fields(root, items, item_ui), **bounds, **base)
     options = _options(items)
-    if options and ui.get("ui:widget") != "list":
+    if options:
         return FormField(widget="checkboxes", options=options, **bounds, **base)
     item = _scalar_field(
         items, item_ui, {"key": "", "title": base["title"], "placeholder": _text(item_ui, "ui:placeholder")}
@@ -220,13 +220,9 @@ def _chosen_widget(asked: str, default: str, node: JsonObject, options: tuple[tu
         return asked
     if asked in {"textarea", "text"} and default in {"text", "textarea"}:
         return asked
-    if asked == "updown" and default in {"integer", "number"}:
-        return default
-    if asked == "url":
-        asked = "uri"
     if asked == "hidden":
         return "hidden"
-    return default
+    return default  # e.g. updown on a number, date on a date: the default already is that widget
 
 
 def anchor(fields: Sequence[FormField], name: str) -> str:

@@ -163,3 +163,21 @@ def test_every_shipped_form_renders_every_field_with_a_label(schema_file: str) -
     for field in fields:
         assert f'id="field-{field.key}"' in html
         assert field.title in html
+
+
+def test_task_api_gives_ui_schema_documents_and_who_may_act(
+    pm_client: TestClient, support_client: TestClient, auditor_client: TestClient
+) -> None:
+    launch_id = _start(pm_client, "API documents")
+    _complete(pm_client, launch_id, "draft_proposal", demo_forms(PLANNED)["draft_proposal"])
+    task_id = _open(support_client, launch_id, "review_proposal")
+    body = support_client.get(f"/api/v1/tasks/{task_id}").json()
+    assert body["ui_schema"]["decision"]["ui:widget"] == "radio"
+    [doc] = body["documents"]
+    assert (doc["name"], doc["task_id"], doc["author"]) == ("proposal", "draft_proposal", "pat.pm")
+    assert doc["data"]["summary"] == demo_forms(PLANNED)["draft_proposal"]["summary"]
+    assert "problem" in doc["form"]["json_schema"]["properties"]
+    assert (body["refusal"], body["may_claim"]) == (None, True)
+    seen = auditor_client.get(f"/api/v1/tasks/{task_id}").json()
+    assert seen["refusal"] == "this task is for the support_lead role, which you do not hold"
+    assert seen["may_claim"] is False
