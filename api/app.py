@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.handlers import install_error_handlers
+from api.handlers import RetryLostReads, install_error_handlers
 from api.openapi import API_ERROR_RESPONSES, install_problem_openapi
 from api.routes import audit, auth, health, launches, outbox, processes, tasks, users
 from api.routes.deps import refuse_nul_characters
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(NoticeCookie)
+    app.add_middleware(RetryLostReads)
     # A request is matched against the routes in this order, one pattern after another: the busiest come
     # first (health probes; tasks, launches and the credential check of clients). No two routers share a
     # path, so the order changes nothing else.

@@ -18,6 +18,7 @@ from engine import (
     AuthenticationError,
     BlockerView,
     ConflictError,
+    DatabaseUnavailableError,
     DiagramRejectedError,
     EngineError,
     FieldProblem,
@@ -44,7 +45,9 @@ TITLES = {
     422: "Invalid data",
     429: "Too many requests",
     500: "Internal error",
+    503: "Service unavailable",
 }
+RETRY_AFTER_S = 2
 
 
 class ApiError(Exception):
@@ -83,6 +86,15 @@ def problem(
     )
 
 
+def unavailable_detail(exc: DatabaseUnavailableError) -> str:
+    if not exc.outcome_unknown:
+        return f"{exc.message}; nothing was changed"
+    return (
+        f"{exc.message}. Read the resource before sending the change again, or send it with the same "
+        "Idempotency-Key header so that a retry is applied at most once"
+    )
+
+
 def launch_etag(version: int) -> str:
     """A launch's entity tag: its version (every change to a launch's rows moves it)."""
     return f'"{version}"'
@@ -95,6 +107,10 @@ def _field_errors(problems: Sequence[FieldProblem], prefix: Sequence[str | int])
 def engine_error_response(exc: EngineError, *, field_prefix: Sequence[str | int] = ("body",)) -> JSONResponse:
     if isinstance(exc, GateBlockedError):
         return problem(409, "gate-blocked", exc.message, blockers=exc.blockers)
+    if isinstance(exc, DatabaseUnavailableError):
+        return problem(
+            503, "unavailable", unavailable_detail(exc), headers={"Retry-After": str(RETRY_AFTER_S)}
+        )
     if isinstance(exc, ValidationFailedError):
         return problem(422, "validation", exc.message, errors=_field_errors(exc.problems, field_prefix))
     if isinstance(exc, DiagramRejectedError):

@@ -11,13 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.authorization import refusal_before_input
 from api.errors import TITLES, ApiError, engine_error_response, problem
 from api.schemas import FieldErrorRead
 from api.web.auth import SignInRequiredError
 from api.web.errors import page_error, sign_in_redirect
-from engine import EngineError
+from engine import DatabaseUnavailableError, EngineError
 
 logger = logging.getLogger(__name__)
 _NOT_PAGES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz", "/static/")
@@ -31,6 +32,8 @@ def is_page(request: Request) -> bool:
 
 
 async def _engine(request: Request, exc: EngineError) -> Response:
+    if isinstance(exc, DatabaseUnavailableError):
+        request.scope.setdefault("state", {})[CONNECTION_LOST] = True
     response = engine_error_response(exc)
     return page_error(request, response.status_code, exc) if is_page(request) else response
 
@@ -71,6 +74,37 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     if is_page(request):
         return page_error(request, 500, "Something went wrong on our side; it has been logged.")
     return problem(500, "internal", "the request failed; it has been logged")
+
+
+CONNECTION_LOST = "launchgate.connection_lost"
+_READS = frozenset({"GET", "HEAD"})
+
+
+class RetryLostReads:
+    """Pure ASGI middleware: a GET or HEAD whose database connection was lost (the 503 of
+    DatabaseUnavailableError, not yet sent) runs once more; the pool has replaced the connection by then,
+    so a terminated backend or a database restart costs a read a retry, not an error. A read changes
+    nothing, so running it twice is safe; changes are retried (or not) by the engine's command runner."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _READS:
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def unless_lost(message: Message) -> None:
+            if not state.get(CONNECTION_LOST):
+                await send(message)
+
+        await self.app(scope, receive, unless_lost)
+        if state.pop(CONNECTION_LOST, False):
+            logger.warning(
+                "%s %s lost its database connection; running it again", scope["method"], scope["path"]
+            )
+            await self.app(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -157,3 +157,13 @@ class RateLimitedError(EngineError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class DatabaseUnavailableError(EngineError):
+    """The database connection was lost (the server restarted, or an administrator ended the backend).
+    `outcome_unknown`: it was lost while a change was being committed, so whether the change was applied
+    cannot be told (a retry must be safe: see the API's Idempotency-Key); otherwise nothing was written."""
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown

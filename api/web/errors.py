@@ -19,6 +19,7 @@ _TITLES = {
     422: "Please check the form",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Please try again in a moment",
 }
 
 

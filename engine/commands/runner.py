@@ -25,6 +25,7 @@ from engine.db import rows
 from engine.domain import Actor
 from engine.errors import (
     ConflictError,
+    DatabaseUnavailableError,
     GateBlockedError,
     PermissionDeniedError,
     ValidationFailedError,
@@ -50,13 +51,22 @@ class Refusals(Protocol[T_co]):
 
 
 def run_command(name: str, subject: str, attempt: Callable[[], T], *, refusals: Refusals[T]) -> T:
-    """Run `attempt` until one commits or is refused (at most MAX_ATTEMPTS lost races)."""
+    """Run `attempt` until one commits or is refused (at most MAX_ATTEMPTS lost races). An attempt whose
+    database connection was lost before its commit wrote nothing, so it runs once more (on a fresh
+    connection); one lost during its commit may have been applied, so it is never run again here: the
+    caller hears DatabaseUnavailableError(outcome_unknown=True)."""
+    reconnected = False
     try:
         for _ in range(MAX_ATTEMPTS):
             try:
                 return attempt()
             except StaleVersionError:
                 logger.info("%s on %s lost a race; retrying", name, subject)
+            except DatabaseUnavailableError as exc:
+                if exc.outcome_unknown or reconnected:
+                    raise
+                reconnected = True
+                logger.warning("%s on %s lost its database connection; retrying once", name, subject)
         return refusals.exhausted()
     except Exception as exc:
         return refusals.refused(exc)
@@ -123,6 +133,9 @@ class TimerRefusals:
         return False
 
     def refused(self, exc: Exception) -> bool:
+        if isinstance(exc, DatabaseUnavailableError):
+            logger.warning("launch %s: timers left for the next tick: %s", self.launch_id, exc.message)
+            return False
         reason = exc.message if isinstance(exc, WorkflowStuckError) else f"unexpected: {exc!r}"
         logger.error("launch %s: a timer could not fire: %s", self.launch_id, reason, exc_info=exc)
         with self.ctx.db.write() as session:

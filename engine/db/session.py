@@ -26,8 +26,10 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DisconnectionError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import DatabaseUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,25 @@ _WRITE_OPTION = "launchgate_write"
 IDLE_PING_S = 10.0  # PostgreSQL: ping a pooled connection before use when it sat idle at least this long
 POOL_RECYCLE_S = 1800  # PostgreSQL: replace connections older than this (server or network idle limits)
 _CHECKED_IN_AT = "launchgate_checked_in_at"
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` says the database connection was lost (SQLAlchemy recognised a disconnect, or
+    PostgreSQL ended the session: AdminShutdown, a closed socket), not that a statement was wrong."""
+    if isinstance(exc, DisconnectionError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError) and type(exc.orig).__module__.startswith("psycopg")
+
+
+def lost(exc: BaseException, *, outcome_unknown: bool = False) -> DatabaseUnavailableError:
+    what = "while committing; the change may or may not have been applied" if outcome_unknown else ""
+    message = f"the database connection was lost {what}".strip() + " (try again in a moment)"
+    logger.warning("database connection lost: %s", exc)
+    return DatabaseUnavailableError(message, outcome_unknown=outcome_unknown)
 
 
 def is_sqlite(url: str) -> bool:
@@ -223,10 +244,16 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only unit of work. Closing ends its transaction; loaded objects stay readable."""
+        """A read-only unit of work. Closing ends its transaction; loaded objects stay readable. A lost
+        connection raises DatabaseUnavailableError (the pool replaces the connection; a read is safe to
+        run again, see `read_retrying`)."""
         session = self._read()
         try:
             yield session
+        except (DBAPIError, DisconnectionError) as exc:
+            if connection_lost(exc):
+                raise lost(exc) from exc
+            raise
         finally:
             session.close()
 
@@ -252,8 +279,10 @@ class Database:
                 cursor.close()
             if not self.is_sqlite:
                 dbapi_connection.autocommit = False
-        except BaseException:
+        except BaseException as exc:
             pooled.invalidate()  # its state is unknown: never hand it out again
+            if not self.is_sqlite and isinstance(exc, self.db_engine.dialect.loaded_dbapi.OperationalError):
+                raise lost(exc) from exc
             raise
         finally:
             pooled.close()
@@ -269,13 +298,32 @@ class Database:
         """One transaction: committed when the block ends normally, rolled back on any exception."""
         session = self._write()
         try:
-            yield session
-            session.commit()
+            try:
+                yield session
+            except (DBAPIError, DisconnectionError) as exc:
+                if connection_lost(exc):  # before the commit: nothing of it was written
+                    raise lost(exc) from exc
+                raise
+            try:
+                session.commit()
+            except (DBAPIError, DisconnectionError) as exc:
+                if connection_lost(exc):  # during the commit: applied or not, nobody can tell
+                    raise lost(exc, outcome_unknown=True) from exc
+                raise
         except BaseException:
-            session.rollback()
+            _rollback_quietly(session)
             raise
         finally:
             session.close()
 
     def dispose(self) -> None:
         self.db_engine.dispose()
+
+
+def _rollback_quietly(session: Session) -> None:
+    """Roll back after a failure; on a lost connection there is nothing left to roll back."""
+    try:
+        session.rollback()
+    except (DBAPIError, DisconnectionError) as exc:
+        if not connection_lost(exc):
+            raise
