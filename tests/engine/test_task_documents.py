@@ -117,7 +117,7 @@ def test_launch_on_a_version_before_show_documents_runs_on_after_the_new_version
     assert launch.process_version == old.version  # the old diagram is the newest now
     launch = advance(engine, launch, "draft_proposal")
     new = engine.sync_shipped_processes(DIAGRAM.parent)
-    assert [v.version for v in new] == [old.version + 1]
+    assert [v.version for v in new if v.process_id == "launch_gate"] == [old.version + 1]
     assert start(engine).process_version == old.version + 1
 
     launch = complete(engine, launch, "review_proposal", request_changes("review_proposal"))
