@@ -57,6 +57,12 @@ DUE = {
     "acknowledge_launch_notice": 1,
     "go_live": 1,
 }
+# The earlier documents each task shows beside its form (showDocuments), once written on the path.
+SHOWS = {
+    "write_faq": ("write_proposal",),  # the proposal document, as last revised
+    "acknowledge_launch_notice": ("send_launch_notice",),
+    "go_live": ("acknowledge_launch_notice",),
+}
 STEP = timedelta(hours=1)
 NEW_QUESTIONS = {"new_question_types": True, "new_questions": "Where is the pay now link?"}
 
@@ -76,6 +82,7 @@ class Journey:
         self.created = {"write_proposal": clock.now()}
         self.passed: dict[str, tuple[str, str]] = {}  # item -> (passed_by, content hash)
         self.proposal: dict[str, Any] | None = None
+        self.documents: dict[str, dict[str, Any]] = {}  # task id -> what it last submitted
         assert (self.launch.process_id, self.launch.process_name) == (PROCESS, "Minor Launch")
         assert_state_round_trips(engine, self.launch.id)
         self.check(("write_proposal",))
@@ -88,6 +95,12 @@ class Journey:
             assert (detail.reviewed_document, detail.reviewed_data) == ("proposal", self.proposal)
         if task == "revise_proposal":
             assert detail.current_data == self.proposal, "the revision is prefilled with the last proposal"
+        shown = [(d.task_id, d.data) for d in detail.documents]
+        if task == "revise_proposal":
+            assert shown == [("support_review", self.documents["support_review"])]
+        if task in SHOWS:
+            assert [t for t, _ in shown] == [t for t in SHOWS[task] if t in self.documents]
+            assert all(data == self.documents[t] for t, data in shown)
         self.clock.advance(STEP)
         returned = self.engine.complete_task(task_id=before.id, data=submitted, actor=who)
         self.engine = restart(self.engine)
@@ -101,6 +114,8 @@ class Journey:
         return fresh
 
     def _record(self, task: str, submitted: dict[str, Any], who: str, open_after: tuple[str, ...]) -> None:
+        # Writing and revising the proposal write one document: the latest shows as write_proposal's.
+        self.documents["write_proposal" if task == "revise_proposal" else task] = submitted
         if task in ("write_proposal", "revise_proposal"):
             self.proposal = submitted
             self.passed.pop("proposal_signoff", None)
