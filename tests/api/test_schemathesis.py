@@ -33,11 +33,13 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.result import Ok
 
 from api.app import create_app
 from api.demo import DEMO_PM, DEMO_SUPPORT, demo_forms, seed_demo, start_demo_launch
 from api.settings import Settings
 from engine import SYSTEM_ACTOR, AccountService, Database, Role, WorkflowEngine, upgrade_to_head
+from tests.api.conftest import app_routes
 from tests.conftest import fresh_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +58,8 @@ CHECKS = [
 # operation) is loaded at import time from an app whose database is never used. Each request goes to the
 # seeded app of the `live` fixture instead (`app=` below).
 _UNUSED_URL = f"sqlite:///{Path(tempfile.gettempdir()) / 'launchgate-schema-only.db'}"  # never connected
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(database_url=_UNUSED_URL)))
+_SCHEMA_APP = create_app(Settings(database_url=_UNUSED_URL))
+schema = schemathesis.openapi.from_asgi("/openapi.json", _SCHEMA_APP)
 # No NUL characters in generated strings: the API refuses them everywhere (PostgreSQL cannot store them), but
 # the schema does not say so, which would make a GET with one a "valid request rejected". The refusal itself
 # is tested below (test_nul_characters_are_refused).
@@ -183,6 +186,17 @@ def test_api_conforms_to_its_schema(case: schemathesis.Case[Any], live: Live) ->
     # may be (password rules, form data checked against the task's form, unknown assignee...).
     extra = [positive_data_acceptance] if case.method == "GET" else []
     case.call_and_validate(app=live.app, headers=live.fuzzer.headers(), checks=CHECKS + extra)
+
+
+def test_every_api_route_is_an_operation_the_fuzzer_runs() -> None:
+    """A JSON API route left out of the OpenAPI document (include_in_schema=False) would escape the fuzzer:
+    the operations fuzzed above are exactly the app's routes under /api/ and the health checks."""
+    api_routes, _ = app_routes(_SCHEMA_APP)
+    routes = {(r.method, r.path) for r in api_routes if r.path.startswith(("/api/", "/healthz", "/readyz"))}
+    operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
+    fuzzed = {(op.method.upper(), op.path) for op in operations}
+    assert routes - fuzzed == set(), "API routes missing from the OpenAPI document"
+    assert {"/api/v1/audit/launches/{launch_id}/bundle", "/api/v1/processes"} <= {p for _, p in fuzzed}
 
 
 NUL_REQUESTS = [
