@@ -68,3 +68,28 @@ def test_latest_processes_are_offered_with_description_and_start_form(support_cl
         "summary",
         "planned_launch_date",
     ]
+
+
+def test_pages_name_the_process_of_each_launch(pm_client: TestClient, auditor_client: TestClient) -> None:
+    launch = pm_client.post("/api/v1/launches", json={"process": "minor_launch", **START}).json()
+    listing = pm_client.get("/launches", params={"q": "Pay Now"})
+    assert listing.status_code == 200
+    row = listing.text.split(START["product_name"], 1)[1].split("</tr>", 1)[0]
+    assert "Minor Launch <small>v1</small>" in row
+    assert "Minor Launch v1" in pm_client.get(f"/launches/{launch['id']}").text
+    inbox = pm_client.get("/inbox").text  # the PM's Write One-Page Proposal
+    assert "Minor Launch <small>v1</small>" in inbox.split(START["product_name"], 1)[1].split("</tr>", 1)[0]
+    history = auditor_client.get("/audit", params={"launch_id": launch["id"]})
+    assert history.status_code == 200
+    assert history.text.count('<small class="process">Minor Launch v1</small>') >= 1
+
+
+def test_new_launch_page_offers_each_process_and_shows_the_chosen_start_form(pm_client: TestClient) -> None:
+    page = pm_client.get("/launches/new", params={"process": "minor_launch"})
+    assert page.status_code == 200
+    assert 'value="minor_launch" checked' in page.text
+    assert "A lighter gate for small features" in page.text and "The full launch gate" in page.text
+    assert '<input type="hidden" name="process" value="minor_launch">' in page.text
+    missing = pm_client.get("/launches/new", params={"process": "legal_review"})
+    assert missing.status_code == 404
+    assert "no process &#39;legal_review&#39; is deployed" in missing.text
