@@ -340,10 +340,14 @@ def _read_zip_file(path: Path) -> bytes | str:
 
 def shipped_packages(bpmn_dir: Path) -> list[ProcessPackage]:
     """The packages the repository ships: each ``bpmn/<name>.bpmn`` with the form files of
-    ``forms/<name>/``, and each folder under bpmn/ as one package (its diagrams and files together)."""
+    ``forms/<name>/``, and each folder under bpmn/ as one package (its diagrams and files together).
+    bpmn/ is also a Python package (api.bpmn), so Python's ``__pycache__`` and hidden folders are not
+    process packages."""
     diagrams = [read_path(path) for path in sorted(bpmn_dir.glob("*.bpmn"))]
     folders = [
-        read_directory(path) for path in sorted(bpmn_dir.iterdir()) if path.is_dir() and not path.is_symlink()
+        read_directory(path)
+        for path in sorted(bpmn_dir.iterdir())
+        if path.is_dir() and not path.is_symlink() and not path.name.startswith(("__", "."))
     ]
     return diagrams + folders
 

@@ -194,6 +194,22 @@ def test_read_path_takes_the_form_files_of_the_repository_layout() -> None:
     assert [WorkflowEngine.check_package(p).problems for p in shipped] == [(), ()]
 
 
+def test_shipped_packages_skip_the_bytecode_cache_and_hidden_folders(tmp_path: Path) -> None:
+    bpmn, forms = tmp_path / "bpmn", tmp_path / "forms"
+    (forms / "launch_gate").mkdir(parents=True)
+    for name, content in SHIPPED_FORMS:
+        (forms / "launch_gate" / name).write_bytes(content)
+    (bpmn / "__pycache__").mkdir(parents=True)
+    (bpmn / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"\x00")
+    (bpmn / ".git").mkdir()
+    (bpmn / "launch_gate.bpmn").write_bytes(SHIPPED)
+
+    shipped = read_paths(bpmn)
+
+    assert [[d.name for d in p.diagrams] for p in shipped] == [["launch_gate.bpmn"]]
+    assert [WorkflowEngine.check_package(p).problems for p in shipped] == [()]
+
+
 def test_read_path_reads_a_zip_a_directory_and_a_plain_diagram(tmp_path: Path) -> None:
     (tmp_path / "p.zip").write_bytes(_zip({"p.bpmn": SHIPPED}))
     assert [d.name for d in read_path(tmp_path / "p.zip").diagrams] == ["p.bpmn"]
