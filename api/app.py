@@ -11,6 +11,8 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.handlers import RetryLostReads, install_error_handlers
+from api.metrics import install_metrics
+from api.observe import Observe, bind_log_ids
 from api.openapi import API_ERROR_RESPONSES, install_problem_openapi
 from api.routes import audit, auth, health, launches, outbox, processes, tasks, users
 from api.routes.deps import refuse_nul_characters
@@ -90,9 +92,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             router,
             prefix=API_PREFIX,
             responses=API_ERROR_RESPONSES,
-            dependencies=[Depends(refuse_nul_characters)],
+            dependencies=[Depends(refuse_nul_characters), Depends(bind_log_ids)],
         )
-    app.include_router(pages.router)
+    app.include_router(pages.router, dependencies=[Depends(bind_log_ids)])
+    install_metrics(app, database)
     install_static_and_docs(app)
     install_problem_openapi(app)
     return app
@@ -170,7 +173,7 @@ class LaunchGateApp(FastAPI):
     """FastAPI with SecurityHeaders outside everything else (see SecurityHeaders)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        return SecurityHeaders(Observe(super().build_middleware_stack()))
 
 
 def _install_fault_injection(engine: WorkflowEngine, settings: Settings) -> None:

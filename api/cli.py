@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -14,6 +15,7 @@ from api.audit_cli import audit_app
 from api.cli_engine import open_database as _database
 from api.cli_engine import open_engine as _engine
 from api.config_errors import settings_problems
+from api.logs import configure_logging
 from api.settings import get_settings, override_settings
 from engine import (
     EngineError,
@@ -251,11 +253,21 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    context: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version.")
     ] = False,
 ) -> None:
     """Launch Gate: BPMN launches that cannot go live until support is ready."""
+    settings = get_settings()
+    running = context.invoked_subcommand in {"serve", "worker", "run"}
+    # The one-shot commands print their results; their log shows warnings unless debugging is asked for.
+    quiet = "debug" if settings.log_level == "debug" else "warning"
+    configure_logging(settings.log_level if running else quiet, settings.log_format)
+    if running:
+        # Several processes share their metrics through files (api/metrics.py); set before they start.
+        folder = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "metrics")))
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from api.logs import logging_config
 from api.settings import Settings
 
 
@@ -25,6 +26,8 @@ def uvicorn_options(settings: Settings) -> dict[str, object]:
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies or None,
         "timeout_worker_healthcheck": settings.worker_start_timeout,
+        "log_config": logging_config(settings.log_level, settings.log_format),
+        "access_log": False,  # api/observe.py writes the access log, with the request id
     }
 
 

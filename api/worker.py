@@ -22,10 +22,6 @@ logger = logging.getLogger(__name__)
 Echo = Callable[[str], None]
 
 
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 def _stop_on_signals(stop: threading.Event) -> None:
     def handler(signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -55,7 +51,9 @@ def run_worker(
             f"delivered: {report.delivered}, retrying: {report.retrying}, incidents: {report.incidents}"
         )
         return
-    configure_logging()
+    from api.metrics import observe_tick
+
+    worker.on_tick = observe_tick
     stop = threading.Event()
     _stop_on_signals(stop)
     channels = ", ".join(c.name for c in worker.channels) or "none (messages become incidents)"

@@ -16,6 +16,7 @@ from engine.audit_signing import (
 from engine.checking import CheckReport, ProblemGroup
 from engine.checkpoints import CheckpointView, write_checkpoint
 from engine.clock import Clock, FixedClock, SystemClock, format_utc
+from engine.db.gauges import OperationalCounts, read_operational_counts
 from engine.db.migrate import current_revision, downgrade_to, is_at_head, schema_history, upgrade_to_head
 from engine.db.session import Database, check_database_url, default_database_url
 from engine.delivery import DeliveryConfig, SmtpSettings, WebhookSettings
@@ -61,6 +62,9 @@ from engine.errors import (
 from engine.forms.formats import normalize_email
 from engine.forms.submissions import LAUNCH_START_FIELDS
 from engine.holiday_calendar import HolidayCalendar
+from engine.logcontext import bind as bind_log_id
+from engine.logcontext import current as log_ids
+from engine.logcontext import log_context
 from engine.outbox import OutboxMessageView, RetryPolicy
 from engine.packages import MAX_PACKAGE_BYTES, PackageFile, ProcessPackage, read_path, read_paths, read_upload
 from engine.scheduling import LadderAction, LadderStep, SchedulePolicy
@@ -110,6 +114,7 @@ __all__ = [
     "LaunchStatus",
     "LaunchView",
     "NotFoundError",
+    "OperationalCounts",
     "OutboxMessageView",
     "PackageFile",
     "Page",
@@ -139,6 +144,7 @@ __all__ = [
     "Worker",
     "WorkflowEngine",
     "WorkflowStuckError",
+    "bind_log_id",
     "build_bundle",
     "cell",
     "check_database_url",
@@ -150,12 +156,15 @@ __all__ = [
     "is_at_head",
     "key_id",
     "load_public_key",
+    "log_context",
+    "log_ids",
     "neutralise",
     "normalize_email",
     "public_key_base64",
     "public_key_pem",
     "read_csv",
     "read_jsonl",
+    "read_operational_counts",
     "read_path",
     "read_paths",
     "read_upload",

@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from engine import checkpoints, outbox, reminders
 from engine.audit_signing import Signer
 from engine.db.maintenance import refresh_statistics
 from engine.delivery import Channel, DeliveryConfig, DeliveryError, channels_for
+from engine.logcontext import log_context
 from engine.notifications import CompositionError, compose
 from engine.outbox import OutboxMessageView
 from engine.service import WorkflowEngine
@@ -78,6 +80,8 @@ class Worker:
         self._maintained_at: datetime | None = None
         self.signer = signer
         self.checkpoint_every = checkpoint_every
+        # Called after every tick of run() with its report and duration in seconds (metrics).
+        self.on_tick: Callable[[TickReport, float], None] | None = None
         self.audit_to = dict(audit_to) if audit_to is not None else None
 
     def tick(self) -> TickReport:
@@ -144,7 +148,8 @@ class Worker:
         delivered = retrying = incidents = 0
         for message in batch:
             try:
-                outcome = self.deliver(message)
+                with log_context(launch_id=message.launch_id, task_id=message.task_id):
+                    outcome = self.deliver(message)
             except Exception:  # bookkeeping failed (e.g. a locked database): the lease expires, retried
                 logger.exception("outbox message %s: could not record the outcome", message.id)
                 continue
@@ -219,11 +224,14 @@ class Worker:
         stop = stop or threading.Event()
         logger.info("worker %s started (poll every %.1f s)", self.worker_id, poll_seconds)
         while not stop.is_set():
+            started = time.perf_counter()
             try:
                 report = self.tick()
             except Exception:
                 logger.exception("worker tick failed; trying again after the poll interval")
                 report = TickReport()
+            if self.on_tick is not None:
+                self.on_tick(report, time.perf_counter() - started)
             if not report.busy:
                 stop.wait(poll_seconds)
         logger.info("worker %s stopped", self.worker_id)

@@ -73,6 +73,7 @@ EXPECTED: dict[tuple[str, str], Row | ByTask] = {
     ("GET", "/readyz"):                                 Row(200, 200, 200, 200, 200, 200),
     ("GET", "/docs"):                                   Row(200, 200, 200, 200, 200, 200),
     ("GET", "/redoc"):                                  Row(200, 200, 200, 200, 200, 200),
+    ("GET", "/metrics"):                                Row(404, 404, 404, 404, 404, 404),  # loopback, token
     ("POST", "/api/v1/auth/sign-in"):                   Row(200, 200, 200, 200, 200, 200),
     # ---- one's own session and API tokens: anyone signed in; someone else's token does not exist for you
     ("POST", "/api/v1/auth/sign-out"):                  Row(401, 204, 204, 204, 204, 204),

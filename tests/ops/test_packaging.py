@@ -29,7 +29,7 @@ def test_every_package_of_the_tree_is_in_the_wheel() -> None:
 def test_templates_diagrams_and_assets_come_from_the_installed_packages() -> None:
     assert (FORMS_DIR / "base.html").is_file()
     assert (FORMS_DIR / "launch_gate" / "start_launch-schema.json").is_file()
-    assert sorted(path.name for path in BPMN_DIR.glob("*.bpmn")) == ["launch_gate.bpmn"]
+    assert "launch_gate.bpmn" in {path.name for path in BPMN_DIR.glob("*.bpmn")}
     assert (STATIC_DIR / "diagram.js").is_file()
     assert Settings().bpmn_dir == BPMN_DIR
 
