@@ -16,9 +16,10 @@ export LAUNCHGATE_DATABASE_URL ?= sqlite:///$(CURDIR)/var/launchgate.db
 # Tests run in PYTEST_WORKERS processes (pytest-xdist; 0: in this one process); PYTEST_ARGS adds options,
 # e.g. make pytest PYTEST_ARGS="--durations=25". Browser tests share one worker (tests/conftest.py).
 # PYTHONDONTWRITEBYTECODE is cleared for tests: without the bytecode cache every worker compiles everything.
+# LAUNCHGATE_DATABASE_URL (exported above for make run) is too: tests make their own databases.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
-PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST := env -u PYTHONDONTWRITEBYTECODE -u LAUNCHGATE_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: run test test-fast lint typecheck contracts pytest install assets lock clean wheel-check
 

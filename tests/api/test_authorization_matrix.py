@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
+import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -468,6 +469,7 @@ def _head(world: World) -> int:
         )
 
 
+@pytest.mark.slow
 def test_each_route_answers_each_role_as_table_says(
     app: FastAPI, sign_in: SignIn, anon_client: TestClient
 ) -> None:

@@ -30,6 +30,8 @@ from tests.api.live_server import (
     wait_for_file,
 )
 
+pytestmark = pytest.mark.slow  # live server processes
+
 PM, AUDITOR = "pat.pm", "ann.auditor"
 PRODUCT = "Crash Test Dummies"
 

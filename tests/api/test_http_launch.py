@@ -23,6 +23,8 @@ from tests.api.live_server import (
     work,
 )
 
+pytestmark = pytest.mark.slow  # live server processes
+
 PM, SUPPORT, MANAGER, AUDITOR, ADMIN = "pat.pm", "sam.support", "max.manager", "ann.auditor", "ada.admin"
 BPMN = Path(__file__).resolve().parents[2] / "bpmn" / "launch_gate.bpmn"
 FORMS = Path(__file__).resolve().parents[2] / "forms" / "launch_gate"

@@ -172,6 +172,7 @@ def live(database_url: str) -> Iterator[Live]:
     database.dispose()
 
 
+@pytest.mark.slow
 @BACKENDS
 @schema.parametrize()
 @settings(
@@ -209,6 +210,7 @@ NUL_REQUESTS = [
 ]
 
 
+@pytest.mark.slow
 @BACKENDS
 @pytest.mark.parametrize(("method", "path", "params", "body"), NUL_REQUESTS)
 def test_nul_characters_are_refused(

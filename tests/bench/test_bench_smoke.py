@@ -42,6 +42,7 @@ def _assert_launches_went_live(result: dict[str, object], keys: tuple[str, ...])
         assert part["submit_ms"]["p50"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_quick_run_of_every_workload(database: str, tmp_path: Path) -> None:
     lines: list[str] = []

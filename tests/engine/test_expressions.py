@@ -315,6 +315,7 @@ def test_evaluate_raises_evaluation_error_when_in_used_on_non_container(source: 
         run(source)
 
 
+@pytest.mark.slow
 def test_evaluate_raises_evaluation_error_when_data_deeply_nested() -> None:
     def deep() -> list[Any]:
         nested: list[Any] = []

@@ -14,6 +14,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -223,6 +224,7 @@ class LaunchGateMachine(RuleBasedStateMachine):
         return ["send_launch_notice"] if self.branches_done == {"beta", "template"} else []
 
 
+@pytest.mark.slow
 def test_go_live_succeeds_iff_every_gate_item_passed_across_random_orders_roles_and_restarts() -> None:
     run_state_machine_as_test(
         LaunchGateMachine,

@@ -19,6 +19,7 @@ from tests.engine import driver
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "bpmn"
 
 
+@pytest.mark.slow
 def test_a_gateway_loop_stops_at_the_step_budget_with_a_clear_error() -> None:
     # The hostile loop never passes deploy; built directly, it shows what the budget does at run time.
     spec = build_spec(parse_xml_document((FIXTURES / "gateway_loop.bpmn").read_bytes()), "minimal_gate")

@@ -47,6 +47,7 @@ def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     )
 
 
+@pytest.mark.slow
 def test_bad_settings_are_one_line_each_naming_the_variable_and_exit_2(tmp_path: Path) -> None:
     result = _cli(
         tmp_path,
@@ -69,6 +70,7 @@ def test_bad_settings_are_one_line_each_naming_the_variable_and_exit_2(tmp_path:
     assert "'soon:escalate'" in next(line for line in lines if "LADDER" in line)
 
 
+@pytest.mark.slow
 def test_a_problem_between_settings_names_both_variables(tmp_path: Path) -> None:
     result = _cli(tmp_path, "db", "current", LAUNCHGATE_WEBHOOK_URL="https://hooks.example.com/lg")
     assert result.returncode == 2, result.stderr
@@ -149,6 +151,7 @@ def test_db_current_history_and_downgrade(tmp_path: Path) -> None:
     assert is_at_head(Database.from_url(url).db_engine)
 
 
+@pytest.mark.slow
 def test_alembic_upgrade_head_works_from_the_repository_root(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'alembic.db'}"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHGATE_")}
