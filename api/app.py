@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.handlers import RetryLostReads, install_error_handlers
 from api.metrics import install_metrics
 from api.observe import Observe, bind_log_ids
-from api.openapi import API_ERROR_RESPONSES, install_problem_openapi
+from api.openapi import install_problem_openapi, operation_id
 from api.routes import audit, auth, health, launches, outbox, processes, tasks, users
 from api.routes.deps import refuse_nul_characters
 from api.security import REQUEST_ID_KEY
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = LaunchGateApp(
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
         title="Launch Gate",
         version="0.2.0",
         description=DESCRIPTION,
@@ -91,7 +92,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.include_router(
             router,
             prefix=API_PREFIX,
-            responses=API_ERROR_RESPONSES,
             dependencies=[Depends(refuse_nul_characters), Depends(bind_log_ids)],
         )
     app.include_router(pages.router, dependencies=[Depends(bind_log_ids)])

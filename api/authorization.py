@@ -29,13 +29,14 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
-from api.security import Caller, check_csrf, refused, resolve_caller
+from api.security import CSRF_HEADER, SESSION_COOKIE, Caller, check_csrf, refused, resolve_caller
 from engine import Actor, Role
 
 P = ParamSpec("P")
@@ -46,6 +47,24 @@ T = TypeVar("T")
 PENDING_AUTHORIZATION_KEY = "launchgate.pending_authorization"
 # Set by in_threadpool on the endpoints it wraps: their policy is decided inside their threadpool trip.
 AUTHORIZES_IN_THREADPOOL = "__launchgate_authorizes_in_threadpool__"
+
+
+# The two ways to send credentials, declared so /openapi.json lists them as security schemes on every route
+# that needs a caller (Swagger's Authorize button). They only document: resolve_caller reads the request.
+_BEARER = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="personal API token",
+    description="`Authorization: Bearer <token>` with a token from POST /api/v1/auth/tokens",
+    auto_error=False,
+)
+_SESSION = APIKeyCookie(
+    name=SESSION_COOKIE,
+    scheme_name="sessionCookie",
+    description=f"The session cookie of POST /api/v1/auth/sign-in; changes also need `{CSRF_HEADER}`",
+    auto_error=False,
+)
+BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+SessionDoc = Annotated[str | None, Depends(_SESSION)]
 
 
 class Access(StrEnum):
@@ -128,7 +147,9 @@ def allow(policy: Policy) -> Callable[..., Awaitable[Caller | DeferredCaller | N
         public.policy = policy  # type: ignore[attr-defined]
         return public
 
-    async def dependency(request: Request) -> Caller | DeferredCaller:
+    async def dependency(
+        request: Request, _bearer: BearerDoc = None, _session: SessionDoc = None
+    ) -> Caller | DeferredCaller:
         deferred = DeferredCaller(request, policy)
         if getattr(request.scope.get("endpoint"), AUTHORIZES_IN_THREADPOOL, False):
             request.scope[PENDING_AUTHORIZATION_KEY] = deferred.resolve

@@ -367,3 +367,13 @@ class OutboxMessageRead(Read):
     delivered_channels: Annotated[list[str], BeforeValidator(_sorted)] = Field(
         description="Channels already done (email, webhook)."
     )
+
+
+# Pages by name, so that /openapi.json (and a client generated from it) says `LaunchPageRead`, not
+# `PageRead_LaunchSummaryRead_`.
+class LaunchPageRead(PageRead[LaunchSummaryRead]):
+    """A page of launches."""
+
+
+class TaskPageRead(PageRead[TaskRead]):
+    """A page of tasks."""

@@ -8,6 +8,7 @@ from api.authorization import in_threadpool
 from api.openapi import RATE_LIMITED_RESPONSE
 from api.routes.deps import PublicDep, SignedInDep
 from api.schemas import (
+    ProblemRead,
     RowId,
     SessionRead,
     SignInCreate,
@@ -30,7 +31,10 @@ def client_address(request: Request) -> str:
     "/sign-in",
     response_model=SessionRead,
     summary="Sign in with a password; sets the session cookie",
-    responses=RATE_LIMITED_RESPONSE,
+    responses={
+        401: {"model": ProblemRead, "description": "Unknown user name or wrong password"},
+        **RATE_LIMITED_RESPONSE,
+    },
 )
 @in_threadpool
 def sign_in(

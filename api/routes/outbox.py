@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from api.authorization import in_threadpool
+from api.openapi import CONFLICT_RESPONSE
 from api.routes.deps import AdminDep, SignedInDep
 from api.schemas import OutboxMessageRead
 from api.security import EngineDep
@@ -33,6 +34,7 @@ def list_incidents(launch_id: str, caller: SignedInDep, engine: EngineDep) -> li
     "/outbox/{message_id}/retry",
     response_model=OutboxMessageRead,
     summary="Deliver a message again from its first attempt (admins); 409 when already delivered",
+    responses=CONFLICT_RESPONSE,
 )
 @in_threadpool
 def retry_message(message_id: MessageId, caller: AdminDep, engine: EngineDep) -> OutboxMessageRead:

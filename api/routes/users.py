@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from api.authorization import in_threadpool
+from api.openapi import CONFLICT_RESPONSE
 from api.routes.deps import AdminDep
 from api.schemas import PasswordReset, RowId, UserCreate, UserRead, UserUpdate
 from api.security import AccountsDep
@@ -18,7 +19,13 @@ def list_users(caller: AdminDep, accounts: AccountsDep) -> list[UserRead]:
     return [UserRead.model_validate(u) for u in accounts.list_users(actor=caller.actor)]
 
 
-@router.post("", response_model=UserRead, status_code=status.HTTP_201_CREATED, summary="Create a user")
+@router.post(
+    "",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a user",
+    responses=CONFLICT_RESPONSE,
+)
 @in_threadpool
 def create_user(body: UserCreate, caller: AdminDep, accounts: AccountsDep) -> UserRead:
     return UserRead.model_validate(
@@ -39,7 +46,12 @@ def get_user(user_id: RowId, caller: AdminDep, accounts: AccountsDep) -> UserRea
     return UserRead.model_validate(accounts.get_user(user_id=user_id, actor=caller.actor))
 
 
-@router.patch("/{user_id}", response_model=UserRead, summary="Set roles and/or enable or disable a user")
+@router.patch(
+    "/{user_id}",
+    response_model=UserRead,
+    summary="Set roles and/or enable or disable a user",
+    responses=CONFLICT_RESPONSE,
+)
 @in_threadpool
 def update_user(user_id: RowId, body: UserUpdate, caller: AdminDep, accounts: AccountsDep) -> UserRead:
     view = accounts.get_user(user_id=user_id, actor=caller.actor)
