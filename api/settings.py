@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         description="How long a worker holds a message it is delivering (a crashed worker's messages are "
         "delivered again after this)",
     )
+    idempotency_ttl_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 30,
+        description="How long an Idempotency-Key's first answer is kept (the worker purges older ones)",
+    )
     worker_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     # ---- time
     timezone: str = Field(

@@ -62,6 +62,7 @@ from engine.errors import (
 from engine.forms.formats import normalize_email
 from engine.forms.submissions import LAUNCH_START_FIELDS
 from engine.holiday_calendar import HolidayCalendar
+from engine.idempotency import IdempotencyKeyReusedError, IdempotentReplay
 from engine.logcontext import bind as bind_log_id
 from engine.logcontext import current as log_ids
 from engine.logcontext import log_context
@@ -109,6 +110,8 @@ __all__ = [
     "GateItemStatus",
     "GateItemView",
     "HolidayCalendar",
+    "IdempotencyKeyReusedError",
+    "IdempotentReplay",
     "LadderAction",
     "LadderStep",
     "LaunchStatus",

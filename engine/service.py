@@ -12,13 +12,14 @@ Each method delegates. Where things live:
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from datetime import date, datetime
+from contextlib import AbstractContextManager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from engine import checkpoints, outbox, permissions, queries
+from engine import checkpoints, idempotency, outbox, permissions, queries
 from engine.checking import CheckReport, check_package
 from engine.clock import Clock
 from engine.commands import assignment, complete, notes, processes, start, timers
@@ -42,6 +43,7 @@ from engine.domain import (
     TaskView,
 )
 from engine.errors import ConflictError, DiagramProblem
+from engine.idempotency import IdempotentReplay
 from engine.outbox import OutboxMessageView
 from engine.packages import ProcessPackage, shipped_packages
 from engine.scheduling import SchedulePolicy
@@ -320,6 +322,33 @@ class WorkflowEngine:
         """Audit something that happened outside a command (sign-in, exports, refusals); returns the
         event's sequence number."""
         return self._ctx.record_event(actor=actor, action=action, detail=detail, launch_id=launch_id)
+
+    # ------------------------------------------------------------------ idempotency keys
+
+    def idempotency_begin(
+        self, *, actor: Actor, route: str, key: str, fingerprint: str, ttl: timedelta
+    ) -> int | IdempotentReplay:
+        """Reserve a client's Idempotency-Key for a command (the reservation's id), or the first answer
+        to it. A key reused for another request, or still running: IdempotencyKeyReusedError (409)."""
+        return idempotency.begin(
+            self.db,
+            username=actor.username,
+            route=route,
+            key=key,
+            fingerprint=fingerprint,
+            now=self.clock.now(),
+            ttl=ttl,
+        )
+
+    def idempotency_pending(self, record_id: int) -> AbstractContextManager[None]:
+        """Run one command under the reservation: its transaction marks the reservation committed."""
+        return idempotency.pending(record_id)
+
+    def idempotency_finish(self, record_id: int, *, status_code: int, body: str) -> None:
+        idempotency.finish(self.db, record_id, status_code=status_code, body=body)
+
+    def idempotency_abandon(self, record_id: int) -> None:
+        idempotency.abandon(self.db, record_id)
 
     # ------------------------------------------------------------------ timers and notifications
 

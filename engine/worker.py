@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from engine import checkpoints, outbox, reminders
+from engine import checkpoints, idempotency, outbox, reminders
 from engine.audit_signing import Signer
 from engine.db.maintenance import refresh_statistics
 from engine.delivery import Channel, DeliveryConfig, DeliveryError, channels_for
@@ -125,8 +125,13 @@ class Worker:
         if last is not None and last <= now < last + self.maintenance_every:
             return False
         self._maintained_at = now
+        purged = idempotency.purge(self.engine.db, now=now)
         refresh_statistics(self.engine.db)
-        logger.info("worker %s: planner statistics refreshed", self.worker_id)
+        logger.info(
+            "worker %s: planner statistics refreshed, %d expired idempotency keys purged",
+            self.worker_id,
+            purged,
+        )
         return True
 
     def _step(self, name: str, run: Callable[[], T], fallback: T) -> T:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from api.authorization import in_threadpool
 from api.conditional import (
@@ -16,6 +16,7 @@ from api.conditional import (
     tag,
 )
 from api.filters import Filter, SearchText, UserName
+from api.idempotency import IdempotencyKeyHeader, run_idempotent
 from api.openapi import ETAG_HEADER, PRECONDITION_FAILED_RESPONSE
 from api.routes.deps import PmDep, SignedInDep, WorkerDep
 from api.schemas import (
@@ -23,9 +24,9 @@ from api.schemas import (
     BlockerRead,
     CommentCreate,
     CommentRead,
+    LaunchPageRead,
     LaunchRead,
-    LaunchSummaryRead,
-    PageRead,
+    ProblemRead,
 )
 from api.security import EngineDep
 from engine import (
@@ -64,21 +65,46 @@ router = APIRouter(prefix="/launches", tags=["launches"])
     response_model=LaunchRead,
     status_code=status.HTTP_201_CREATED,
     summary="Start a launch (product managers)",
-    responses={201: {"description": "The launch, started", "headers": ETAG_HEADER}},
+    responses={
+        201: {"description": "The launch, started", "headers": ETAG_HEADER},
+        409: {"model": ProblemRead, "description": "The process cannot run (a workflow incident)"},
+    },
 )
 @in_threadpool
-def start_launch(body: StartBody, caller: PmDep, engine: EngineDep, response: Response) -> LaunchRead:
+def start_launch(
+    body: StartBody,
+    caller: PmDep,
+    engine: EngineDep,
+    request: Request,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     data = dict(body)
     process = data.pop("process", DEFAULT_PROCESS_ID)
     if not isinstance(process, str):
         message = "Process: must be the id of a deployed process (a text)"
         raise ValidationFailedError(message, [FieldProblem(("process",), message, "process_unknown")])
-    view = engine.start_launch(data=data, actor=caller.actor, process_id=process)
-    tag(response, view.version)
-    return LaunchRead.model_validate(view)
+
+    def start() -> LaunchRead:
+        return LaunchRead.model_validate(
+            engine.start_launch(data=data, actor=caller.actor, process_id=process)
+        )
+
+    def launch(launch_id: str) -> LaunchRead:
+        return LaunchRead.model_validate(engine.get_launch(launch_id=launch_id, actor=caller.actor))
+
+    return run_idempotent(
+        request,
+        engine,
+        caller.actor,
+        idempotency_key,
+        body=body,
+        status_code=status.HTTP_201_CREATED,
+        command=start,
+        current=launch,
+    )
 
 
-@router.get("", response_model=PageRead[LaunchSummaryRead], summary="List launches, newest first")
+@router.get("", response_model=LaunchPageRead, summary="List launches, newest first")
 @in_threadpool
 def list_launches(
     caller: SignedInDep,
@@ -91,11 +117,11 @@ def list_launches(
     q: Annotated[Filter[SearchText], Query(description="Text in the product name")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> PageRead[LaunchSummaryRead]:
+) -> LaunchPageRead:
     page = engine.list_launches(
         actor=caller.actor, status=status_, pm=pm, blocked=blocked, search=q, offset=offset, limit=limit
     )
-    return PageRead[LaunchSummaryRead].model_validate(page)
+    return LaunchPageRead.model_validate(page)
 
 
 @router.get(

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.authorization import in_threadpool
-from api.conditional import IfMatchHeader, expected_version, tag
+from api.conditional import IfMatchHeader, expected_version
 from api.filters import Filter, IdText, UserName
-from api.openapi import ETAG_HEADER, PRECONDITION_FAILED_RESPONSE
+from api.idempotency import IdempotencyKeyHeader, run_idempotent
+from api.openapi import CONFLICT_RESPONSE, ETAG_HEADER, PRECONDITION_FAILED_RESPONSE
 from api.routes.deps import SignedInDep, WorkerDep
 from api.schemas import (
     CommentCreate,
     CommentRead,
     LaunchRead,
-    PageRead,
     TaskAssign,
     TaskComplete,
     TaskDetailRead,
+    TaskPageRead,
     TaskRead,
     joined,
 )
@@ -31,16 +32,14 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-@router.get("/inbox", response_model=PageRead[TaskRead], summary="My tasks and my roles' unassigned tasks")
+@router.get("/inbox", response_model=TaskPageRead, summary="My tasks and my roles' unassigned tasks")
 @in_threadpool
-def inbox(
-    caller: SignedInDep, engine: EngineDep, offset: Offset = 0, limit: Limit = 50
-) -> PageRead[TaskRead]:
+def inbox(caller: SignedInDep, engine: EngineDep, offset: Offset = 0, limit: Limit = 50) -> TaskPageRead:
     page = engine.list_tasks(actor=caller.actor, inbox=True, offset=offset, limit=limit)
-    return PageRead[TaskRead].model_validate(page)
+    return TaskPageRead.model_validate(page)
 
 
-@router.get("", response_model=PageRead[TaskRead], summary="Tasks by launch, status, role or assignee")
+@router.get("", response_model=TaskPageRead, summary="Tasks by launch, status, role or assignee")
 @in_threadpool
 def list_tasks(
     caller: SignedInDep,
@@ -51,7 +50,7 @@ def list_tasks(
     assignee: Annotated[Filter[UserName], Query()] = None,
     offset: Offset = 0,
     limit: Limit = 50,
-) -> PageRead[TaskRead]:
+) -> TaskPageRead:
     page = engine.list_tasks(
         actor=caller.actor,
         launch_id=launch_id,
@@ -61,7 +60,7 @@ def list_tasks(
         offset=offset,
         limit=limit,
     )
-    return PageRead[TaskRead].model_validate(page)
+    return TaskPageRead.model_validate(page)
 
 
 @router.get(
@@ -89,20 +88,35 @@ def complete_task(
     body: TaskComplete,
     caller: WorkerDep,
     engine: EngineDep,
-    response: Response,
+    request: Request,
     if_match: IfMatchHeader = None,
-) -> LaunchRead:
-    try:
-        view = engine.complete_task(
-            task_id=task_id,
-            data=body.data,
-            actor=caller.actor,
-            expected_version=expected_version(if_match),
-        )
-    except ValidationFailedError as exc:
-        raise _with_prefix(exc) from exc
-    tag(response, view.version)
-    return LaunchRead.model_validate(view)
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    def complete() -> LaunchRead:
+        try:
+            view = engine.complete_task(
+                task_id=task_id,
+                data=body.data,
+                actor=caller.actor,
+                expected_version=expected_version(if_match),
+            )
+        except ValidationFailedError as exc:
+            raise _with_prefix(exc) from exc
+        return LaunchRead.model_validate(view)
+
+    def launch(launch_id: str) -> LaunchRead:
+        return LaunchRead.model_validate(engine.get_launch(launch_id=launch_id, actor=caller.actor))
+
+    return run_idempotent(
+        request,
+        engine,
+        caller.actor,
+        idempotency_key,
+        body={"body": body.model_dump(mode="json"), "if_match": if_match},
+        status_code=status.HTTP_200_OK,
+        command=complete,
+        current=launch,
+    )
 
 
 def _with_prefix(exc: ValidationFailedError) -> EngineError:
@@ -110,20 +124,33 @@ def _with_prefix(exc: ValidationFailedError) -> EngineError:
     return ValidationFailedError(exc.message, prefixed)
 
 
-@router.post("/{task_id}/claim", response_model=TaskRead, summary="Take a task from my role's queue")
+@router.post(
+    "/{task_id}/claim",
+    response_model=TaskRead,
+    summary="Take a task from my role's queue",
+    responses=CONFLICT_RESPONSE,
+)
 @in_threadpool
 def claim_task(task_id: str, caller: WorkerDep, engine: EngineDep) -> TaskRead:
     return TaskRead.model_validate(engine.claim_task(task_id=task_id, actor=caller.actor))
 
 
-@router.post("/{task_id}/release", response_model=TaskRead, summary="Give a task back to its role's queue")
+@router.post(
+    "/{task_id}/release",
+    response_model=TaskRead,
+    summary="Give a task back to its role's queue",
+    responses=CONFLICT_RESPONSE,
+)
 @in_threadpool
 def release_task(task_id: str, caller: WorkerDep, engine: EngineDep) -> TaskRead:
     return TaskRead.model_validate(engine.release_task(task_id=task_id, actor=caller.actor))
 
 
 @router.post(
-    "/{task_id}/assign", response_model=TaskRead, summary="Assign a task to a user who holds its role"
+    "/{task_id}/assign",
+    response_model=TaskRead,
+    summary="Assign a task to a user who holds its role",
+    responses=CONFLICT_RESPONSE,
 )
 @in_threadpool
 def assign_task(task_id: str, body: TaskAssign, caller: WorkerDep, engine: EngineDep) -> TaskRead:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine import audit, outbox, scheduling
+from engine import audit, idempotency, outbox, scheduling
 from engine.commands.context import EngineContext
 from engine.db import rows
 from engine.db.rows import LaunchRow, NewTask, TaskRow
@@ -104,6 +104,7 @@ def write_change(ctx: EngineContext, change: LaunchChange) -> None:
             _add_message(session, change.before.id, message, now=change.now)
         if change.audit is not None:
             _append_audit(session, change.before.id, change.audit, now=change.now)
+        idempotency.mark_in(session, change.before.id)
 
 
 def write_new_launch(
@@ -121,6 +122,7 @@ def write_new_launch(
         rows.insert_gate_facts(session, launch.id, facts)
         _write_task_index(session, launch, new_tasks, gone=(), now=launch.created_at)
         _append_audit(session, launch.id, entry, now=launch.created_at)
+        idempotency.mark_in(session, launch.id)
 
 
 def plan_new_tasks(

@@ -369,3 +369,28 @@ class TaskDraftRecord(Base):
     author: Mapped[str] = mapped_column(String(100), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class IdempotencyKeyRecord(Base):
+    """A client's Idempotency-Key on a command route: the first request's fingerprint and, once answered,
+    its status and body (a retry gets them back). `committed`/`launch_id` are set inside the command's own
+    transaction, so a retry after an unknown commit outcome knows the command happened."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        UniqueConstraint("username", "route", "key", name="uq_idempotency_key"),
+        Index("ix_idempotency_key_expires", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), nullable=False)
+    route: Mapped[str] = mapped_column(String(200), nullable=False)
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    committed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    launch_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    locked_until: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
