@@ -27,7 +27,7 @@ def list_versions(caller: SignedInDep, engine: EngineDep) -> list[ProcessVersion
     summary="The processes a launch can run: the newest version of each, with its description",
 )
 @in_threadpool
-def list_processes(caller: SignedInDep, engine: EngineDep) -> list[ProcessRead]:
+def list_latest(caller: SignedInDep, engine: EngineDep) -> list[ProcessRead]:
     return [ProcessRead.model_validate(p) for p in engine.list_processes(actor=caller.actor)]
 
 

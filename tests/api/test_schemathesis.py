@@ -64,6 +64,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _SCHEMA_APP)
 # the schema does not say so, which would make a GET with one a "valid request rejected". The refusal itself
 # is tested below (test_nul_characters_are_refused).
 schema.config.generation.update(allow_x00=False)
+# The credentials are the fuzzer's own (Fuzzer.headers, a valid bearer token on every request): cases that
+# fuzz the declared security schemes (Authorization, the session cookie) would be overridden by it.
+schema.config.generation.update(with_security_parameters=False)
 # Real ids per path parameter name, filled in by the `live` fixture before any case is generated.
 REAL_IDS: dict[str, list[Any]] = {}
 
