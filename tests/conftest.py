@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from engine import Database, FixedClock, WorkflowEngine, upgrade_to_head
 
@@ -58,6 +58,19 @@ def fresh_database_url(kind: str, directory: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def backends_waiting_for(db_engine: Engine, holder_pid: int) -> int:
+    """How many PostgreSQL backends wait for a lock the backend `holder_pid` holds. Only those: tests of
+    other workers run on other schemas of the same database at the same time. (A new transaction each
+    time: PostgreSQL keeps one snapshot of pg_stat_activity per transaction.)"""
+    with db_engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"),
+                {"holder": holder_pid},
+            ).scalar_one()
+        )
 
 
 @pytest.fixture(params=_backends())

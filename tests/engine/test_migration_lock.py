@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 
 from engine import Database, is_at_head, upgrade_to_head
 from engine.db.migrate import _lock_schema_for_migration
-from tests.conftest import fresh_database_url
+from tests.conftest import backends_waiting_for, fresh_database_url
 
 pytestmark = pytest.mark.postgres
 WAIT = 120.0  # upper bound on a busy machine; never an assertion on time
@@ -55,18 +55,6 @@ def _at_head(url: str) -> bool:
         database.dispose()
 
 
-def _waiting_for(observer: Engine, holder_pid: int) -> int:
-    """Backends waiting for a lock the backend `holder_pid` holds (a new transaction each time: PostgreSQL
-    keeps one snapshot of pg_stat_activity per transaction)."""
-    with observer.connect() as connection:
-        return int(
-            connection.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"),
-                {"holder": holder_pid},
-            ).scalar_one()
-        )
-
-
 def test_migration_waits_only_for_a_migration_of_the_same_schema(two_schemas: tuple[str, str]) -> None:
     busy_url, other_url = two_schemas
     busy = create_engine(busy_url)
@@ -84,9 +72,13 @@ def test_migration_waits_only_for_a_migration_of_the_same_schema(two_schemas: tu
 
             same, same_errors = _migrate_in_thread(busy_url)
             deadline = time.monotonic() + WAIT
-            while _waiting_for(observer, holder_pid) == 0 and same.is_alive() and time.monotonic() < deadline:
+            while (
+                backends_waiting_for(observer, holder_pid) == 0
+                and same.is_alive()
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.05)
-            assert same.is_alive() and _waiting_for(observer, holder_pid) == 1, (
+            assert same.is_alive() and backends_waiting_for(observer, holder_pid) == 1, (
                 "a second migration of the busy schema did not wait"
             )
             assert not _at_head(busy_url)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from engine import LaunchView, WorkflowEngine, audit
 from engine.domain import Actor
+from tests.conftest import backends_waiting_for
 from tests.engine import driver
 
 
@@ -28,18 +29,6 @@ def _in_thread(run: Callable[[], LaunchView]) -> tuple[threading.Thread, list[ob
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     return thread, outcome
-
-
-def _waiting_for(engine: WorkflowEngine, holder_pid: int) -> int:
-    """How many PostgreSQL backends wait for a lock that the backend `holder_pid` holds (only those: other
-    tests may be running at the same time, on other schemas of the same database)."""
-    with engine.db.db_engine.connect() as conn:
-        return int(
-            conn.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"),
-                {"holder": holder_pid},
-            ).scalar_one()
-        )
 
 
 def test_command_on_other_launch_goes_through_while_a_chain_is_held(engine: WorkflowEngine) -> None:
@@ -59,9 +48,13 @@ def test_command_on_other_launch_goes_through_while_a_chain_is_held(engine: Work
 
         blocked, blocked_outcome = _in_thread(lambda: driver.complete(engine, held, "draft_proposal"))
         deadline = time.monotonic() + 120
-        while _waiting_for(engine, holder_pid) == 0 and blocked.is_alive() and time.monotonic() < deadline:
+        while (
+            backends_waiting_for(engine.db.db_engine, holder_pid) == 0
+            and blocked.is_alive()
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
-        assert blocked.is_alive() and _waiting_for(engine, holder_pid) == 1, (
+        assert blocked.is_alive() and backends_waiting_for(engine.db.db_engine, holder_pid) == 1, (
             "the held launch's command did not wait"
         )
     blocked.join(timeout=120)
