@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from api.errors import ApiError
+from api.paths import cookie_path, same_origin
 from engine import AccountService, Actor, UserView, WorkflowEngine
 
 SESSION_COOKIE = "lg_session"
@@ -102,7 +103,7 @@ def set_session_cookie(response: Response, request: Request, session_token: str)
         samesite="lax",
         secure=request.url.scheme == "https",
         max_age=SESSION_MAX_AGE,
-        path="/",
+        path=cookie_path(request.scope),
     )
 
 
@@ -130,7 +131,7 @@ def check_csrf(request: Request, caller: Caller) -> None:
     if request.method in SAFE_METHODS or not caller.via_session:
         return
     origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+    if origin is not None and not same_origin(request, origin):
         raise refused(request, caller, "csrf", f"cross-site request refused (Origin {origin!r})")
     if not tokens_match(request.headers.get(CSRF_HEADER), caller.csrf_token):
         raise refused(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.authorization import in_threadpool
 from api.openapi import RATE_LIMITED_RESPONSE
+from api.paths import cookie_path
 from api.routes.deps import PublicDep, SignedInDep
 from api.schemas import (
     ProblemRead,
@@ -52,7 +53,7 @@ def sign_out(request: Request, response: Response, accounts: AccountsDep, _: Sig
     if cookie:
         accounts.sign_out(cookie)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SESSION_COOKIE, path=cookie_path(request.scope))
     return response
 
 

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 
 from api.authorization import Access, Policy
 from api.errors import ApiError
+from api.paths import app_path, cookie_path, same_origin
 from api.security import SESSION_COOKIE, Caller, get_accounts, refused, tokens_match
 
 
@@ -42,7 +43,7 @@ def session_caller(request: Request) -> Caller | None:
 
 async def _check_form_csrf(request: Request, caller: Caller) -> None:
     origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+    if origin is not None and not same_origin(request, origin):
         raise refused(request, caller, "csrf", "This form was sent from another site, so it was refused.")
     form = await request.form()
     sent = form.get("csrf_token")
@@ -83,9 +84,7 @@ def page(policy: Policy) -> Callable[[Request], Awaitable[Caller | None]]:
             request.state.caller = caller
             return caller
         if caller is None:
-            raise SignInRequiredError(
-                request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            )
+            raise SignInRequiredError(app_path(request))
         if request.method == "POST":
             await _check_form_csrf(request, caller)
         if not policy.admits_roles_of(caller.actor):
@@ -119,7 +118,7 @@ def set_presession_cookie(response: Response, request: Request, token: str) -> N
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        path="/sign-in",
+        path=cookie_path(request.scope, "/sign-in"),
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from api.paths import app_path, root_of, site_url
 from api.web.auth import SignInRequiredError, session_caller, sign_in_url
-from api.web.templating import render
+from api.web.templating import ROOT_PATH, render
 from engine import Actor, EngineError, GateBlockedError, TaskNotReadyError, WorkflowEngine
 
 _TITLES = {
@@ -25,7 +26,7 @@ _TITLES = {
 
 def page_error(request: Request, status: int, error: Exception | str) -> Response:
     if status == 401:
-        return RedirectResponse(sign_in_url(request.url.path), status_code=303)
+        return RedirectResponse(site_url(request, sign_in_url(app_path(request))), status_code=303)
     detail = (
         error
         if isinstance(error, str)
@@ -36,10 +37,11 @@ def page_error(request: Request, status: int, error: Exception | str) -> Respons
         hint = "Nothing you entered was applied."
     blockers = error.blockers if isinstance(error, GateBlockedError) else ()
     caller = session_caller(request)
+    ROOT_PATH.set(root_of(request.scope))
     return render(
         "error.html",
         status_code=status,
-        request_path=request.url.path,
+        request_path=app_path(request),
         user=caller.actor if caller else None,
         csrf=caller.csrf_token if caller else "",
         inbox_count=_inbox_count(request, caller.actor) if caller else 0,
@@ -69,5 +71,5 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def sign_in_redirect(_request: Request, exc: SignInRequiredError) -> Response:
-    return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
+def sign_in_redirect(request: Request, exc: SignInRequiredError) -> Response:
+    return RedirectResponse(site_url(request, sign_in_url(exc.next_path)), status_code=303)

@@ -19,12 +19,16 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.paths import cookie_path, site_url
 from api.security import Caller
 
 NOTICE_COOKIE = "lg_notice"
 MAX_NOTICE = 300
 _TAKEN = "notice_taken"
-_DELETE = f"{NOTICE_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=lax".encode("latin-1")
+
+
+def _deletion(scope: Scope) -> bytes:
+    return f"{NOTICE_COOKIE}=; Max-Age=0; Path={cookie_path(scope)}; HttpOnly; SameSite=lax".encode("latin-1")
 
 
 def _mac(caller: Caller, text: str) -> str:
@@ -32,9 +36,10 @@ def _mac(caller: Caller, text: str) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def see_other_with_notice(url: str, caller: Caller, text: str) -> RedirectResponse:
-    """A 303 to `url` whose page shows `text` once, to this session only."""
-    response = RedirectResponse(url, status_code=303)
+def see_other_with_notice(request: Request, path: str, caller: Caller, text: str) -> RedirectResponse:
+    """A 303 to `path` (inside the application: the root path goes in front) whose page shows `text`
+    once, to this session only."""
+    response = RedirectResponse(site_url(request, path), status_code=303)
     text = text[:MAX_NOTICE]
     if caller.csrf_token:
         body = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
@@ -44,7 +49,7 @@ def see_other_with_notice(url: str, caller: Caller, text: str) -> RedirectRespon
             max_age=120,
             httponly=True,
             samesite="lax",
-            path="/",
+            path=cookie_path(request.scope),
         )
     return response
 
@@ -86,7 +91,7 @@ class NoticeCookie:
                 headers = list(message.get("headers", ()))
                 prefix = NOTICE_COOKIE.encode() + b"="
                 if not any(k.lower() == b"set-cookie" and v.startswith(prefix) for k, v in headers):
-                    message["headers"] = [*headers, (b"set-cookie", _DELETE)]
+                    message["headers"] = [*headers, (b"set-cookie", _deletion(scope))]
             await send(message)
 
         await self.app(scope, receive, send_deleting)

@@ -14,6 +14,14 @@ from api.resources import FORMS_DIR
 
 # The zone pages show times in (LAUNCHGATE_TIMEZONE): set per request by the pages' context.
 DISPLAY_ZONE: ContextVar[tzinfo] = ContextVar("display_zone", default=UTC)
+# The root path a proxy serves the pages under (api.paths), set per request with the zone: `url("/inbox")`
+# in a template is the URL a browser follows.
+ROOT_PATH: ContextVar[str] = ContextVar("root_path", default="")
+
+
+def _url(path: str) -> str:
+    """The URL of `path` (inside the application) for a browser: the root path in front."""
+    return ROOT_PATH.get() + path
 
 
 def _when(value: datetime | date | str | None) -> str:
@@ -46,6 +54,7 @@ def _build() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["day"] = _day
+    env.globals["url"] = _url
     return env
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.errors import ApiError
+from api.paths import cookie_path, same_origin
 from api.schemas import RowId
 from api.security import SESSION_COOKIE, AccountsDep, EngineDep, set_session_cookie
 from api.web.auth import (
@@ -29,7 +30,7 @@ def sign_in_page(
 ) -> Response:
     token = presession_token(request)
     if caller is not None:
-        response: Response = see_other(safe_next(next))
+        response: Response = see_other(request, safe_next(next))
     else:
         response = _sign_in_form(request, engine, token, next=safe_next(next))
     set_presession_cookie(response, request, token)
@@ -55,7 +56,7 @@ def sign_in_submit(
     request: Request, caller: PublicPage, engine: EngineDep, accounts: AccountsDep
 ) -> Response:
     origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+    if origin is not None and not same_origin(request, origin):
         raise ApiError(403, "csrf", "This form was sent from another site, so it was refused.")
     form = posted_form(request)
     username, password = str(form.get("username", ""))[:100], str(form.get("password", ""))[:200]
@@ -76,7 +77,7 @@ def sign_in_submit(
         return _sign_in_form(
             request, engine, token, next=target, error=exc.message, username=username, status_code=status
         )
-    response = see_other(target)
+    response = see_other(request, target)
     set_session_cookie(response, request, grant.session_token)
     return response
 
@@ -86,8 +87,8 @@ def sign_out_submit(request: Request, caller: SignedInPage, accounts: AccountsDe
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         accounts.sign_out(cookie)
-    response = see_other("/sign-in")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response = see_other(request, "/sign-in")
+    response.delete_cookie(SESSION_COOKIE, path=cookie_path(request.scope))
     return response
 
 
@@ -110,6 +111,8 @@ def tokens_submit(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def token_revoke_submit(token_id: RowId, caller: SignedInPage, accounts: AccountsDep) -> Response:
+def token_revoke_submit(
+    request: Request, token_id: RowId, caller: SignedInPage, accounts: AccountsDep
+) -> Response:
     accounts.revoke_token(token_id=token_id, actor=caller.actor)
-    return see_other_with_notice("/account/tokens", caller, "Token revoked.")
+    return see_other_with_notice(request, "/account/tokens", caller, "Token revoked.")

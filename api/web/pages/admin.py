@@ -46,7 +46,7 @@ def users_submit(request: Request, caller: AdminPage, engine: EngineDep, account
         users = accounts.list_users(actor=caller.actor)
         page = context(request, caller, engine, users=users, roles=ROLE_NAMES, errors=errors)
         return render("admin_users.html", status_code=422, **page)
-    return see_other_with_notice("/admin/users", caller, "User created.")
+    return see_other_with_notice(request, "/admin/users", caller, "User created.")
 
 
 @router.post("/admin/users/{user_id}")
@@ -63,7 +63,7 @@ def user_update_submit(
         accounts.reset_password(user_id=user_id, password=str(form.get("password", "")), actor=caller.actor)
     else:
         raise ApiError(400, "bad-request", f"unknown action {action!r}")
-    return see_other_with_notice("/admin/users", caller, "Saved.")
+    return see_other_with_notice(request, "/admin/users", caller, "Saved.")
 
 
 @router.get("/admin/processes")
@@ -89,7 +89,7 @@ def processes_submit(request: Request, caller: AdminPage, engine: EngineDep) -> 
             problems = list(exc.lines) or [f"{p.element_id or 'document'}: {p.message}" for p in exc.problems]
         else:
             text = " ".join(f"Deployed {v.process_id} version {v.version}." for v in deployed)
-            return see_other_with_notice("/admin/processes", caller, text)
+            return see_other_with_notice(request, "/admin/processes", caller, text)
     versions = engine.list_process_versions(actor=caller.actor)
     page = context(request, caller, engine, versions=versions, problems=problems)
     return render("admin_processes.html", status_code=400, **page)

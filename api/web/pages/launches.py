@@ -31,8 +31,8 @@ router = APIRouter()
 
 
 @router.get("/")
-def home(caller: SignedInPage) -> Response:
-    return see_other("/launches")
+def home(request: Request, caller: SignedInPage) -> Response:
+    return see_other(request, "/launches")
 
 
 @router.get("/launches")
@@ -145,7 +145,7 @@ def new_launch_submit(request: Request, caller: PmPage, engine: EngineDep) -> Re
         errors = errors_by_field([_launch_field_problem(p.loc, p.message) for p in exc.problems])
         return _start_page(request, caller, engine, process, values=values, errors=errors, status_code=422)
     text = f"Launch “{launch.product_name}” started."
-    return see_other_with_notice(f"/launches/{launch.id}", caller, text)
+    return see_other_with_notice(request, f"/launches/{launch.id}", caller, text)
 
 
 def _due_overrides(text: str) -> dict[str, str]:
@@ -194,11 +194,11 @@ def launch_page(request: Request, launch_id: str, caller: SignedInPage, engine: 
 
 @router.post("/launches/{launch_id}/incidents/{message_id}/retry")
 def incident_retry_submit(
-    launch_id: str, message_id: RowId, caller: AdminPage, engine: EngineDep
+    request: Request, launch_id: str, message_id: RowId, caller: AdminPage, engine: EngineDep
 ) -> Response:
     message = engine.retry_message(message_id=message_id, actor=caller.actor)
     text = f"The {message.kind.replace('_', ' ')} will be sent again."
-    return see_other_with_notice(f"/launches/{launch_id}#incidents", caller, text)
+    return see_other_with_notice(request, f"/launches/{launch_id}#incidents", caller, text)
 
 
 @router.get("/launches/{launch_id}/diagram.bpmn")
@@ -220,4 +220,4 @@ def comment_submit(request: Request, launch_id: str, caller: WorkerPage, engine:
         launch_id=launch_id, task_id=task_id, body=str(form.get("body", "")), actor=caller.actor
     )
     target = f"/tasks/{task_id}" if task_id else f"/launches/{launch_id}"
-    return see_other_with_notice(f"{target}#comments", caller, "Comment added.")
+    return see_other_with_notice(request, f"{target}#comments", caller, "Comment added.")

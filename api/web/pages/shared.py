@@ -9,10 +9,11 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 
 from api.authorization import PUBLIC, SIGNED_IN, roles
+from api.paths import app_path, root_of, site_url
 from api.security import Caller, EngineDep
 from api.web.auth import page
 from api.web.notices import take_notice
-from api.web.templating import DISPLAY_ZONE
+from api.web.templating import DISPLAY_ZONE, ROOT_PATH
 from engine import Role
 
 # The roles that work on launches: they may comment, and take, hand back and complete tasks.
@@ -26,8 +27,9 @@ AuditorPage = Annotated[Caller, Depends(page(roles(Role.AUDITOR, Role.ADMIN)))]
 AdminPage = Annotated[Caller, Depends(page(roles(Role.ADMIN)))]
 
 
-def see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+def see_other(request: Request, path: str) -> RedirectResponse:
+    """A 303 to `path` inside the application (the root path in front: api.paths)."""
+    return RedirectResponse(site_url(request, path), status_code=303)
 
 
 def safe_next(value: str | None) -> str:
@@ -45,8 +47,9 @@ def context(request: Request, caller: Caller | None, engine: EngineDep, **extra:
     """What the base layout needs (the user, the CSRF token, the inbox count, the notice), and `extra`."""
     inbox = engine.list_tasks(actor=caller.actor, inbox=True, limit=1).total if caller else 0
     DISPLAY_ZONE.set(engine.schedule.timezone)
+    ROOT_PATH.set(root_of(request.scope))
     return {
-        "request_path": request.url.path,
+        "request_path": app_path(request),
         "user": caller.actor if caller else None,
         "csrf": caller.csrf_token if caller else "",
         "inbox_count": inbox,

@@ -65,7 +65,7 @@ def claim_submit(request: Request, task_id: str, caller: WorkerPage, engine: Eng
     form = posted_form(request)
     task = engine.claim_task(task_id=task_id, actor=caller.actor)
     next_page = safe_next(str(form.get("next", "/inbox")))
-    return see_other_with_notice(next_page, caller, f"You took “{task.title}”.")
+    return see_other_with_notice(request, next_page, caller, f"You took “{task.title}”.")
 
 
 @router.post("/tasks/{task_id}/release")
@@ -73,14 +73,14 @@ def release_submit(request: Request, task_id: str, caller: WorkerPage, engine: E
     form = posted_form(request)
     task = engine.release_task(task_id=task_id, actor=caller.actor)
     next_page = safe_next(str(form.get("next", "/inbox")))
-    return see_other_with_notice(next_page, caller, f"“{task.title}” is back in the queue.")
+    return see_other_with_notice(request, next_page, caller, f"“{task.title}” is back in the queue.")
 
 
 @router.post("/tasks/{task_id}/assign")
 def assign_submit(request: Request, task_id: str, caller: WorkerPage, engine: EngineDep) -> Response:
     assignee = str(posted_form(request).get("assignee", ""))
     task = engine.assign_task(task_id=task_id, assignee=assignee, actor=caller.actor)
-    return see_other_with_notice(f"/tasks/{task_id}", caller, f"Assigned to {task.assignee}.")
+    return see_other_with_notice(request, f"/tasks/{task_id}", caller, f"Assigned to {task.assignee}.")
 
 
 def _task_template(process_id: str, bpmn_id: str) -> str:
@@ -185,7 +185,7 @@ def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: Engi
     if action.kind == "save_draft":
         engine.save_draft(task_id=task_id, data=data, actor=caller.actor)
         text = "Draft saved. You can come back to it at any time."
-        return see_other_with_notice(f"/tasks/{task_id}", caller, text)
+        return see_other_with_notice(request, f"/tasks/{task_id}", caller, text)
     try:
         launch = engine.complete_task(task_id=task_id, data=data, actor=caller.actor)
     except ValidationFailedError as exc:
@@ -194,4 +194,4 @@ def task_submit(request: Request, task_id: str, caller: WorkerPage, engine: Engi
     message = f"“{detail.task.title}” completed."
     if launch.status is LaunchStatus.LIVE:
         message = f"{launch.product_name} is live."
-    return see_other_with_notice(f"/launches/{launch.id}", caller, message)
+    return see_other_with_notice(request, f"/launches/{launch.id}", caller, message)
