@@ -192,16 +192,25 @@ class _StepBudget:
 
     def spend(self, task: Any) -> None:
         self.steps += 1
-        over_steps = self.steps > MAX_ENGINE_STEPS
-        if over_steps or (self.steps % 100 == 0 and self._cpu() > MAX_COMMAND_CPU_SECONDS):
-            limit = MAX_ENGINE_STEPS if over_steps else MAX_COMMAND_CPU_SECONDS
-            spent = f"{limit} engine steps" if over_steps else f"{limit} s of CPU"
+        spent = self._overspent(task)
+        if spent is not None:
             message = (
                 f"the workflow used more than {spent} in one command without reaching a wait state "
                 f"(last at {task.task_spec.bpmn_id}); it was stopped and nothing was stored"
             )
             logger.error("launch %s: %s", self.launch_id, message)
             raise StepBudgetExceededError(message)
+
+    def _overspent(self, task: Any) -> str | None:
+        if self.steps > MAX_ENGINE_STEPS:
+            return f"{MAX_ENGINE_STEPS} engine steps"
+        # A chain of engine steps deepens the task tree by one each; SpiffWorkflow walks the tree
+        # recursively and quietly stops near Python's recursion limit, long before MAX_ENGINE_STEPS.
+        if task.depth > MAX_TREE_DEPTH:
+            return f"{MAX_TREE_DEPTH} engine steps in a row"
+        if self.steps % 100 == 0 and self._cpu() > MAX_COMMAND_CPU_SECONDS:
+            return f"{MAX_COMMAND_CPU_SECONDS} s of CPU"
+        return None
 
     def _cpu(self) -> float:
         return time.thread_time() - self.started
