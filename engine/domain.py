@@ -42,6 +42,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# The roles that work tasks and discuss launches (a lane names one of them); auditors and admins read.
+WORKING_ROLES = frozenset({Role.PM, Role.SUPPORT_LEAD, Role.SUPPORT_MANAGER})
+
+
 class LaunchStatus(StrEnum):
     ACTIVE = "active"
     LIVE = "live"

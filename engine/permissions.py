@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.domain import Actor, Role, TaskStatus
+from engine.domain import WORKING_ROLES, Actor, Role, TaskStatus
 
 READ_ROLES = frozenset(Role)
 SUPPORT_ROLE = Role.SUPPORT_LEAD.value
@@ -29,7 +29,7 @@ def may_read(actor: Actor) -> str | None:
 
 
 def may_comment(actor: Actor) -> str | None:
-    if actor.roles & {Role.PM, Role.SUPPORT_LEAD, Role.SUPPORT_MANAGER}:
+    if actor.roles & WORKING_ROLES:
         return None
     return "auditors and admins read launches; they do not comment on them"
 

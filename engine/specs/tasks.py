@@ -7,12 +7,14 @@ from collections.abc import Collection, Mapping
 
 from lxml import etree
 
+from engine.domain import WORKING_ROLES
 from engine.model import UserTaskModel
 from engine.specs.bpmn_xml import NS, properties
 from engine.specs.elements import FORM_FILE_PROPERTIES
 from engine.specs.findings import Findings, checked_expression, checked_label
 
 MAX_DUE_DAYS = 365
+KNOWN_ROLES = frozenset(role.value for role in WORKING_ROLES)
 
 
 def lane_roles(process: etree._Element, found: Findings) -> dict[str, str]:
@@ -22,6 +24,13 @@ def lane_roles(process: etree._Element, found: Findings) -> dict[str, str]:
         role = properties(lane).get("role")
         if role is None:
             found.problem(lane.get("id"), "lane has no 'role' property")
+            continue
+        if role not in KNOWN_ROLES:
+            found.problem(
+                lane.get("id"),
+                f"lane's role {role!r} is not a role that works tasks "
+                f"(one of: {', '.join(sorted(KNOWN_ROLES))}); nobody could work its tasks",
+            )
             continue
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             if ref.text:

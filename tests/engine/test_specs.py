@@ -249,6 +249,19 @@ def test_check_diagram_names_the_timer_when_boundary_timer_event() -> None:
     assert _matching(problems, "signoff_overdue", "not supported"), problems
 
 
+def test_check_diagram_names_the_lane_when_its_role_works_no_tasks() -> None:
+    data = _fixture("minimal_gate").replace(
+        b'name="role" value="support_lead"', b'name="role" value="legal_team"'
+    )
+    assert b"legal_team" in data
+
+    problems = check_diagram(data, known_forms=None)
+
+    [problem] = _matching(problems, "lane_support_lead", "not a role that works tasks")
+    assert "'legal_team'" in problem.message and "support_manager" in problem.message
+    assert "auditor" not in problem.message  # auditors and admins read launches, they work no tasks
+
+
 def test_load_process_rejects_as_too_large_when_one_byte_over_the_limit() -> None:
     assert MAX_DIAGRAM_BYTES == 1_000_000
     data = _padded(SHIPPED.read_bytes(), MAX_DIAGRAM_BYTES + 1)
