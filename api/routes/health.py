@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.authorization import in_threadpool
+from api.errors import RETRY_AFTER_S
 from api.routes.deps import PublicDep
 from api.schemas import HealthRead
 from api.security import EngineDep
@@ -32,7 +33,9 @@ def readyz(_: PublicDep, engine: EngineDep) -> HealthRead | JSONResponse:
         at_head = is_at_head(engine.db.db_engine)
     except Exception as exc:  # any database failure means "not ready"
         return JSONResponse(
-            {"status": "unavailable", "detail": f"database unreachable: {type(exc).__name__}"}, 503
+            {"status": "unavailable", "detail": f"database unreachable: {type(exc).__name__}"},
+            503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
     if not at_head:
         return JSONResponse({"status": "unavailable", "detail": "migrations are not at head"}, 503)

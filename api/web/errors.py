@@ -5,10 +5,19 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from api.errors import RETRY_AFTER_S
 from api.paths import app_path, root_of, site_url
+from api.security import Caller
 from api.web.auth import SignInRequiredError, session_caller, sign_in_url
 from api.web.templating import ROOT_PATH, render
-from engine import Actor, EngineError, GateBlockedError, TaskNotReadyError, WorkflowEngine
+from engine import (
+    Actor,
+    DatabaseUnavailableError,
+    EngineError,
+    GateBlockedError,
+    TaskNotReadyError,
+    WorkflowEngine,
+)
 
 _TITLES = {
     400: "That request was not understood",
@@ -36,9 +45,10 @@ def page_error(request: Request, status: int, error: Exception | str) -> Respons
     if isinstance(error, TaskNotReadyError):
         hint = "Nothing you entered was applied."
     blockers = error.blockers if isinstance(error, GateBlockedError) else ()
-    caller = session_caller(request)
+    # The database is out of reach: do not ask it who is signed in (another wait, another log line).
+    caller = None if isinstance(error, DatabaseUnavailableError) else _caller_if_reachable(request)
     ROOT_PATH.set(root_of(request.scope))
-    return render(
+    response = render(
         "error.html",
         status_code=status,
         request_path=app_path(request),
@@ -53,6 +63,17 @@ def page_error(request: Request, status: int, error: Exception | str) -> Respons
         blockers=blockers,
         is_engine_error=isinstance(error, EngineError),
     )
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+def _caller_if_reachable(request: Request) -> Caller | None:
+    """Who is signed in, for the layout; nobody when the database cannot say (the page explains why)."""
+    try:
+        return session_caller(request)
+    except EngineError:
+        return None
 
 
 def _inbox_count(request: Request, actor: Actor) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import DatabaseUnavailableError
@@ -39,23 +39,42 @@ POOL_RECYCLE_S = 1800  # PostgreSQL: replace connections older than this (server
 _CHECKED_IN_AT = "launchgate_checked_in_at"
 
 
+# SQLite's answers for "not now": another writer holds the lock past the busy timeout, or the file cannot
+# be opened (a missing directory, a full or read-only disk).
+_SQLITE_UNAVAILABLE = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_FULL"})
+
+
 def connection_lost(exc: BaseException) -> bool:
-    """Whether `exc` says the database connection was lost (SQLAlchemy recognised a disconnect, or
-    PostgreSQL ended the session: AdminShutdown, a closed socket), not that a statement was wrong."""
+    """Whether `exc` says the database cannot be used right now, not that a statement was wrong: the
+    connection was lost (SQLAlchemy recognised a disconnect, or PostgreSQL ended the session:
+    AdminShutdown, a closed socket), no connection could be made (PostgreSQL refused it, or the database
+    does not exist: psycopg's OperationalError), the driver's connection is unusable (InterfaceError), or
+    SQLite stayed locked past its busy timeout."""
     if isinstance(exc, DisconnectionError):
         return True
     if not isinstance(exc, DBAPIError):
         return False
-    if exc.connection_invalidated:
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
         return True
-    return isinstance(exc, OperationalError) and type(exc.orig).__module__.startswith("psycopg")
+    if not isinstance(exc, OperationalError):
+        return False
+    return type(exc.orig).__module__.startswith("psycopg") or sqlite_unavailable(exc)
+
+
+def sqlite_unavailable(exc: BaseException) -> bool:
+    """SQLite's error (wrapped by SQLAlchemy or the driver's own) says the database is locked or cannot
+    be opened."""
+    return getattr(getattr(exc, "orig", exc), "sqlite_errorname", "") in _SQLITE_UNAVAILABLE
 
 
 def lost(exc: BaseException, *, outcome_unknown: bool = False) -> DatabaseUnavailableError:
     what = "while committing; the change may or may not have been applied" if outcome_unknown else ""
-    message = f"the database connection was lost {what}".strip() + " (try again in a moment)"
-    logger.warning("database connection lost: %s", exc)
-    return DatabaseUnavailableError(message, outcome_unknown=outcome_unknown)
+    if sqlite_unavailable(exc):
+        message = "the database is busy (locked by another writer)"
+    else:
+        message = f"the database could not be reached or its connection was lost {what}".strip()
+    logger.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return DatabaseUnavailableError(message + " (try again in a moment)", outcome_unknown=outcome_unknown)
 
 
 def is_sqlite(url: str) -> bool:
@@ -93,18 +112,20 @@ def create_db_engine(
     max_overflow: int = 20,
     echo: bool = False,
     idle_ping_s: float = IDLE_PING_S,
+    busy_timeout_s: float = 30.0,
 ) -> Engine:
     """Build a SQLAlchemy Engine for `url` with Launch Gate's durability settings. Each process keeps up
-    to `pool_size` connections open and opens up to `max_overflow` more under load."""
+    to `pool_size` connections open and opens up to `max_overflow` more under load. SQLite waits up to
+    `busy_timeout_s` for another writer's lock before the database counts as unavailable."""
     if is_sqlite(url):
         db_engine = create_engine(
             url,
             echo=echo,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
             pool_size=pool_size,
             max_overflow=max_overflow,
         )
-        _configure_sqlite(db_engine)
+        _configure_sqlite(db_engine, busy_timeout_s)
         return db_engine
     db_engine = create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=POOL_RECYCLE_S
@@ -149,7 +170,7 @@ def closed_by_server(dbapi_connection: Any) -> bool:
         return True
 
 
-def _configure_sqlite(db_engine: Engine) -> None:
+def _configure_sqlite(db_engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(db_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event decide how transactions start (DEFERRED or IMMEDIATE).
@@ -159,7 +180,7 @@ def _configure_sqlite(db_engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         finally:
             cursor.close()
 
@@ -266,7 +287,12 @@ class Database:
         pool's checks (a dead PostgreSQL connection is replaced at checkout) apply as to any checkout."""
         compiled = query.compiled_for(self.db_engine.dialect)
         args = compiled.arguments(params)
-        pooled = self.db_engine.raw_connection()
+        try:
+            pooled = self.db_engine.raw_connection()
+        except Exception as exc:  # the driver's own error: raw_connection() does not wrap it
+            if connection_lost(exc) or self._driver_unavailable(exc):  # no connection could be made
+                raise lost(exc) from exc
+            raise
         try:
             dbapi_connection: Any = pooled.dbapi_connection
             if not self.is_sqlite:
@@ -281,7 +307,7 @@ class Database:
                 dbapi_connection.autocommit = False
         except BaseException as exc:
             pooled.invalidate()  # its state is unknown: never hand it out again
-            if not self.is_sqlite and isinstance(exc, self.db_engine.dialect.loaded_dbapi.OperationalError):
+            if self._driver_unavailable(exc):
                 raise lost(exc) from exc
             raise
         finally:
@@ -292,6 +318,13 @@ class Database:
             value if convert is None else convert(value)
             for convert, value in zip(compiled.converters, row, strict=True)
         )
+
+    def _driver_unavailable(self, exc: BaseException) -> bool:
+        """A DBAPI driver's error (not SQLAlchemy's) saying the database cannot be used right now."""
+        if self.is_sqlite:
+            return sqlite_unavailable(exc)
+        dbapi = self.db_engine.dialect.loaded_dbapi
+        return isinstance(exc, (dbapi.OperationalError, dbapi.InterfaceError))
 
     @contextmanager
     def write(self) -> Iterator[Session]:
