@@ -15,9 +15,10 @@ from pathlib import PurePosixPath
 from engine.errors import DiagramProblem, DiagramRejectedError
 from engine.forms import FormRef
 from engine.forms import check_form_files as check_form_contents
-from engine.forms.diagram import form_refs_in
+from engine.forms.diagram import form_refs_in, start_event_of
 from engine.packages import PackageFile, ProcessPackage
 from engine.specs import inspect_diagram
+from engine.xml_safety import parse_xml_document
 
 __all__ = ["CheckReport", "ProblemGroup", "check_form_files", "check_package"]
 
@@ -138,7 +139,15 @@ def _form_content_problems(
             continue
         ui = ref.ui_file if ref.ui_file in files or ref.element_id not in reported else None
         refs.append(FormRef(ref.element_id, ref.schema_file, ui))
-    return [replace(p, file=p.file or diagram.name) for p in check_form_contents(files, refs)]
+    found = check_form_contents(files, refs, start_event=_start_event(diagram))
+    return [replace(p, file=p.file or diagram.name) for p in found]
+
+
+def _start_event(diagram: PackageFile) -> str | None:
+    try:
+        return start_event_of(parse_xml_document(diagram.data))
+    except DiagramRejectedError:
+        return None  # the diagram itself is reported
 
 
 def check_package(package: ProcessPackage, *, known_forms: Collection[str] | None = None) -> CheckReport:

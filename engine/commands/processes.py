@@ -44,7 +44,9 @@ def _prepare(xml: bytes, files: Mapping[str, bytes] | None) -> _Prepared:
     given = dict(files or {})
     refs = form_refs_in(xml)
     start_event = start_event_of(parse_xml_document(xml))
-    load_forms(given, refs, start_event=start_event)
+    start_errors = load_forms(given, refs, start_event=start_event).start_form_errors()
+    if start_errors:
+        raise DiagramRejectedError(start_errors)
     return _Prepared(
         process_id=loaded.model.process_id,
         xml=loaded.xml,

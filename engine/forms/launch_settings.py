@@ -9,6 +9,7 @@ checked by the engine, which knows the process.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from engine.forms.rules import parse_rules
@@ -50,6 +51,27 @@ _SCHEMA: Final[dict[str, Any]] = {
         }
     ],
 }
+
+START_FIELDS: Final = ("product_name", "summary", "planned_launch_date")
+"""What the engine itself reads from every start (the launch's name, summary and planned date): a
+process's start form must ask for them."""
+
+
+def start_form_problems(schema: Mapping[str, Any]) -> list[str]:
+    """Why a start form's schema cannot start a launch: a field the engine reads is not asked for, or
+    not required."""
+    properties = schema.get("properties")
+    asked = set(properties) if isinstance(properties, Mapping) else set()
+    required = set(schema.get("required") or ())
+    return [
+        f"the launch start form must ask for '{name}' (every launch has a product name, summary and "
+        "planned launch date)"
+        if name not in asked
+        else f"the launch start form must require '{name}'"
+        for name in START_FIELDS
+        if name not in asked or name not in required
+    ]
+
 
 LAUNCH_SETTINGS_FORM: Final = Form(name="launch settings", schema=_SCHEMA, rules=parse_rules(_SCHEMA)[0])
 """Validates the launch settings part of a start."""

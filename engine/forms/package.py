@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from engine.errors import DiagramProblem, DiagramRejectedError
 from engine.forms import limits
+from engine.forms.launch_settings import start_form_problems
 from engine.forms.rules import parse_rules
 from engine.forms.subset import SchemaProblem, check_schema
 from engine.forms.uischema import check_ui_schema
@@ -88,6 +89,17 @@ class FormSet:
         found = self.forms.get(self.start_event) if self.start_event else None
         return found or DEFAULT_START_FORM
 
+    def start_form_errors(self) -> list[DiagramProblem]:
+        """Why the start event's form cannot start a launch (checked at deploy; a version stored earlier
+        still loads, and its starts are refused field by field)."""
+        start = self.forms.get(self.start_event) if self.start_event else None
+        if start is None:
+            return []
+        return [
+            DiagramProblem(self.start_event, message, file=start.name)
+            for message in start_form_problems(start.schema)
+        ]
+
 
 @dataclass
 class _Report:
@@ -96,11 +108,14 @@ class _Report:
     forms: dict[str, Form] = field(default_factory=dict)
 
 
-def check_form_files(files: Mapping[str, bytes], referenced: Iterable[FormRef]) -> list[DiagramProblem]:
+def check_form_files(
+    files: Mapping[str, bytes], referenced: Iterable[FormRef], *, start_event: str | None = None
+) -> list[DiagramProblem]:
     """Every problem of the form files a diagram references: errors (the package cannot be deployed) and
     warnings (ignored UI hints). Each names its file (``file``) and the JSON pointer inside it
     (``element_id``), or the element whose reference is wrong. Never raises."""
     report = _check(files, list(referenced))
+    report.errors.extend(FormSet(forms=report.forms, start_event=start_event).start_form_errors())
     return [*report.errors, *report.warnings]
 
 

@@ -7,10 +7,9 @@ from datetime import date
 from typing import Any, Final
 
 from engine.errors import FieldProblem, ValidationFailedError
-from engine.forms.launch_settings import LAUNCH_SETTINGS_FORM, SETTINGS_FIELDS
+from engine.forms.launch_settings import LAUNCH_SETTINGS_FORM, SETTINGS_FIELDS, START_FIELDS
 from engine.forms.package import FormSet
 
-START_FIELDS: Final = ("product_name", "summary", "planned_launch_date")
 LAUNCH_START_FIELDS: Final = (*START_FIELDS, "support_distribution", "due_overrides")
 """Every field a launch start may carry: what the engine reads, and the launch settings."""
 """What the engine itself reads from every start (the launch's name, summary and planned date)."""

@@ -14,6 +14,8 @@ import pytest
 
 from engine import WorkflowEngine, read_path, read_paths, read_upload
 from engine.checking import check_package
+from engine.domain import Actor, Role
+from engine.errors import DiagramRejectedError
 from engine.packages import MAX_MEMBER_BYTES, MAX_MEMBERS, read_directory, read_zip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +23,7 @@ SHIPPED = (ROOT / "bpmn" / "launch_gate.bpmn").read_bytes()
 # the shipped diagram's form files, as members beside it
 SHIPPED_FORMS = [(p.name, p.read_bytes()) for p in sorted((ROOT / "forms" / "launch_gate").glob("*.json"))]
 FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
+ADMIN = Actor("admin", frozenset({Role.ADMIN}))
 
 
 def _zip(members: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -183,6 +186,36 @@ def test_check_package_checks_the_content_of_form_files() -> None:
     without_start_form = [(n, d) for n, d in SHIPPED_FORMS if not n.startswith("start_launch-schema")]
     start = check_package(read_upload([("p.bpmn", SHIPPED), *without_start_form]))
     assert [(p.file, p.element_id) for p in start.errors] == [("p.bpmn", "start_launch")]
+
+
+def test_check_package_refuses_a_start_form_without_what_every_launch_has() -> None:
+    # A process's start form may ask for more, but every launch has a product name, summary and date.
+    start_only_name = (
+        b'{"type": "object", "required": ["product_name"], "properties": '
+        b'{"product_name": {"type": "string", "title": "Product name", "maxLength": 120}, '
+        b'"summary": {"type": "string", "title": "Summary", "maxLength": 280}, '
+        b'"planned_launch_date": {"type": "string", "title": "Planned launch date", "format": "date"}}}'
+    )
+    uploaded = [(n, start_only_name if n == "start_launch-schema.json" else d) for n, d in SHIPPED_FORMS]
+    report = check_package(read_upload([("p.bpmn", SHIPPED), *uploaded]))
+    assert {(p.file, p.element_id) for p in report.errors} == {("start_launch-schema.json", "start_launch")}
+    assert sorted(p.message for p in report.errors) == [
+        "the launch start form must require 'planned_launch_date'",
+        "the launch start form must require 'summary'",
+    ]
+
+
+def test_deploy_refuses_a_start_form_without_what_every_launch_has(engine: WorkflowEngine) -> None:
+    before = engine.list_process_versions(actor=ADMIN)
+    files = dict(SHIPPED_FORMS)
+    files["start_launch-schema.json"] = b'{"type": "object", "properties": {"notes": {"type": "string"}}}'
+    del files["start_launch-uischema.json"]
+    start_ui = b'<spiffworkflow:property name="formUiSchemaFilename" value="start_launch-uischema.json" />'
+    changed = SHIPPED.replace(b'name="Go Live"', b'name="Go Live Now"').replace(start_ui, b"")
+    with pytest.raises(DiagramRejectedError) as caught:
+        engine.deploy_process(xml=changed, actor=ADMIN, files=files)
+    assert "the launch start form must ask for 'product_name'" in caught.value.message
+    assert engine.list_process_versions(actor=ADMIN) == before
 
 
 def test_read_path_takes_the_form_files_of_the_repository_layout() -> None:
