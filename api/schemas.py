@@ -7,7 +7,15 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    computed_field,
+    field_validator,
+)
 
 from engine import (
     Role,
@@ -83,10 +91,20 @@ class ProblemRead(BaseModel):
 
 
 class PageRead(Read, Generic[T]):
+    """Every list under /api/v1 answers this envelope (api.pagination): the items of one page in the list's
+    stable order, how many match in all, the `offset` and `limit` applied, and the `offset` of the next
+    page (null on the last)."""
+
     items: list[T]
     total: int
     offset: int
     limit: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + len(self.items)
+        return following if self.items and following < self.total else None
 
 
 # ------------------------------------------------------------------------------------------- auth
@@ -377,3 +395,35 @@ class LaunchPageRead(PageRead[LaunchSummaryRead]):
 
 class TaskPageRead(PageRead[TaskRead]):
     """A page of tasks."""
+
+
+class UserPageRead(PageRead[UserRead]):
+    """A page of users."""
+
+
+class TokenPageRead(PageRead[TokenRead]):
+    """A page of API tokens."""
+
+
+class BlockerPageRead(PageRead[BlockerRead]):
+    """A page of what blocks go-live."""
+
+
+class CommentPageRead(PageRead[CommentRead]):
+    """A page of comments."""
+
+
+class AuditEventPageRead(PageRead[AuditEventRead]):
+    """A page of audit events."""
+
+
+class ProcessVersionPageRead(PageRead[ProcessVersionRead]):
+    """A page of deployed process versions."""
+
+
+class ProcessPageRead(PageRead[ProcessRead]):
+    """A page of processes a launch can run."""
+
+
+class IncidentPageRead(PageRead[OutboxMessageRead]):
+    """A page of undeliverable messages (incidents)."""

@@ -233,6 +233,28 @@ def audit_events(
         return [audit.to_view(r) for r in repo.audit_events(session, query)]
 
 
+def audit_page(
+    ctx: EngineContext,
+    *,
+    actor: Actor,
+    launch_id: str | None,
+    actor_name: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    offset: int,
+    limit: int,
+) -> Page[AuditEventView]:
+    """One page of the filtered audit trail, oldest first (by sequence: paging never skips or repeats)."""
+    ctx.require(permissions.may_verify_audit(actor), actor, "audit.read")
+    offset, limit = page_bounds(offset, limit)
+    query = repo.audit_query(launch_id=launch_id, actor=actor_name, action=action, since=since, until=until)
+    with ctx.db.read() as session:
+        total, records = repo.audit_page(session, query, offset=offset, limit=limit)
+        items = tuple(audit.to_view(r) for r in records)
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
 def list_incidents(ctx: EngineContext, *, launch_id: str, actor: Actor) -> list[OutboxMessageView]:
     ctx.require(permissions.may_read(actor), actor, "launch.incidents")
     with ctx.db.read() as session:

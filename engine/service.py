@@ -311,6 +311,31 @@ class WorkflowEngine:
             limit=limit,
         )
 
+    def audit_page(
+        self,
+        *,
+        actor: Actor,
+        launch_id: str | None = None,
+        actor_name: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page[AuditEventView]:
+        """One page of audit events, oldest first, with the number matching (the API's list)."""
+        return queries.audit_page(
+            self._ctx,
+            actor=actor,
+            launch_id=launch_id,
+            actor_name=actor_name,
+            action=action,
+            since=since,
+            until=until,
+            offset=offset,
+            limit=limit,
+        )
+
     def verify_audit(self, *, public_key: Ed25519PublicKey | None = None) -> AuditVerification:
         """Recompute every audit chain and check every checkpoint (links, roots and, given the public key,
         signatures). OK with the root of the chain heads, or the first broken event or checkpoint."""

@@ -16,8 +16,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from api.authorization import in_threadpool
 from api.exports import EXPORT_COLUMNS, neutralise
 from api.filters import ActionText, Filter, IdText, UserName
+from api.pagination import PagingFields
 from api.routes.deps import AuditorDep
-from api.schemas import AuditEventRead, AuditVerifyRead
+from api.schemas import AuditEventPageRead, AuditVerifyRead
 from api.security import EngineDep
 from engine import Actor, AuditEventView, WorkflowEngine, build_bundle, format_utc
 
@@ -75,33 +76,30 @@ def _events(
         after = batch[-1].sequence
 
 
-class _Page(_Filters):
+class _Page(PagingFields, _Filters):
     """The list's filters and paging. One query model: a model that forbids extra fields takes the whole
     query string, so paging parameters declared beside it would be refused as extra inputs."""
 
-    after_sequence: int = Field(default=0, ge=0, le=2**63 - 1)  # BIGINT: larger would overflow (500)
-    limit: int = Field(default=100, ge=1, le=1000)
 
-
-@router.get("/events", response_model=list[AuditEventRead], summary="Audit events, filtered, oldest first")
+@router.get("/events", response_model=AuditEventPageRead, summary="Audit events, filtered, oldest first")
 @in_threadpool
 def list_events(
     caller: AuditorDep,
     engine: EngineDep,
     filters: Annotated[_Page, Query()],
-) -> list[AuditEventRead]:
-    after_sequence, limit = filters.after_sequence, filters.limit
-    events = engine.audit_events(
+) -> AuditEventPageRead:
+    paging = filters.paging()
+    page = engine.audit_page(
         actor=caller.actor,
         launch_id=filters.launch_id,
         actor_name=filters.actor,
         action=filters.action,
         since=filters.since,
         until=filters.until,
-        after_sequence=after_sequence,
-        limit=limit,
+        offset=paging.offset,
+        limit=paging.limit,
     )
-    return [AuditEventRead.model_validate(e) for e in events]
+    return AuditEventPageRead.model_validate(page)
 
 
 def _start_export(engine: WorkflowEngine, caller: AuditorDep, filters: _Filters, fmt: str) -> int:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.authorization import in_threadpool
 from api.openapi import RATE_LIMITED_RESPONSE
+from api.pagination import PagingDep, page_of
 from api.paths import cookie_path
 from api.routes.deps import PublicDep, SignedInDep
 from api.schemas import (
@@ -15,6 +16,7 @@ from api.schemas import (
     SignInCreate,
     TokenCreate,
     TokenCreatedRead,
+    TokenPageRead,
     TokenRead,
     UserRead,
     joined,
@@ -64,10 +66,10 @@ async def me(caller: SignedInDep) -> SessionRead:
     return SessionRead(user=UserRead.model_validate(caller.user), csrf_token=caller.csrf_token)
 
 
-@router.get("/tokens", response_model=list[TokenRead], summary="My API tokens")
+@router.get("/tokens", response_model=TokenPageRead, summary="My API tokens")
 @in_threadpool
-def list_tokens(caller: SignedInDep, accounts: AccountsDep) -> list[TokenRead]:
-    return [TokenRead.model_validate(t) for t in accounts.list_tokens(actor=caller.actor)]
+def list_tokens(caller: SignedInDep, accounts: AccountsDep, paging: PagingDep) -> TokenPageRead:
+    return TokenPageRead.model_validate(page_of(accounts.list_tokens(actor=caller.actor), paging))
 
 
 @router.post(

@@ -18,11 +18,13 @@ from api.conditional import (
 from api.filters import Filter, SearchText, UserName
 from api.idempotency import IdempotencyKeyHeader, run_idempotent
 from api.openapi import ETAG_HEADER, PRECONDITION_FAILED_RESPONSE
+from api.pagination import PagingDep, page_of
 from api.routes.deps import PmDep, SignedInDep, WorkerDep
 from api.schemas import (
-    AuditEventRead,
-    BlockerRead,
+    AuditEventPageRead,
+    BlockerPageRead,
     CommentCreate,
+    CommentPageRead,
     CommentRead,
     LaunchPageRead,
     LaunchRead,
@@ -109,17 +111,22 @@ def start_launch(
 def list_launches(
     caller: SignedInDep,
     engine: EngineDep,
+    paging: PagingDep,
     status_: Annotated[Filter[LaunchStatus], Query(alias="status")] = None,
     pm: Annotated[Filter[UserName], Query()] = None,
     blocked: Annotated[
         Filter[bool], Query(description="true: go-live blocked; false: ready to go live")
     ] = None,
     q: Annotated[Filter[SearchText], Query(description="Text in the product name")] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> LaunchPageRead:
     page = engine.list_launches(
-        actor=caller.actor, status=status_, pm=pm, blocked=blocked, search=q, offset=offset, limit=limit
+        actor=caller.actor,
+        status=status_,
+        pm=pm,
+        blocked=blocked,
+        search=q,
+        offset=paging.offset,
+        limit=paging.limit,
     )
     return LaunchPageRead.model_validate(page)
 
@@ -150,31 +157,37 @@ def get_launch(
     return LaunchRead.model_validate(view)
 
 
-@router.get("/{launch_id}/blockers", response_model=list[BlockerRead], summary="What still blocks go-live")
+@router.get("/{launch_id}/blockers", response_model=BlockerPageRead, summary="What still blocks go-live")
 @in_threadpool
-def get_blockers(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[BlockerRead]:
-    return [
-        BlockerRead.model_validate(b) for b in engine.list_blockers(launch_id=launch_id, actor=caller.actor)
-    ]
-
-
-@router.get("/{launch_id}/history", response_model=list[AuditEventRead], summary="The launch's audit trail")
-@in_threadpool
-def get_history(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[AuditEventRead]:
-    return [
-        AuditEventRead.model_validate(e)
-        for e in engine.launch_history(launch_id=launch_id, actor=caller.actor)
-    ]
+def get_blockers(
+    launch_id: str, caller: SignedInDep, engine: EngineDep, paging: PagingDep
+) -> BlockerPageRead:
+    blockers = engine.list_blockers(launch_id=launch_id, actor=caller.actor)
+    return BlockerPageRead.model_validate(page_of(blockers, paging))
 
 
 @router.get(
-    "/{launch_id}/comments", response_model=list[CommentRead], summary="Comments on the launch and its tasks"
+    "/{launch_id}/history",
+    response_model=AuditEventPageRead,
+    summary="The launch's audit trail, oldest first",
 )
 @in_threadpool
-def list_comments(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[CommentRead]:
-    return [
-        CommentRead.model_validate(c) for c in engine.list_comments(launch_id=launch_id, actor=caller.actor)
-    ]
+def get_history(
+    launch_id: str, caller: SignedInDep, engine: EngineDep, paging: PagingDep
+) -> AuditEventPageRead:
+    events = engine.launch_history(launch_id=launch_id, actor=caller.actor)
+    return AuditEventPageRead.model_validate(page_of(events, paging))
+
+
+@router.get(
+    "/{launch_id}/comments", response_model=CommentPageRead, summary="Comments on the launch and its tasks"
+)
+@in_threadpool
+def list_comments(
+    launch_id: str, caller: SignedInDep, engine: EngineDep, paging: PagingDep
+) -> CommentPageRead:
+    comments = engine.list_comments(launch_id=launch_id, actor=caller.actor)
+    return CommentPageRead.model_validate(page_of(comments, paging))
 
 
 @router.post(

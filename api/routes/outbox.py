@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path
 
 from api.authorization import in_threadpool
 from api.openapi import CONFLICT_RESPONSE
+from api.pagination import PagingDep, page_of
 from api.routes.deps import AdminDep, SignedInDep
-from api.schemas import OutboxMessageRead
+from api.schemas import IncidentPageRead, OutboxMessageRead
 from api.security import EngineDep
 
 router = APIRouter(tags=["incidents"])
@@ -19,15 +20,15 @@ MessageId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The outbox mess
 
 @router.get(
     "/launches/{launch_id}/incidents",
-    response_model=list[OutboxMessageRead],
+    response_model=IncidentPageRead,
     summary="The launch's messages that could not be delivered (incidents)",
 )
 @in_threadpool
-def list_incidents(launch_id: str, caller: SignedInDep, engine: EngineDep) -> list[OutboxMessageRead]:
-    return [
-        OutboxMessageRead.model_validate(m)
-        for m in engine.list_incidents(launch_id=launch_id, actor=caller.actor)
-    ]
+def list_incidents(
+    launch_id: str, caller: SignedInDep, engine: EngineDep, paging: PagingDep
+) -> IncidentPageRead:
+    incidents = engine.list_incidents(launch_id=launch_id, actor=caller.actor)
+    return IncidentPageRead.model_validate(page_of(incidents, paging))
 
 
 @router.post(

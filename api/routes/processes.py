@@ -7,28 +7,30 @@ from starlette.concurrency import run_in_threadpool
 
 from api.authorization import in_threadpool
 from api.errors import ApiError
+from api.pagination import PagingDep, page_of
 from api.routes.deps import AdminDep, SignedInDep
-from api.schemas import ProcessRead, ProcessVersionRead
+from api.schemas import ProcessPageRead, ProcessVersionPageRead, ProcessVersionRead
 from api.security import EngineDep
 from engine import MAX_DIAGRAM_BYTES, MAX_PACKAGE_BYTES, read_upload
 
 router = APIRouter(prefix="/processes", tags=["process versions"])
 
 
-@router.get("", response_model=list[ProcessVersionRead], summary="Deployed process versions")
+@router.get("", response_model=ProcessVersionPageRead, summary="Deployed process versions")
 @in_threadpool
-def list_versions(caller: SignedInDep, engine: EngineDep) -> list[ProcessVersionRead]:
-    return [ProcessVersionRead.model_validate(v) for v in engine.list_process_versions(actor=caller.actor)]
+def list_versions(caller: SignedInDep, engine: EngineDep, paging: PagingDep) -> ProcessVersionPageRead:
+    versions = engine.list_process_versions(actor=caller.actor)
+    return ProcessVersionPageRead.model_validate(page_of(versions, paging))
 
 
 @router.get(
     "/latest",
-    response_model=list[ProcessRead],
+    response_model=ProcessPageRead,
     summary="The processes a launch can run: the newest version of each, with its description",
 )
 @in_threadpool
-def list_latest(caller: SignedInDep, engine: EngineDep) -> list[ProcessRead]:
-    return [ProcessRead.model_validate(p) for p in engine.list_processes(actor=caller.actor)]
+def list_latest(caller: SignedInDep, engine: EngineDep, paging: PagingDep) -> ProcessPageRead:
+    return ProcessPageRead.model_validate(page_of(engine.list_processes(actor=caller.actor), paging))
 
 
 @router.post(

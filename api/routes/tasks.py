@@ -11,9 +11,11 @@ from api.conditional import IfMatchHeader, expected_version
 from api.filters import Filter, IdText, UserName
 from api.idempotency import IdempotencyKeyHeader, run_idempotent
 from api.openapi import CONFLICT_RESPONSE, ETAG_HEADER, PRECONDITION_FAILED_RESPONSE
+from api.pagination import PagingDep, page_of
 from api.routes.deps import SignedInDep, WorkerDep
 from api.schemas import (
     CommentCreate,
+    CommentPageRead,
     CommentRead,
     LaunchRead,
     TaskAssign,
@@ -28,14 +30,11 @@ from engine import EngineError, Role, TaskStatus, ValidationFailedError
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-Limit = Annotated[int, Query(ge=1, le=200)]
-
 
 @router.get("/inbox", response_model=TaskPageRead, summary="My tasks and my roles' unassigned tasks")
 @in_threadpool
-def inbox(caller: SignedInDep, engine: EngineDep, offset: Offset = 0, limit: Limit = 50) -> TaskPageRead:
-    page = engine.list_tasks(actor=caller.actor, inbox=True, offset=offset, limit=limit)
+def inbox(caller: SignedInDep, engine: EngineDep, paging: PagingDep) -> TaskPageRead:
+    page = engine.list_tasks(actor=caller.actor, inbox=True, offset=paging.offset, limit=paging.limit)
     return TaskPageRead.model_validate(page)
 
 
@@ -44,12 +43,11 @@ def inbox(caller: SignedInDep, engine: EngineDep, offset: Offset = 0, limit: Lim
 def list_tasks(
     caller: SignedInDep,
     engine: EngineDep,
+    paging: PagingDep,
     launch_id: Annotated[Filter[IdText], Query()] = None,
     status_: Annotated[Filter[TaskStatus], Query(alias="status")] = None,
     role: Annotated[Filter[Role], Query()] = None,
     assignee: Annotated[Filter[UserName], Query()] = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> TaskPageRead:
     page = engine.list_tasks(
         actor=caller.actor,
@@ -57,8 +55,8 @@ def list_tasks(
         status=status_,
         role=role.value if role else None,
         assignee=assignee,
-        offset=offset,
-        limit=limit,
+        offset=paging.offset,
+        limit=paging.limit,
     )
     return TaskPageRead.model_validate(page)
 
@@ -159,14 +157,14 @@ def assign_task(task_id: str, body: TaskAssign, caller: WorkerDep, engine: Engin
     return TaskRead.model_validate(view)
 
 
-@router.get("/{task_id}/comments", response_model=list[CommentRead], summary="Comments on a task")
+@router.get("/{task_id}/comments", response_model=CommentPageRead, summary="Comments on a task")
 @in_threadpool
-def list_task_comments(task_id: str, caller: SignedInDep, engine: EngineDep) -> list[CommentRead]:
+def list_task_comments(
+    task_id: str, caller: SignedInDep, engine: EngineDep, paging: PagingDep
+) -> CommentPageRead:
     task = engine.get_task(task_id=task_id, actor=caller.actor).task
-    return [
-        CommentRead.model_validate(c)
-        for c in engine.list_comments(launch_id=task.launch_id, task_id=task_id, actor=caller.actor)
-    ]
+    comments = engine.list_comments(launch_id=task.launch_id, task_id=task_id, actor=caller.actor)
+    return CommentPageRead.model_validate(page_of(comments, paging))
 
 
 @router.post(

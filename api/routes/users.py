@@ -6,17 +6,18 @@ from fastapi import APIRouter, status
 
 from api.authorization import in_threadpool
 from api.openapi import CONFLICT_RESPONSE
+from api.pagination import PagingDep, page_of
 from api.routes.deps import AdminDep
-from api.schemas import PasswordReset, RowId, UserCreate, UserRead, UserUpdate
+from api.schemas import PasswordReset, RowId, UserCreate, UserPageRead, UserRead, UserUpdate
 from api.security import AccountsDep
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("", response_model=list[UserRead], summary="All users")
+@router.get("", response_model=UserPageRead, summary="All users")
 @in_threadpool
-def list_users(caller: AdminDep, accounts: AccountsDep) -> list[UserRead]:
-    return [UserRead.model_validate(u) for u in accounts.list_users(actor=caller.actor)]
+def list_users(caller: AdminDep, accounts: AccountsDep, paging: PagingDep) -> UserPageRead:
+    return UserPageRead.model_validate(page_of(accounts.list_users(actor=caller.actor), paging))
 
 
 @router.post(

@@ -391,6 +391,16 @@ def audit_events(session: Session, query: Select[AuditEventRecord]) -> Sequence[
     return session.execute(query).scalars().all()
 
 
+def audit_page(
+    session: Session, query: Select[AuditEventRecord], *, offset: int, limit: int
+) -> tuple[int, Sequence[AuditEventRecord]]:
+    """The number of events `audit_query` matches and one page of them (LIMIT/OFFSET in SQL, by sequence)."""
+    total = int(
+        session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    )
+    return total, session.execute(query.offset(offset).limit(limit)).scalars().all()
+
+
 # ---------------------------------------------------------------------------------------- drafts, comments
 
 

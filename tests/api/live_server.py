@@ -300,6 +300,16 @@ class UserClient:
     def get(self, path: str, *, expect: int = 200, **kwargs: Any) -> Any:
         return self.call("GET", path, expect=expect, **kwargs)
 
+    def all_items(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every item of a list route, page by page (`offset=next_offset` until it is null)."""
+        items: list[Any] = []
+        offset: int | None = 0
+        while offset is not None:
+            page = self.get(path, params={**(params or {}), "offset": offset, "limit": 200})
+            items.extend(page["items"])
+            offset = page["next_offset"]
+        return items
+
     def post(self, path: str, *, expect: int = 200, **kwargs: Any) -> Any:
         return self.call("POST", path, expect=expect, **kwargs)
 

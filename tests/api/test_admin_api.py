@@ -33,7 +33,7 @@ AuditEvents = Callable[..., list[AuditEventView]]
 
 
 def _user_id(admin: TestClient, username: str) -> int:
-    found = [u["id"] for u in admin.get(USERS).json() if u["username"] == username]
+    found = [u["id"] for u in admin.get(USERS).json()["items"] if u["username"] == username]
     assert len(found) == 1, username
     return int(found[0])
 
@@ -100,19 +100,19 @@ INVALID_USERS: list[tuple[dict[str, Any], list[str | int]]] = [
 def test_user_refused_with_422_naming_field_when_input_invalid(
     admin_client: TestClient, subtests: pytest.Subtests
 ) -> None:
-    before = admin_client.get(USERS).json()
+    before = admin_client.get(USERS).json()["items"]
     for changes, loc in INVALID_USERS:
         with subtests.test(changes=changes):
             response = admin_client.post(USERS, json={**NEW_USER, **changes})
             assert response.status_code == 422, response.text
             assert response.headers["content-type"] == "application/problem+json"
             assert loc in [e["loc"] for e in response.json()["errors"]], response.json()["errors"]
-    assert admin_client.get(USERS).json() == before
+    assert admin_client.get(USERS).json()["items"] == before
 
 
 def test_users_listed_by_name_when_admin_asks(admin_client: TestClient) -> None:
     admin_client.post(USERS, json=NEW_USER)
-    users = admin_client.get(USERS).json()
+    users = admin_client.get(USERS).json()["items"]
     names = [u["username"] for u in users]
     assert names == sorted(names)
     assert {
@@ -248,7 +248,7 @@ def test_process_version_two_deployed_when_admin_uploads_modified_diagram(
         True,
         "ada.admin",
     )
-    versions = _gate(pm_client.get(PROCESSES).json())
+    versions = _gate(pm_client.get(PROCESSES).json()["items"])
     assert sorted((v["version"], v["is_latest"]) for v in versions) == [(1, False), (2, True)]
     launch = pm_client.post(
         "/api/v1/launches",
@@ -261,7 +261,7 @@ def test_process_version_two_deployed_when_admin_uploads_modified_diagram(
     assert launch.json()["process_version"] == 2
     again = _upload(admin_client, _modified_diagram(), forms=True)
     assert again.json()["version"] == 2, "the same content is the same version"
-    assert len(_gate(pm_client.get(PROCESSES).json())) == 2
+    assert len(_gate(pm_client.get(PROCESSES).json()["items"])) == 2
     deploys = audit_events(action="process.deployed", actor_name="ada.admin")
     assert [e.detail["version"] for e in deploys] == [2]
 
@@ -287,7 +287,7 @@ REJECTED: dict[str, tuple[str, str]] = {  # fixture -> (element named, words in 
 def test_diagram_rejected_with_400_naming_element_when_unsafe_or_invalid(
     admin_client: TestClient, audit_events: AuditEvents, subtests: pytest.Subtests
 ) -> None:
-    before = admin_client.get(PROCESSES).json()
+    before = admin_client.get(PROCESSES).json()["items"]
     for fixture, (element, words) in REJECTED.items():
         with subtests.test(fixture=fixture):
             response = _upload(admin_client, (FIXTURES / fixture).read_bytes(), fixture)
@@ -296,7 +296,7 @@ def test_diagram_rejected_with_400_naming_element_when_unsafe_or_invalid(
             assert problem["type"].endswith("/diagram-rejected")
             named = [e for e in problem["errors"] if e["loc"] == ["body", "file", element]]
             assert named and any(words in e["message"] for e in named), problem["errors"]
-    assert admin_client.get(PROCESSES).json() == before
+    assert admin_client.get(PROCESSES).json()["items"] == before
     assert audit_events(action="process.deployed", actor_name="ada.admin") == []
 
 
@@ -310,7 +310,7 @@ def test_diagram_refused_with_413_when_one_byte_over_limit(admin_client: TestCli
     response = _upload(admin_client, padded[: MAX_DIAGRAM_BYTES + 1])
     assert response.status_code == 413
     assert str(MAX_DIAGRAM_BYTES) in response.json()["detail"]
-    assert len(_gate(admin_client.get(PROCESSES).json())) == 1
+    assert len(_gate(admin_client.get(PROCESSES).json()["items"])) == 1
 
 
 def test_diagram_accepted_when_exactly_at_size_limit(admin_client: TestClient) -> None:
@@ -330,7 +330,7 @@ def test_diagram_refused_with_400_when_empty_or_not_xml(
             assert response.status_code == 400
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["detail"]
-    assert len(_gate(admin_client.get(PROCESSES).json())) == 1
+    assert len(_gate(admin_client.get(PROCESSES).json()["items"])) == 1
 
 
 def test_diagram_refused_with_422_when_file_field_missing(admin_client: TestClient) -> None:
@@ -390,7 +390,7 @@ def test_package_with_an_unsafe_member_rejected_with_400_naming_the_file(admin_c
     import io
     import zipfile
 
-    before = admin_client.get(PROCESSES).json()
+    before = admin_client.get(PROCESSES).json()["items"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("plain_process.bpmn", (FIXTURES / "plain_process.bpmn").read_bytes())
@@ -398,7 +398,7 @@ def test_package_with_an_unsafe_member_rejected_with_400_naming_the_file(admin_c
     response = admin_client.post(PROCESSES, files={"file": ("p.zip", buffer.getvalue(), "application/zip")})
     assert response.status_code == 400, response.text
     assert "the file name leaves the package" in response.text
-    assert admin_client.get(PROCESSES).json() == before
+    assert admin_client.get(PROCESSES).json()["items"] == before
 
 
 def test_admin_page_deploys_a_package_and_shows_problems_as_bpmn_check_words_them(
@@ -432,4 +432,4 @@ def test_diagram_without_the_form_files_it_names_rejected_naming_each(admin_clie
     assert response.status_code == 400
     named = {e["loc"][-1] for e in response.json()["errors"] if "is not in the package" in e["message"]}
     assert {"draft_proposal", "go_live", "start_launch"} <= named
-    assert len(_gate(admin_client.get(PROCESSES).json())) == 1
+    assert len(_gate(admin_client.get(PROCESSES).json()["items"])) == 1

@@ -193,9 +193,10 @@ def test_audit_events_filtered_when_launch_actor_action_or_time_given(
     support_client.post(f"/api/v1/launches/{launch_id}/comments", json={"body": "From support."})
 
     def events(**params: Any) -> list[dict[str, Any]]:
-        response = auditor_client.get(f"{AUDIT}/events", params={"limit": 1000, **params})
+        response = auditor_client.get(f"{AUDIT}/events", params={"limit": 200, **params})
         assert response.status_code == 200, response.text
-        found: list[dict[str, Any]] = response.json()
+        assert response.json()["next_offset"] is None, "every event fits on one page"
+        found: list[dict[str, Any]] = response.json()["items"]
         return found
 
     everything = events()
@@ -217,8 +218,9 @@ def test_audit_events_filtered_when_launch_actor_action_or_time_given(
     both = events(launch_id=launch_id, actor="pat.pm", action="comment.added")
     assert [e["after"]["body"] for e in both] == list(FORMULAS)
 
-    page = events(after_sequence=everything[2]["sequence"], limit=2)
-    assert [e["sequence"] for e in page] == [everything[3]["sequence"], everything[4]["sequence"]]
+    page = auditor_client.get(f"{AUDIT}/events", params={"offset": 3, "limit": 2}).json()
+    assert [e["sequence"] for e in page["items"]] == [everything[3]["sequence"], everything[4]["sequence"]]
+    assert (page["total"], page["offset"], page["limit"], page["next_offset"]) == (len(everything), 3, 2, 5)
 
 
 def test_audit_events_refused_with_422_when_filter_is_not_iso_time(auditor_client: TestClient) -> None:

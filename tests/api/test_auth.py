@@ -207,7 +207,7 @@ def test_cookie_change_refused_when_csrf_header_missing_or_wrong(
     wrong = pm_client.post(TOKENS, json={"name": "bot"}, headers={CSRF_HEADER: token + "x"})
     assert missing.status_code == wrong.status_code == 403
     assert missing.json()["type"].endswith("/csrf")
-    assert pm_client.get(TOKENS).json() == [], "reads need no CSRF token, and nothing was created"
+    assert pm_client.get(TOKENS).json()["items"] == [], "reads need no CSRF token, and nothing was created"
     denied = audit_events(action="request.denied")
     assert [(e.actor, e.detail["path"]) for e in denied] == [(PM, TOKENS), (PM, TOKENS)]
 
@@ -283,8 +283,8 @@ def test_api_token_shown_once_and_works_as_bearer(pm_client: TestClient, new_cli
     raw = body["token"]
     assert raw.startswith("lg_") and body["prefix"] == raw[:10] and body["revoked"] is False
     listed = pm_client.get(TOKENS)
-    assert [t["name"] for t in listed.json()] == ["release bot"]
-    assert "token" not in listed.json()[0]
+    assert [t["name"] for t in listed.json()["items"]] == ["release bot"]
+    assert "token" not in listed.json()["items"][0]
     assert raw not in listed.text
     me = new_client(headers={"Authorization": f"Bearer {raw}"}).get(ME)
     assert me.status_code == 200
@@ -301,7 +301,7 @@ def test_api_token_refused_when_revoked(
     revoked = pm_client.delete(f"{TOKENS}/{created['id']}")
     assert revoked.status_code == 200 and revoked.json()["revoked"] is True
     assert bot.get(ME).status_code == 401
-    assert pm_client.get(TOKENS).json()[0]["revoked"] is True
+    assert pm_client.get(TOKENS).json()["items"][0]["revoked"] is True
     events = audit_events(actor_name=PM)
     assert [e.action for e in events if e.action.startswith("token.")] == ["token.created", "token.revoked"]
     assert created["token"] not in json.dumps([asdict(e) for e in events], default=str)
@@ -312,7 +312,7 @@ def test_api_token_of_other_user_not_found_when_revoked(
 ) -> None:
     created = pm_client.post(TOKENS, json={"name": "mine"}).json()
     assert support_client.delete(f"{TOKENS}/{created['id']}").status_code == 404
-    assert pm_client.get(TOKENS).json()[0]["revoked"] is False
+    assert pm_client.get(TOKENS).json()["items"][0]["revoked"] is False
 
 
 def test_credentials_refused_when_user_disabled(

@@ -73,7 +73,7 @@ def test_if_match_with_an_old_version_is_refused_with_412_and_nothing_changes(
     assert [t["bpmn_id"] for t in after.json()["open_tasks"]] == ["draft_proposal"]
     assert [e.action for e in audit_events(launch_id=launch_id, action="task.completed")] == []
     assert len(audit_events(launch_id=launch_id, action="task.complete_conflict")) == 2
-    comments = pm_client.get(f"/api/v1/launches/{launch_id}/comments").json()
+    comments = pm_client.get(f"/api/v1/launches/{launch_id}/comments").json()["items"]
     assert [c["body"] for c in comments] == ["first"]
 
 

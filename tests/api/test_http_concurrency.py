@@ -82,14 +82,9 @@ def test_concurrent_completions_over_http_succeed_once_when_50_race_on_two_serve
         after = auditor.get(f"/launches/{lid}")
         assert after["version"] == version + 1
         assert open_ids(after) == {"acknowledge_launch_notice"}
-        completed = auditor.get(
-            "/audit/events", params={"launch_id": lid, "action": "task.completed", "limit": 1000}
-        )
+        completed = auditor.all_items("/audit/events", {"launch_id": lid, "action": "task.completed"})
         assert [e["task_id"] for e in completed].count(task["id"]) == 1
-        conflicts = auditor.get(
-            "/audit/events",
-            params={"launch_id": lid, "action": "task.complete_conflict", "limit": 1000},
-        )
+        conflicts = auditor.all_items("/audit/events", {"launch_id": lid, "action": "task.complete_conflict"})
         assert [e["task_id"] for e in conflicts] == [task["id"]] * (ATTEMPTS - 1)
         assert auditor.get("/audit/verify")["ok"] is True
 

@@ -67,8 +67,7 @@ class Crash:
 
     def audit(self, **params: Any) -> list[dict[str, Any]]:
         assert self.auditor is not None
-        events: list[dict[str, Any]] = self.auditor.get("/audit/events", params={**params, "limit": 1000})
-        return events
+        return self.auditor.all_items("/audit/events", params)
 
     def assert_chain_verifies(self) -> None:
         assert self.auditor is not None

@@ -71,7 +71,7 @@ def test_launch_goes_live_over_http_when_every_role_works_from_its_inbox(
     forms = forms_for(launch)
     assert launch["status"] == "active"
     assert open_ids(launch) == {"draft_proposal"}
-    assert [b["item"] for b in support.get(f"/launches/{lid}/blockers")] == GATE
+    assert [b["item"] for b in support.get(f"/launches/{lid}/blockers")["items"]] == GATE
 
     # The proposal, with one round of changes.
     work(pm, lid, "draft_proposal", forms["draft_proposal"])
@@ -102,7 +102,7 @@ def test_launch_goes_live_over_http_when_every_role_works_from_its_inbox(
     launch_note = manager.post(
         f"/launches/{lid}/comments", json={"body": "Two extra agents on launch day."}, expect=201
     )
-    blockers = pm.get(f"/launches/{lid}/blockers")
+    blockers = pm.get(f"/launches/{lid}/blockers")["items"]
     assert [b["item"] for b in blockers] == GATE[1:]
     held = {b["item"]: b for b in blockers}
     assert held["report_template"]["owner"] == SUPPORT
@@ -113,7 +113,7 @@ def test_launch_goes_live_over_http_when_every_role_works_from_its_inbox(
     work(pm, lid, "open_beta", forms["open_beta"])
     _, launch = work(support, lid, "draft_report_template", forms["draft_report_template"])
     assert support.get(f"/tasks/{template['id']}")["status"] == "completed"
-    assert [c["id"] for c in pm.get(f"/tasks/{template['id']}/comments")] == [task_note["id"]]
+    assert [c["id"] for c in pm.get(f"/tasks/{template['id']}/comments")["items"]] == [task_note["id"]]
     work(support, lid, "complete_beta_faq", forms["complete_beta_faq"])
     _, launch = work(pm, lid, "review_report_template", forms["review_report_template"])
     assert open_ids(launch) == {"send_launch_notice"}
@@ -122,21 +122,21 @@ def test_launch_goes_live_over_http_when_every_role_works_from_its_inbox(
     _, launch = work(support, lid, "acknowledge_launch_notice", forms["acknowledge_launch_notice"])
     assert open_ids(launch) == {"go_live"}
     assert launch["ready_to_go_live"] is True
-    assert pm.get(f"/launches/{lid}/blockers") == []
+    assert pm.get(f"/launches/{lid}/blockers")["items"] == []
     _, launch = work(pm, lid, "go_live", forms["go_live"])
 
     assert launch["status"] == "live"
     assert launch["gate_passed"] == launch["gate_total"] == 4
     assert launch["open_tasks"] == []
     assert all(g["status"] == "passed" and g["content_hash"] for g in launch["gate"])
-    comments = auditor.get(f"/launches/{lid}/comments")
+    comments = auditor.get(f"/launches/{lid}/comments")["items"]
     assert [(c["id"], c["task_id"]) for c in comments] == [
         (task_note["id"], template["id"]),
         (launch_note["id"], None),
     ]
 
     # The auditor reads the history and verifies the chain.
-    history = auditor.get(f"/launches/{lid}/history")
+    history = auditor.get(f"/launches/{lid}/history")["items"]
     actions = [e["action"] for e in history]
     assert actions[0] == "launch.started"
     assert actions.count("task.completed") == 11
@@ -191,7 +191,7 @@ def test_go_live_answers_409_with_blockers_when_modified_diagram_leaves_item_ope
         _, launch = work(user, lid, bpmn_id, forms[bpmn_id])
     assert open_ids(launch) == {"go_live"}
     assert launch["ready_to_go_live"] is False
-    assert [b["item"] for b in pm.get(f"/launches/{lid}/blockers")] == ["report_template"]
+    assert [b["item"] for b in pm.get(f"/launches/{lid}/blockers")["items"]] == ["report_template"]
 
     go_live = from_inbox(pm, lid, "go_live")
     response = pm.request("POST", f"/tasks/{go_live['id']}/complete", json={"data": forms["go_live"]})
@@ -211,6 +211,7 @@ def test_go_live_answers_409_with_blockers_when_modified_diagram_leaves_item_ope
     assert after["status"] == "active"
     assert after["version"] == launch["version"]
     assert pm.get(f"/tasks/{go_live['id']}")["status"] == "ready"
-    refusals = auditor.get("/audit/events", params={"launch_id": lid, "action": "task.complete_blocked"})
+    blocked = {"launch_id": lid, "action": "task.complete_blocked"}
+    refusals = auditor.get("/audit/events", params=blocked)["items"]
     assert [e["detail"]["blockers"] for e in refusals] == [["report_template"]]
     assert auditor.get("/audit/verify")["ok"] is True

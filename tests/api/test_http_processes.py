@@ -59,7 +59,7 @@ def test_starting_an_unknown_process_is_a_field_error_on_process(pm_client: Test
 def test_latest_processes_are_offered_with_description_and_start_form(support_client: TestClient) -> None:
     response = support_client.get("/api/v1/processes/latest")
     assert response.status_code == 200
-    found = {p["process_id"]: p for p in response.json()}
+    found = {p["process_id"]: p for p in response.json()["items"]}
     assert sorted(found) == ["launch_gate", "minor_launch"]
     assert found["minor_launch"]["description"].startswith("A lighter gate for small features")
     assert found["minor_launch"]["gated"] is True

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-PAGING = {"offset", "limit", "after_sequence"}
+PAGING = {"offset", "limit"}  # empty means the default: tests/api/test_pagination.py
 
 
 def _filtered_reads(app: FastAPI) -> list[tuple[str, list[str]]]:

@@ -152,7 +152,7 @@ def test_last_failed_attempt_is_an_incident_on_the_page_and_in_the_api_and_an_ad
         missing = client.post("/api/v1/outbox/999999/retry", headers=tokens["ada.admin"])
 
         assert listed.status_code == 200
-        assert [m["idempotency_key"] for m in listed.json()] == [key]
+        assert [m["idempotency_key"] for m in listed.json()["items"]] == [key]
         assert denied.status_code == 403
         assert page.status_code == 200
         assert "Delivery incidents" in page.text
