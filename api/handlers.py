@@ -101,7 +101,8 @@ class RetryLostReads:
 
         await self.app(scope, receive, unless_lost)
         if state.pop(CONNECTION_LOST, False):
-            logger.warning(
+            # INFO: the database's failure itself is logged once per outage (engine OutageLog).
+            logger.info(
                 "%s %s lost its database connection; running it again", scope["method"], scope["path"]
             )
             await self.app(scope, receive, send)

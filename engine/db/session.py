@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import select
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 _WRITE_OPTION = "launchgate_write"
 IDLE_PING_S = 10.0  # PostgreSQL: ping a pooled connection before use when it sat idle at least this long
+OUTAGE_LOG_EVERY_S = 30.0  # while the database is unavailable, one warning this often (OutageLog)
 POOL_RECYCLE_S = 1800  # PostgreSQL: replace connections older than this (server or network idle limits)
 _CHECKED_IN_AT = "launchgate_checked_in_at"
 
@@ -73,8 +75,30 @@ def lost(exc: BaseException, *, outcome_unknown: bool = False) -> DatabaseUnavai
         message = "the database is busy (locked by another writer)"
     else:
         message = f"the database could not be reached or its connection was lost {what}".strip()
-    logger.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return DatabaseUnavailableError(message + " (try again in a moment)", outcome_unknown=outcome_unknown)
+
+
+class OutageLog:
+    """One warning per outage, not one per request: the first failure is logged, then at most one line
+    every `every_s` seconds saying how many went unlogged (every request against a database that is down
+    would otherwise bury the log)."""
+
+    def __init__(self, every_s: float = OUTAGE_LOG_EVERY_S) -> None:
+        self.every_s = every_s
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._unlogged = 0
+
+    def note(self, exc: BaseException) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if self._last is not None and now - self._last < self.every_s:
+                self._unlogged += 1
+                return
+            unlogged, self._unlogged, self._last = self._unlogged, 0, now
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        more = f" ({unlogged} more since the last report)" if unlogged else ""
+        logger.warning("database unavailable: %s%s", first_line, more)
 
 
 def is_sqlite(url: str) -> bool:
@@ -247,6 +271,7 @@ class Database:
         self.db_engine = db_engine
         self.url = db_engine.url.render_as_string(hide_password=False)
         self.is_sqlite = db_engine.dialect.name == "sqlite"
+        self.outage = OutageLog()
         # A command's reads must come from one snapshot (the task row and the launch state agree);
         # PostgreSQL's default READ COMMITTED would mix snapshots, SQLite's read transactions never do.
         read_bind = db_engine
@@ -273,7 +298,7 @@ class Database:
             yield session
         except (DBAPIError, DisconnectionError) as exc:
             if connection_lost(exc):
-                raise lost(exc) from exc
+                raise self._lost(exc) from exc
             raise
         finally:
             session.close()
@@ -291,7 +316,7 @@ class Database:
             pooled = self.db_engine.raw_connection()
         except Exception as exc:  # the driver's own error: raw_connection() does not wrap it
             if connection_lost(exc) or self._driver_unavailable(exc):  # no connection could be made
-                raise lost(exc) from exc
+                raise self._lost(exc) from exc
             raise
         try:
             dbapi_connection: Any = pooled.dbapi_connection
@@ -308,7 +333,7 @@ class Database:
         except BaseException as exc:
             pooled.invalidate()  # its state is unknown: never hand it out again
             if self._driver_unavailable(exc):
-                raise lost(exc) from exc
+                raise self._lost(exc) from exc
             raise
         finally:
             pooled.close()
@@ -318,6 +343,10 @@ class Database:
             value if convert is None else convert(value)
             for convert, value in zip(compiled.converters, row, strict=True)
         )
+
+    def _lost(self, exc: BaseException, *, outcome_unknown: bool = False) -> DatabaseUnavailableError:
+        self.outage.note(exc)
+        return lost(exc, outcome_unknown=outcome_unknown)
 
     def _driver_unavailable(self, exc: BaseException) -> bool:
         """A DBAPI driver's error (not SQLAlchemy's) saying the database cannot be used right now."""
@@ -335,13 +364,13 @@ class Database:
                 yield session
             except (DBAPIError, DisconnectionError) as exc:
                 if connection_lost(exc):  # before the commit: nothing of it was written
-                    raise lost(exc) from exc
+                    raise self._lost(exc) from exc
                 raise
             try:
                 session.commit()
             except (DBAPIError, DisconnectionError) as exc:
                 if connection_lost(exc):  # during the commit: applied or not, nobody can tell
-                    raise lost(exc, outcome_unknown=True) from exc
+                    raise self._lost(exc, outcome_unknown=True) from exc
                 raise
         except BaseException:
             _rollback_quietly(session)

@@ -4,6 +4,7 @@ refusing connections (a closed port, a database that does not exist) for a page,
 
 from __future__ import annotations
 
+import logging
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -72,6 +73,9 @@ def test_unreachable_postgresql_answers_503_on_pages_api_and_readiness(
     assert ready.json()["status"] == "unavailable"
     assert "database unreachable" in ready.json()["detail"]
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings  # one line for the outage, not one per request or retry
+    assert warnings[0].startswith("database unavailable: ")
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
