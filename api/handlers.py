@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.authorization import refusal_before_input
 from api.errors import TITLES, ApiError, engine_error_response, problem
+from api.paths import path_in_app
 from api.schemas import FieldErrorRead
 from api.web.auth import SignInRequiredError
 from api.web.errors import page_error, sign_in_redirect
@@ -27,8 +28,7 @@ _NOT_PAGES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz"
 def is_page(request: Request) -> bool:
     """Whether the request is for a page (errors as HTML), by its path inside the application (after the
     root path a proxy serves it under, `launchgate serve --root-path`)."""
-    path, root = request.url.path, request.scope.get("root_path", "")
-    return not path.removeprefix(root).startswith(_NOT_PAGES)
+    return not path_in_app(request.scope).startswith(_NOT_PAGES)
 
 
 async def _engine(request: Request, exc: EngineError) -> Response:

@@ -11,6 +11,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import observe_request
+from api.paths import path_in_app
 from api.security import REQUEST_ID_KEY
 from engine import bind_log_id, log_context
 
@@ -66,7 +67,7 @@ class Observe:
 def _route_template(scope: Scope) -> str:
     """The route's path with its parameters named (`/api/v1/launches/{launch_id}`), so that metrics never
     have a label per launch; `/static` for static files, `(unmatched)` when no route answered."""
-    path = scope["path"].removeprefix(scope.get("root_path", ""))
+    path = path_in_app(scope)
     if path.startswith("/static/"):
         return "/static"
     if scope.get("route") is None:

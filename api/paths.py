@@ -24,12 +24,17 @@ def cookie_path(scope: Scope, path: str = "/") -> str:
     return (root_of(scope) + path).rstrip("/") or "/"
 
 
-def app_path(request: HTTPConnection) -> str:
-    """The path of this request inside the application (the prefix removed), with its query."""
-    path, root = request.url.path, root_of(request.scope)
+def path_in_app(scope: Scope) -> str:
+    """The request's path inside the application: the prefix removed."""
+    path, root = str(scope["path"]), root_of(scope)
     if root and (path == root or path.startswith(root + "/")):
         path = path[len(root) :] or "/"
-    return path + (f"?{request.url.query}" if request.url.query else "")
+    return path
+
+
+def app_path(request: HTTPConnection) -> str:
+    """The path of this request inside the application (the prefix removed), with its query."""
+    return path_in_app(request.scope) + (f"?{request.url.query}" if request.url.query else "")
 
 
 def same_origin(request: HTTPConnection, origin: str) -> bool:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.authorization import PUBLIC, allow
+from api.paths import root_of
 from api.resources import STATIC_DIR, VENDOR_DIR
 
 FAVICON = "/static/app/favicon.svg"
@@ -30,7 +31,7 @@ def install_static_and_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False, dependencies=[Depends(allow(PUBLIC))])
     def docs(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        root = root_of(request.scope)
         if not swagger:
             return HTMLResponse(_MISSING.format(root=root), status_code=503)
         return get_swagger_ui_html(
@@ -43,7 +44,7 @@ def install_static_and_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False, dependencies=[Depends(allow(PUBLIC))])
     def redoc_page(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        root = root_of(request.scope)
         if not redoc:
             return HTMLResponse(_MISSING.format(root=root), status_code=503)
         return get_redoc_html(
