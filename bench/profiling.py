@@ -63,7 +63,7 @@ INPROCESS_STEPS: tuple[tuple[str, str, str], ...] = (
     ("    write_change (the one transaction)", "engine/commands/write.py", "write_change"),
     (
         "    complete_user_task (Spiff run, engine steps, compaction)",
-        "engine/runtime.py",
+        "engine/runtime/workflow.py",
         "complete_user_task",
     ),
     ("    dump_state (serialize, no spec)", "engine/serialization.py", "dump_state"),

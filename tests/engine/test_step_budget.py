@@ -50,7 +50,7 @@ def _count(engine: WorkflowEngine, model: type, **where: str) -> int:
 def test_a_start_past_the_budget_writes_nothing_and_is_audited(
     engine: WorkflowEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runtime, "MAX_ENGINE_STEPS", 0)  # the start event itself is over budget
+    monkeypatch.setattr(runtime.budget, "MAX_ENGINE_STEPS", 0)  # the start event itself is over budget
     with pytest.raises(StepBudgetExceededError):
         driver.start(engine)
     assert _count(engine, LaunchRecord) == 0
@@ -63,11 +63,11 @@ def test_a_completion_past_the_budget_writes_nothing_and_is_audited(
     launch = driver.advance_until(engine, driver.start(engine), "review_proposal")
     task = driver.open_task(launch, "review_proposal")  # its gateway and fork are engine steps
     before = driver.stored_state(engine, launch.id)
-    monkeypatch.setattr(runtime, "MAX_ENGINE_STEPS", 1)
+    monkeypatch.setattr(runtime.budget, "MAX_ENGINE_STEPS", 1)
     with pytest.raises(StepBudgetExceededError):
         engine.complete_task(task_id=task.id, data=driver.form("review_proposal"), actor=driver.SUPPORT)
     assert driver.stored_state(engine, launch.id) == before
     assert _count(engine, AuditEventRecord, action="task.complete_failed") == 1
-    monkeypatch.setattr(runtime, "MAX_ENGINE_STEPS", 10_000)
+    monkeypatch.setattr(runtime.budget, "MAX_ENGINE_STEPS", 10_000)
     after = engine.complete_task(task_id=task.id, data=driver.form("review_proposal"), actor=driver.SUPPORT)
     assert {t.bpmn_id for t in after.open_tasks} == {"open_beta", "draft_report_template"}

@@ -1,0 +1,39 @@
+"""THE SpiffWorkflow adapter: build specs, start, complete user tasks, run engine steps, report status.
+
+No I/O here. SpiffWorkflow objects never leave this module (and engine.serialization): callers get plain
+ids, names and dicts.
+
+Two things SpiffWorkflow does by default that we change:
+- conditions go through `SafeScriptEngine`, which evaluates our small grammar and refuses to run scripts;
+- the task tree is compacted after every step (completed single-child links are spliced out), so a rework
+  loop costs the same at round 1000 as at round 10 and never reaches the iterator's depth limit of 1000;
+- timer events take "now" from the engine's clock, not from `datetime.now()`: SpiffWorkflow's timer
+  definitions are swapped for `ClockedDurationTimer` / `ClockedDateTimer` when a spec is built, and those
+  ask the workflow's script engine (`SafeScriptEngine.now()`, which carries the clock) for the time.
+
+The package: `workflow.py` (RunningWorkflow, the one object callers hold), `spec.py` (build a spec),
+`script_engine.py` (the safe script engine), `timers.py` (clocked timers and the timer check),
+`budget.py` (the step budget of one command).
+"""
+
+from engine.runtime.budget import MAX_COMMAND_CPU_SECONDS, MAX_ENGINE_STEPS, MAX_TREE_DEPTH, StepBudget
+from engine.runtime.script_engine import SafeScriptEngine
+from engine.runtime.spec import build_spec
+from engine.runtime.timers import ClockedDateTimer, ClockedDurationTimer, timer_literal, timer_problem
+from engine.runtime.workflow import START_DOCUMENT, ReadyTask, RunningWorkflow
+
+__all__ = [
+    "MAX_COMMAND_CPU_SECONDS",
+    "MAX_ENGINE_STEPS",
+    "MAX_TREE_DEPTH",
+    "START_DOCUMENT",
+    "ClockedDateTimer",
+    "ClockedDurationTimer",
+    "ReadyTask",
+    "RunningWorkflow",
+    "SafeScriptEngine",
+    "StepBudget",
+    "build_spec",
+    "timer_literal",
+    "timer_problem",
+]

@@ -1,0 +1,211 @@
+"""RunningWorkflow: one launch's workflow in memory, mutated only through its methods."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.defaults import UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.clock import Clock
+from engine.errors import EngineError, ExpressionEvaluationError, WorkflowStuckError
+from engine.runtime import budget
+from engine.runtime.script_engine import SCRIPT_ENGINE, SafeScriptEngine
+
+logger = logging.getLogger(__name__)
+
+START_DOCUMENT = "launch"
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    bpmn_id: str
+
+
+class RunningWorkflow:
+    """One launch's workflow, in memory. Mutated only through these methods."""
+
+    def __init__(self, workflow: Any, *, launch_id: str | None = None, clock: Clock | None = None) -> None:
+        self._wf = workflow
+        self._wf.script_engine = SCRIPT_ENGINE if clock is None else SafeScriptEngine(clock)
+        self.launch_id = launch_id
+
+    @property
+    def raw(self) -> Any:
+        """The SpiffWorkflow object, for engine.serialization only."""
+        return self._wf
+
+    @classmethod
+    def start(
+        cls, spec: Any, *, start_data: Mapping[str, Any], launch_id: str, clock: Clock | None = None
+    ) -> RunningWorkflow:
+        workflow = BpmnWorkflow(spec, script_engine=SCRIPT_ENGINE)
+        running = cls(workflow, launch_id=launch_id, clock=clock)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data[START_DOCUMENT] = dict(start_data)
+        running._advance()
+        return running
+
+    def ready_user_tasks(self) -> list[ReadyTask]:
+        return [
+            ReadyTask(id=str(t.id), bpmn_id=t.task_spec.bpmn_id)
+            for t in self._wf.tasks.values()
+            if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)
+        ]
+
+    def data_for(self, task_id: str) -> dict[str, Any]:
+        """The workflow data as the given task sees it (documents written so far)."""
+        return dict(self._task(task_id).data)
+
+    def latest_data(self) -> dict[str, Any]:
+        """The data of the most recently completed task (all documents written so far on that path)."""
+        last = self._wf.last_task
+        return dict(last.data) if last is not None else {}
+
+    def complete_user_task(self, task_id: str, *, document: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Store the form data under its document key, complete the task, run engine steps.
+
+        Returns the data as the task left it (what gate rules read)."""
+        task = self._task(task_id)
+        if task.state != TaskState.READY or not isinstance(task.task_spec, UserTask):
+            raise WorkflowStuckError(f"task {task_id} is not a ready user task")
+        task.data[document] = dict(data)
+        after = dict(task.data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise self._stuck(f"task {task.task_spec.bpmn_id} could not complete: {exc}") from exc
+        self._advance()
+        return after
+
+    def is_finished(self) -> bool:
+        """True only when no task anywhere is unfinished (checked over all tasks, not SpiffWorkflow's
+        depth-limited iterator, so a deep tree can never look finished by mistake) and Spiff agrees."""
+        unfinished = [t for t in self._wf.tasks.values() if t.has_state(TaskState.NOT_FINISHED_MASK)]
+        if unfinished:
+            return False
+        return bool(self._wf.is_completed())
+
+    def has_waiting_events(self) -> bool:
+        return any(
+            isinstance(t.task_spec, CatchingEvent) and t.state == TaskState.WAITING
+            for t in self._wf.tasks.values()
+        )
+
+    def task_count(self) -> int:
+        return len(self._wf.tasks)
+
+    def waiting_timers(self) -> dict[str, datetime]:
+        """Each waiting timer event (BPMN id) with the moment it fires."""
+        found: dict[str, datetime] = {}
+        for task in self._wf.tasks.values():
+            definition = getattr(task.task_spec, "event_definition", None)
+            if task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+                continue
+            due = task._get_internal_data("event_value")
+            if isinstance(due, str):
+                found[task.task_spec.bpmn_id] = TimerEventDefinition.get_datetime(due)
+        return found
+
+    def next_timer_at(self) -> datetime | None:
+        """When the earliest waiting timer fires (None: no timer is waiting)."""
+        return min(self.waiting_timers().values(), default=None)
+
+    def fire_due_timers(self) -> list[str]:
+        """Fire every waiting timer that is due by the clock and run the engine steps that follow.
+        Returns the BPMN ids of the timers that fired."""
+        now = self._wf.script_engine.now()
+        due_now = {bpmn_id: due for bpmn_id, due in self.waiting_timers().items() if due <= now}
+        if not due_now:
+            return []
+        try:
+            self._wf.refresh_timers()
+        except (SpiffWorkflowException, EngineError) as exc:
+            raise self._stuck(f"a timer could not fire: {exc}") from exc
+        self._advance()
+        after = self.waiting_timers()
+        return sorted(bpmn_id for bpmn_id, due in due_now.items() if after.get(bpmn_id) != due)
+
+    def depth(self) -> int:
+        deepest = 0
+        depths: dict[UUID, int] = {}
+        for task in self._wf.tasks.values():
+            chain: list[Any] = []
+            node = task
+            while node is not None and node.id not in depths:
+                chain.append(node)
+                node = node.parent
+            base = depths[node.id] if node is not None else -1
+            for item in reversed(chain):
+                base += 1
+                depths[item.id] = base
+            deepest = max(deepest, depths[task.id])
+        return deepest
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _task(self, task_id: str) -> Any:
+        try:
+            task = self._wf.get_task_from_id(UUID(task_id))
+        except (ValueError, KeyError, SpiffWorkflowException):
+            task = None
+        if task is None:
+            raise WorkflowStuckError(f"task {task_id} is not part of this workflow")
+        return task
+
+    def _advance(self) -> None:
+        steps = budget.StepBudget(self.launch_id)
+        try:
+            self._wf.do_engine_steps(will_complete_task=steps.spend)
+        except ExpressionEvaluationError as exc:
+            raise self._stuck(f"a gateway condition could not be evaluated: {exc.message}") from exc
+        except SpiffWorkflowException as exc:
+            raise self._stuck(f"the workflow could not advance: {exc}") from exc
+        self._compact()
+        self._check_progress()
+
+    def _stuck(self, message: str) -> WorkflowStuckError:
+        logger.error("launch %s: %s", self.launch_id, message)
+        return WorkflowStuckError(message)
+
+    def _compact(self) -> None:
+        """Splice out completed tasks whose only child is also completed.
+
+        Parallel joins look at the parents of their own instances and at ancestry; both survive, because a
+        task is removed only when its single child has already completed (so no waiting join hangs off it)
+        and ancestry order is kept."""
+        tasks = self._wf.tasks
+        root = self._wf.task_tree
+        for task in list(tasks.values()):
+            if task is root or task.state != TaskState.COMPLETED or len(task._children) != 1:
+                continue
+            parent = task.parent
+            if parent is None:
+                continue
+            child = tasks.get(task._children[0])
+            if child is None or child.state != TaskState.COMPLETED:
+                continue
+            parent._children[parent._children.index(task.id)] = child.id
+            child._parent = parent.id
+            del tasks[task.id]
+            if self._wf.last_task is task:
+                self._wf.last_task = child
+
+    def _check_progress(self) -> None:
+        if self.depth() > budget.MAX_TREE_DEPTH:
+            raise self._stuck(f"task tree depth exceeds {budget.MAX_TREE_DEPTH}; refusing to continue")
+        if self.is_finished():
+            return
+        if self.ready_user_tasks() or self.has_waiting_events():
+            return
+        raise self._stuck("no task is ready and the workflow is not finished")
