@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -58,12 +58,13 @@ def timer_bound_problem(
 
 
 def cycles_without_wait_state(
-    kinds: Mapping[str, str], edges: Mapping[str, Sequence[str]]
+    kinds: Mapping[str, str], edges: Mapping[str, Sequence[str]], *, waiting: Collection[str] = ()
 ) -> list[list[str]]:
     """The cycles (as strongly connected sets of nodes, in document order) that pass no wait state.
 
-    Wait states are taken out of the graph; whatever still loops spins without waiting."""
-    nodes = [n for n in kinds if kinds[n] not in WAIT_STATES]
+    Wait states (by kind, and the nodes in `waiting`, such as a sub-process holding a user task) are
+    taken out of the graph; whatever still loops spins without waiting."""
+    nodes = [n for n in kinds if kinds[n] not in WAIT_STATES and n not in waiting]
     keep = set(nodes)
     graph = {n: [t for t in edges.get(n, ()) if t in keep] for n in nodes}
     order = {n: i for i, n in enumerate(kinds)}

@@ -1,34 +1,127 @@
-"""The allow-list of BPMN elements: what a diagram may contain at the top level, in a process and below a
-flow node, the timer events, and the warnings for what is ignored (vendor extensions) or missing (a
-diagram interchange the launch page can draw).
+"""The allow-list of BPMN elements: what a diagram may contain at the top level, in a process or
+sub-process and below a flow node, the constructs still refused (each with its reason), and the warnings
+for what is ignored (vendor extensions) or missing (a diagram interchange the launch page can draw).
 
-Anything not listed (script, service and send tasks, sub-processes, call activities, data objects, …) is
-rejected: Launch Gate runs no code from diagrams. Intermediate catch events and boundary events are
-allowed with a timer (a quoted ISO 8601 literal), nothing else."""
+A sub-process's children are checked with the same rules as a process's, recursively. Anything not
+listed is rejected naming the element: Launch Gate runs no code from diagrams (docs/design.md, "The
+diagram contract")."""
 
 from __future__ import annotations
 
 from lxml import etree
 
 from engine.specs.bpmn_xml import BPMN_NS, NS, SPIFF_NS, local_name, namespace, nearest_id
-from engine.specs.findings import Findings
+from engine.specs.event_defs import EVENT_DEFINITIONS, EVENTS, TIMER_PARTS, check_event
+from engine.specs.findings import Findings, checked_expression
 from engine.xml_safety import BPMNDI_NS, DI_EXTENSION, foreign_attribute_namespaces, is_active_namespace
 
-TIMER_EVENTS = {"intermediateCatchEvent", "boundaryEvent"}
-FLOW_NODES = {"startEvent", "endEvent", "userTask", "exclusiveGateway", "parallelGateway"} | TIMER_EVENTS
-_TIMER_PARTS = {"timerEventDefinition", "timeDuration", "timeDate"}
-_PROCESS_CHILDREN = FLOW_NODES | {"sequenceFlow", "laneSet", "documentation", "extensionElements"}
-_NESTED_ALLOWED = {
-    "incoming",
-    "outgoing",
+ACTIVITIES = frozenset(
+    {"userTask", "manualTask", "task", "sendTask", "serviceTask", "receiveTask", "subProcess", "callActivity"}
+)
+GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"})
+FLOW_NODES = ACTIVITIES | GATEWAYS | EVENTS
+TIMER_EVENTS = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent"})
+_ARTIFACTS_AND_DATA = frozenset(
+    {
+        "textAnnotation",
+        "association",
+        "group",
+        "dataObject",
+        "dataObjectReference",
+        "dataStoreReference",
+        "property",
+        "ioSpecification",
+    }
+)
+_PROCESS_CHILDREN = (
+    FLOW_NODES | _ARTIFACTS_AND_DATA | {"sequenceFlow", "laneSet", "documentation", "extensionElements"}
+)
+_NESTED_ALLOWED = (
+    {
+        "incoming",
+        "outgoing",
+        "documentation",
+        "extensionElements",
+        "conditionExpression",
+        "lane",
+        "flowNodeRef",
+        "childLaneSet",
+        "multiInstanceLoopCharacteristics",
+        "loopCardinality",
+        "loopDataInputRef",
+        "loopDataOutputRef",
+        "inputDataItem",
+        "outputDataItem",
+        "completionCondition",
+        "dataInputAssociation",
+        "dataOutputAssociation",
+        "sourceRef",
+        "targetRef",
+        "ioSpecification",
+        "dataInput",
+        "dataOutput",
+        "inputSet",
+        "outputSet",
+        "dataInputRefs",
+        "dataOutputRefs",
+        "optionalInputRefs",
+        "optionalOutputRefs",
+        "whileExecutingInputRefs",
+        "whileExecutingOutputRefs",
+        "dataState",
+        "text",
+        "property",
+    }
+    | TIMER_PARTS
+    | EVENT_DEFINITIONS
+)
+# Expressions below a flow node that are read by the safe grammar (engine.expressions).
+_EXPRESSIONS = {"loopCardinality": "loop cardinality", "completionCondition": "completion condition"}
+_TOP_LEVEL_ALLOWED = {
+    "process",
+    "collaboration",
     "documentation",
     "extensionElements",
-    "conditionExpression",
-    "lane",
-    "flowNodeRef",
-} | _TIMER_PARTS
-_TOP_LEVEL_ALLOWED = {"process", "collaboration", "documentation", "extensionElements"}
-_COLLABORATION_CHILDREN = {"participant", "documentation", "extensionElements"}
+    "message",
+    "signal",
+    "error",
+    "escalation",
+    "itemDefinition",
+    "dataStore",
+    "category",
+}
+_COLLABORATION_CHILDREN = {
+    "participant",
+    "messageFlow",
+    "textAnnotation",
+    "association",
+    "group",
+    "documentation",
+    "extensionElements",
+}
+_NO_CODE = "Launch Gate never runs code from a diagram"
+_COMPENSATION = (
+    "compensation is not supported: Launch Gate undoes nothing automatically; model the undo steps as tasks"
+)
+REFUSED = {
+    "scriptTask": f"script tasks are not allowed: {_NO_CODE}",
+    "businessRuleTask": "business-rule tasks are not supported: Launch Gate evaluates no decision tables; "
+    "use an exclusive gateway with conditions",
+    "complexGateway": "complex gateways are not supported: use an inclusive or an exclusive gateway",
+    "adHocSubProcess": "ad-hoc sub-processes are not supported: use a sub-process whose tasks follow a "
+    "parallel gateway",
+    "transaction": f"transactions are not supported: they need compensation, and {_COMPENSATION[:27]}",
+    "cancelEventDefinition": "cancel events belong to transactions, which are not supported",
+    "compensateEventDefinition": _COMPENSATION,
+    "standardLoopCharacteristics": "standard loops are not supported: their loop condition is tested after "
+    "every pass with no bound on the passes; use a multi-instance (a cardinality or a collection) or a "
+    "flow back through an exclusive gateway and a user task",
+    "linkEventDefinition": "link events are not supported: draw the sequence flow",
+    "conditionalEventDefinition": "conditional events are not supported: use an exclusive gateway",
+    "script": f"scripts are not allowed: {_NO_CODE}",
+    "transformation": f"data transformations are not allowed: {_NO_CODE}",
+    "assignment": f"data assignments are not allowed: {_NO_CODE}",
+}
 FORM_FILE_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
 _KNOWN_PROPERTIES = {
     "role",
@@ -55,7 +148,7 @@ def check_top_level(root: etree._Element, found: Findings) -> None:
             continue  # diagram interchange and active content: check_markup's business
         name = local_name(child.tag)
         if namespace(child.tag) != BPMN_NS or name not in _TOP_LEVEL_ALLOWED:
-            found.problem(child.get("id"), f"<{name}> is not supported at the top level")
+            found.problem(child.get("id"), REFUSED.get(name) or f"<{name}> is not supported at the top level")
         if name == "collaboration":
             for part in child:
                 if isinstance(part.tag, str) and local_name(part.tag) not in _COLLABORATION_CHILDREN:
@@ -64,55 +157,43 @@ def check_top_level(root: etree._Element, found: Findings) -> None:
                     )
 
 
-def check_process_elements(process: etree._Element, found: Findings) -> None:
-    """Every child of a process and everything below it."""
-    for child in process:
+def check_process_elements(scope: etree._Element, found: Findings) -> None:
+    """Every child of a process (or sub-process) and everything below it; a sub-process's children are
+    checked by the same rules."""
+    own = local_name(scope.tag) == "subProcess"
+    for child in scope:
         if not isinstance(child.tag, str):
             continue
         name = local_name(child.tag)
+        if own and namespace(child.tag) == BPMN_NS and name not in _PROCESS_CHILDREN:
+            if _check_nested(child, found):  # the sub-process's own incoming, outgoing, loop, …
+                _walk_nested(child, found)
+            continue
         if namespace(child.tag) != BPMN_NS or name not in _PROCESS_CHILDREN:
             if not is_active_namespace(namespace(child.tag)):
                 found.problem(child.get("id"), _unsupported_message(name))
             continue
+        _check_flow_element(scope, child, found)
+
+
+def _check_flow_element(scope: etree._Element, child: etree._Element, found: Findings) -> None:
+    name = local_name(child.tag)
+    if child.get("isForCompensation") == "true":
+        found.problem(child.get("id"), _COMPENSATION)
+    if name == "subProcess":
+        check_process_elements(child, found)
+    else:
         _walk_nested(child, found)
-        if name in TIMER_EVENTS:
-            _check_timer_event(process, child, found)
-        elif any(local_name(n.tag) in _TIMER_PARTS for n in child.iter() if isinstance(n.tag, str)):
-            found.problem(
-                child.get("id"), f"timers are only supported on {' and '.join(sorted(TIMER_EVENTS))}"
-            )
+    if name in EVENTS:
+        check_event(scope, child, found)
+    elif name != "subProcess" and any(
+        local_name(n.tag) in TIMER_PARTS for n in child.iter() if isinstance(n.tag, str)
+    ):
+        found.problem(child.get("id"), f"timers are only supported on {', '.join(sorted(TIMER_EVENTS))}")
 
 
 def _unsupported_message(name: str) -> str:
-    if name == "scriptTask":
-        return "script tasks are not allowed: Launch Gate never runs code from a diagram"
-    return f"<{name}> is not supported by Launch Gate"
-
-
-def _check_timer_event(process: etree._Element, event: etree._Element, found: Findings) -> None:
-    """One timer with exactly one of timeDuration / timeDate, whose text is a quoted ISO 8601 literal;
-    a boundary event sits on a user task."""
-    from engine.runtime import timer_problem
-
-    event_id = event.get("id")
-    timers = event.findall("bpmn:timerEventDefinition", NS)
-    if len(timers) != 1:
-        found.problem(
-            event_id, f"<{local_name(event.tag)}> is supported with exactly one timer, nothing else"
-        )
-        return
-    values = [v for v in timers[0] if isinstance(v.tag, str) and local_name(v.tag) in _TIMER_PARTS]
-    if len(values) != 1:
-        found.problem(event_id, "a timer needs exactly one timeDuration or timeDate")
-    else:
-        reason = timer_problem(local_name(values[0].tag), (values[0].text or "").strip())
-        if reason is not None:
-            found.problem(event_id, reason)
-    if local_name(event.tag) == "boundaryEvent":
-        host = event.get("attachedToRef")
-        hosts = {t.get("id") for t in process.iterfind("bpmn:userTask", NS)}
-        if host not in hosts:
-            found.problem(event_id, f"a boundary timer must sit on a user task, not {host!r}")
+    return REFUSED.get(name) or f"<{name}> is not supported by Launch Gate"
 
 
 def _walk_nested(element: etree._Element, found: Findings) -> None:
@@ -130,18 +211,21 @@ def _check_nested(nested: etree._Element, found: Findings) -> bool:
             found.note_ignored(ns, nested)
         return False
     if ns == BPMN_NS and name in _NESTED_ALLOWED:
+        if name in _EXPRESSIONS:
+            checked_expression(
+                found, nearest_id(nested) or "", (nested.text or "").strip(), _EXPRESSIONS[name]
+            )
         return True
     if ns == SPIFF_NS and name in {"properties", "property"}:
         if name == "property" and nested.get("name") not in _KNOWN_PROPERTIES:
-            found.problem(nearest_id(nested), f"unknown extension property {nested.get('name')!r}")
+            found.warning(nearest_id(nested), f"unknown extension property {nested.get('name')!r} is ignored")
         return True
     if ns == SPIFF_NS and name in {"preScript", "postScript", "script"}:
-        found.problem(
-            nearest_id(nested), f"<{name}> is not allowed: Launch Gate never runs code from a diagram"
-        )
+        found.problem(nearest_id(nested), f"<{name}> is not allowed: {_NO_CODE}")
         return False
-    if not is_active_namespace(ns):
-        found.problem(nearest_id(nested), f"<{name}> is not supported by Launch Gate")
+    if not is_active_namespace(ns):  # a vendor element names the BPMN element that holds it
+        owner = nested if ns == BPMN_NS or parent is None else parent
+        found.problem(nearest_id(owner), _unsupported_message(name))
     return False
 
 

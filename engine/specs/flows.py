@@ -10,31 +10,40 @@ from collections.abc import Mapping
 from lxml import etree
 
 from engine import gate
-from engine.bounds import cycles_without_wait_state
+from engine.bounds import WAIT_STATES, cycles_without_wait_state
 from engine.model import UserTaskModel
 from engine.specs.bpmn_xml import NS, local_name, sequence_edges
 from engine.specs.elements import FLOW_NODES
+from engine.specs.event_defs import is_event_subprocess
 from engine.specs.findings import Findings, checked_expression
 
 _SHOWN_CYCLE_NODES = 6
+_CONDITIONAL_SOURCES = frozenset({"exclusiveGateway", "inclusiveGateway"})
 
 
-def check_flows(process: etree._Element, found: Findings) -> None:
-    nodes = {
-        el.get("id"): el for el in process if isinstance(el.tag, str) and local_name(el.tag) in FLOW_NODES
-    }
-    outgoing = _outgoing_flows(process, nodes, found)
+def check_flows(scope: etree._Element, found: Findings) -> None:
+    """The flows of a process or sub-process, then those of each sub-process inside it."""
+    nodes = {el.get("id"): el for el in scope if isinstance(el.tag, str) and local_name(el.tag) in FLOW_NODES}
+    outgoing = _outgoing_flows(scope, nodes, found)
     for node_id, node in nodes.items():
         kind = local_name(node.tag)
         flows = outgoing.get(node_id or "", [])
         if kind == "exclusiveGateway" and len(flows) > 1:
             _check_gateway_flows(node_id, node, flows, found)
-        if kind != "endEvent" and not flows and node_id not in outgoing:
+        if not flows and node_id not in outgoing and _needs_outgoing(node):
             found.problem(node_id, "element has no outgoing flow")
-    _check_cycles(process, nodes, found)
+    _check_cycles(scope, nodes, found)
     starts = [n for n in nodes.values() if local_name(n.tag) == "startEvent"]
     if len(starts) != 1:
-        found.problem(process.get("id"), f"expected exactly one start event, found {len(starts)}")
+        found.problem(scope.get("id"), f"expected exactly one start event, found {len(starts)}")
+    for node in nodes.values():
+        if local_name(node.tag) == "subProcess":
+            check_flows(node, found)
+
+
+def _needs_outgoing(node: etree._Element) -> bool:
+    """Every element but an end event leaves somewhere; an event sub-process starts on its own event."""
+    return local_name(node.tag) != "endEvent" and not is_event_subprocess(node)
 
 
 def _outgoing_flows(
@@ -66,8 +75,10 @@ def _check_condition(flow: etree._Element, source_kind: str, found: Findings) ->
     if condition is None:
         return
     flow_id = flow.get("id")
-    if source_kind != "exclusiveGateway":
-        found.problem(flow_id, "conditions are only supported on flows out of exclusive gateways")
+    if source_kind not in _CONDITIONAL_SOURCES:
+        found.problem(
+            flow_id, "conditions are only supported on flows out of exclusive and inclusive gateways"
+        )
     checked_expression(found, flow_id or "", (condition.text or "").strip(), "condition")
 
 
@@ -87,18 +98,31 @@ def _check_gateway_flows(
             )
 
 
-def _check_cycles(
-    process: etree._Element, nodes: Mapping[str | None, etree._Element], found: Findings
-) -> None:
-    """Refuse a cycle without a wait state: one command would spin in it until the step budget."""
+def _check_cycles(scope: etree._Element, nodes: Mapping[str | None, etree._Element], found: Findings) -> None:
+    """Refuse a cycle without a wait state: one command would spin in it until the step budget. A
+    sub-process that holds a wait state waits; a call activity is taken to wait (its process is checked
+    on its own)."""
     kinds = {node_id: local_name(node.tag) for node_id, node in nodes.items() if node_id}
-    for cycle in cycles_without_wait_state(kinds, sequence_edges(process)):
+    waiting = {
+        node_id
+        for node_id, node in nodes.items()
+        if node_id
+        and (
+            local_name(node.tag) == "callActivity"
+            or (local_name(node.tag) == "subProcess" and _holds_wait(node))
+        )
+    }
+    for cycle in cycles_without_wait_state(kinds, sequence_edges(scope), waiting=waiting):
         shown = " → ".join(cycle[:_SHOWN_CYCLE_NODES]) + (" → …" if len(cycle) > _SHOWN_CYCLE_NODES else "")
         found.problem(
             cycle[0],
             f"the loop {shown} has no wait state (a user task or a catch event): "
             "a launch would run round it without end",
         )
+
+
+def _holds_wait(scope: etree._Element) -> bool:
+    return any(isinstance(el.tag, str) and local_name(el.tag) in WAIT_STATES for el in scope.iter())
 
 
 def flow_graph(process: etree._Element) -> gate.FlowGraph:

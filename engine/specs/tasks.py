@@ -9,8 +9,8 @@ from lxml import etree
 
 from engine.domain import WORKING_ROLES
 from engine.model import UserTaskModel
-from engine.specs.bpmn_xml import NS, properties
-from engine.specs.elements import FORM_FILE_PROPERTIES
+from engine.specs.bpmn_xml import BPMN_NS, NS, local_name, properties
+from engine.specs.elements import FLOW_NODES, FORM_FILE_PROPERTIES
 from engine.specs.findings import Findings, checked_expression, checked_label
 
 MAX_DUE_DAYS = 365
@@ -18,24 +18,49 @@ KNOWN_ROLES = frozenset(role.value for role in WORKING_ROLES)
 
 
 def lane_roles(process: etree._Element, found: Findings) -> dict[str, str]:
-    """Flow node id -> the role of its lane."""
+    """Flow node id -> the role of its lane. A node inside a sub-process takes the role of a lane of the
+    sub-process's own lane set that holds it, else the role of the sub-process."""
     roles: dict[str, str] = {}
-    for lane in process.iterfind("bpmn:laneSet/bpmn:lane", NS):
-        role = properties(lane).get("role")
+    _scope_roles(process, None, roles, found)
+    return roles
+
+
+def _scope_roles(
+    scope: etree._Element, inherited: str | None, roles: dict[str, str], found: Findings
+) -> None:
+    local: dict[str, str] = {}
+    for lane in scope.iterfind("bpmn:laneSet//bpmn:lane", NS):  # a child lane after its parent: it wins
+        role = _lane_role(lane, found)
         if role is None:
-            found.problem(lane.get("id"), "lane has no 'role' property")
-            continue
-        if role not in KNOWN_ROLES:
-            found.problem(
-                lane.get("id"),
-                f"lane's role {role!r} is not a role that works tasks "
-                f"(one of: {', '.join(sorted(KNOWN_ROLES))}); nobody could work its tasks",
-            )
             continue
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             if ref.text:
-                roles[ref.text.strip()] = role
-    return roles
+                local[ref.text.strip()] = role
+    for child in scope:
+        if not isinstance(child.tag, str) or local_name(child.tag) not in FLOW_NODES:
+            continue
+        node_id = child.get("id") or ""
+        role = local.get(node_id, inherited)
+        if role is not None:
+            roles[node_id] = role
+        if local_name(child.tag) == "subProcess":
+            _scope_roles(child, role, roles, found)
+
+
+def _lane_role(lane: etree._Element, found: Findings) -> str | None:
+    role = properties(lane).get("role")
+    if role is None:
+        if lane.find("bpmn:childLaneSet", NS) is None:  # a parent lane's roles are its child lanes'
+            found.problem(lane.get("id"), "lane has no 'role' property")
+        return None
+    if role not in KNOWN_ROLES:
+        found.problem(
+            lane.get("id"),
+            f"lane's role {role!r} is not a role that works tasks "
+            f"(one of: {', '.join(sorted(KNOWN_ROLES))}); nobody could work its tasks",
+        )
+        return None
+    return role
 
 
 def user_tasks(
@@ -46,7 +71,7 @@ def user_tasks(
 ) -> dict[str, UserTaskModel]:
     """Every user task of the process by id (`known_forms` None: any task may have a form)."""
     tasks: dict[str, UserTaskModel] = {}
-    for el in process.iterfind("bpmn:userTask", NS):
+    for el in process.iter(f"{{{BPMN_NS}}}userTask"):  # inside sub-processes too
         task_id = el.get("id") or ""
         role = roles.get(task_id)
         if role is None:
