@@ -20,6 +20,7 @@ from engine.audit import canonical_json
 from engine.domain import BlockerView, GateFact, GateItemStatus, GateItemView, TaskStatus, view_from
 from engine.errors import DiagramProblem, ExpressionEvaluationError, GateBlockedError, WorkflowStuckError
 from engine.expressions import evaluate_condition
+from engine.gate_paths import FlowGraph, reachable, skip_reason
 from engine.model import ProcessModel, UserTaskModel
 
 
@@ -202,16 +203,6 @@ def blocked_by_summary(facts: Iterable[GateFact]) -> str:
 # ---------------------------------------------------------------------------------------- the diagram
 
 
-@dataclass(frozen=True)
-class FlowGraph:
-    """A process's sequence flows by element id: what the bypass check reads of a diagram."""
-
-    start: str | None
-    edges: Mapping[str, Sequence[str]]  # source id -> target ids
-    kinds: Mapping[str, str]  # element id -> BPMN element name (userTask, parallelGateway, ...)
-    boundaries: Sequence[tuple[str, str]] = ()  # (host task id, boundary event id)
-
-
 def check_gate_graph(
     graph: FlowGraph, tasks: Mapping[str, UserTaskModel], *, process_id: str | None
 ) -> list[DiagramProblem]:
@@ -251,13 +242,24 @@ def _marking_problems(
 def _path_problems(
     graph: FlowGraph, go_live: str, gate_tasks: Sequence[UserTaskModel]
 ) -> list[DiagramProblem]:
-    assert graph.start is not None
-    edges = _with_boundaries(graph)
-    problems = []
-    if not _reachable(edges, graph.kinds, graph.start, go_live, avoid=None):
-        problems.append(DiagramProblem(go_live, "the go-live task cannot be reached from the start event"))
+    """Go-live is reachable, never around a gate item, never more than once; a multi-instance gate item
+    needs at least one real sign-off (engine.gate_paths reads every construct)."""
+    goals = graph.copies(go_live)
+    if not reachable(graph, goals):
+        return [DiagramProblem(go_live, "the go-live task cannot be reached from the start event")]
+    problems = _go_live_once(graph, go_live, goals)
     for task in gate_tasks:
-        if _reachable(edges, graph.kinds, graph.start, go_live, avoid=task.id):
+        copies = graph.copies(task.id)
+        skips = [r for r in (skip_reason(graph.multi[c]) for c in copies if c in graph.multi) if r]
+        if skips:
+            problems.append(
+                DiagramProblem(
+                    task.id,
+                    f"gate item {task.gate_item!r} is multi-instance and could complete without a single "
+                    f"sign-off: {skips[0]}",
+                )
+            )
+        elif reachable(graph, goals, avoid=copies):
             problems.append(
                 DiagramProblem(
                     go_live,
@@ -268,36 +270,13 @@ def _path_problems(
     return problems
 
 
-def _with_boundaries(graph: FlowGraph) -> dict[str, list[str]]:
-    """A boundary event starts waiting when its task is entered and can leave it without completing it:
-    it is reached from wherever its task is reached from (even when that task is the gate item being
-    avoided)."""
-    edges = {source: list(targets) for source, targets in graph.edges.items()}
-    for host, boundary in graph.boundaries:
-        for targets in list(edges.values()):
-            if host in targets:
-                targets.append(boundary)
-    return edges
-
-
-def _reachable(
-    edges: Mapping[str, Sequence[str]], kinds: Mapping[str, str], start: str, goal: str, *, avoid: str | None
-) -> bool:
-    """Token reachability: a parallel join (several incoming flows) needs ALL its inputs reached, any other
-    node needs one. `avoid` is treated as absent, so "reachable while avoiding X" means a path skips X."""
-    preds: dict[str, list[str]] = {}
-    for source, targets in edges.items():
-        for target in targets:
-            preds.setdefault(target, []).append(source)
-    reached = {start}
-    changed = True
-    while changed:
-        changed = False
-        for node, incoming in preds.items():
-            if node in reached or node == avoid:
-                continue
-            needs_all = kinds.get(node) == "parallelGateway" and len(incoming) > 1
-            if (all if needs_all else any)(p in reached for p in incoming):
-                reached.add(node)
-                changed = True
-    return goal in reached
+def _go_live_once(graph: FlowGraph, go_live: str, goals: set[str]) -> list[DiagramProblem]:
+    """Go-live happens once: the task is not multi-instance, nor inside a multi-instance body."""
+    for node in goals:
+        scope: str | None = node
+        while scope:
+            if scope in graph.multi:
+                return [DiagramProblem(go_live, "the go-live task cannot be multi-instance or inside one")]
+            body = graph.scopes.get(scope)
+            scope = graph.parent.get(scope, body.parent if body else None)
+    return []

@@ -15,7 +15,8 @@ from engine.model import UserTaskModel
 from engine.specs.bpmn_xml import BPMN_NS, NS, local_name, namespace
 from engine.specs.elements import check_interchange, check_process_elements, check_top_level, warn_ignored
 from engine.specs.findings import Findings
-from engine.specs.flows import check_flows, flow_graph
+from engine.specs.flows import check_flows
+from engine.specs.graph import flow_graph
 from engine.specs.tasks import lane_roles, user_tasks
 from engine.xml_safety import check_markup
 

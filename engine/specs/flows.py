@@ -1,7 +1,7 @@
 """The sequence flows of a process: every flow connects known elements, conditions sit only on flows out
 of exclusive gateways and parse, an exclusive gateway has a default, every element but an end event
-leaves somewhere, no loop lacks a wait state, one start event. Also the graph that engine.gate's bypass
-check reads, and the user tasks in flow order (the gate items' order)."""
+leaves somewhere, no loop lacks a wait state, one start event. Also the user tasks in flow order (the gate
+items' order); the graph the gate's bypass check reads is engine.specs.graph."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Mapping
 
 from lxml import etree
 
-from engine import gate
 from engine.bounds import WAIT_STATES, cycles_without_wait_state
 from engine.model import UserTaskModel
 from engine.specs.bpmn_xml import NS, local_name, sequence_edges
@@ -123,19 +122,6 @@ def _check_cycles(scope: etree._Element, nodes: Mapping[str | None, etree._Eleme
 
 def _holds_wait(scope: etree._Element) -> bool:
     return any(isinstance(el.tag, str) and local_name(el.tag) in WAIT_STATES for el in scope.iter())
-
-
-def flow_graph(process: etree._Element) -> gate.FlowGraph:
-    """The process's sequence flows as a graph of element ids, with each element's kind."""
-    return gate.FlowGraph(
-        start=next((el.get("id") for el in process.iterfind("bpmn:startEvent", NS)), None),
-        edges=sequence_edges(process),
-        kinds={el.get("id") or "": local_name(el.tag) for el in process if isinstance(el.tag, str)},
-        boundaries=tuple(
-            (b.get("attachedToRef") or "", b.get("id") or "")
-            for b in process.iterfind("bpmn:boundaryEvent", NS)
-        ),
-    )
 
 
 def in_flow_order(process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> list[UserTaskModel]:
