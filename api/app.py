@@ -14,7 +14,7 @@ from api.handlers import RetryLostReads, install_error_handlers
 from api.metrics import install_metrics
 from api.observe import Observe, bind_log_ids
 from api.openapi import install_problem_openapi, operation_id
-from api.routes import audit, auth, health, launches, outbox, processes, tasks, users
+from api.routes import audit, auth, health, launches, messages, outbox, processes, tasks, users
 from api.routes.deps import refuse_nul_characters
 from api.security import REQUEST_ID_KEY
 from api.settings import Settings, get_settings
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in (
         tasks.router,
         launches.router,
+        messages.router,
         auth.router,
         outbox.router,
         audit.router,

@@ -249,6 +249,16 @@ class TaskDetailRead(TaskRead):
     may_claim: bool = Field(description="The caller may claim this ready, unassigned task.")
 
 
+class MessageSend(Strict):
+    payload: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The message's content (a JSON object). It lands in the launch's workflow data under the "
+        "message name; when the waiting event names a `messageSchema`, the payload must fit it (422 with "
+        "field errors under `payload`).",
+        examples=[{"ended_at": "2030-05-01", "testers": 140}],
+    )
+
+
 class TaskComplete(Strict):
     data: dict[str, Any] = Field(
         description="The task's form data; its JSON Schema is `form_schema` of GET /tasks/{id}.",

@@ -49,7 +49,8 @@ WORKING_ROLES = frozenset({Role.PM, Role.SUPPORT_LEAD, Role.SUPPORT_MANAGER})
 class LaunchStatus(StrEnum):
     ACTIVE = "active"
     LIVE = "live"
-    FAILED = "failed"
+    FAILED = "failed"  # an error nobody caught (an incident names it); never live
+    TERMINATED = "terminated"  # a terminate end event ended it; never live
 
 
 class TaskStatus(StrEnum):

@@ -46,6 +46,13 @@ def may_retry_delivery(actor: Actor) -> str | None:
     return None if actor.has_role(Role.ADMIN) else "only an admin can retry a message delivery"
 
 
+def may_send_message(actor: Actor) -> str | None:
+    """Messages from outside (an external system with a PM's or an admin's API token, or a person)."""
+    if actor.roles & {Role.PM, Role.ADMIN}:
+        return None
+    return "only a product manager (pm) or an admin can send a message to a launch"
+
+
 def may_verify_audit(actor: Actor) -> str | None:
     return (
         None

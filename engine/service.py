@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from engine import checkpoints, idempotency, outbox, permissions, queries
 from engine.checking import CheckReport, check_package
 from engine.clock import Clock
-from engine.commands import assignment, complete, notes, processes, start, timers
+from engine.commands import assignment, complete, messages, notes, processes, start, timers
 from engine.commands.context import EngineContext
 from engine.db.session import Database
 from engine.domain import (
@@ -248,6 +248,19 @@ class WorkflowEngine:
         return complete.complete_task(
             self._ctx, task_id=task_id, data=data, actor=actor, expected_version=expected_version
         )
+
+    def send_message(
+        self, *, launch_id: str, name: str, payload: Mapping[str, Any], actor: Actor
+    ) -> LaunchView:
+        """Deliver a message to the launch's events waiting for `name` (its payload lands in the workflow
+        data under `name`, validated by the waiting event's `messageSchema`). NotFoundError: no such
+        launch; ConflictError: nothing waits for it; ValidationFailedError: the payload does not fit."""
+        return messages.send_message(self._ctx, launch_id=launch_id, name=name, payload=payload, actor=actor)
+
+    def deliver_thrown_event(self, message: OutboxMessageView) -> list[str]:
+        """The worker: hand a thrown message or signal (a `bpmn_event` outbox message) to the launches
+        that wait for it, each in its own transaction; the ids of those that took it."""
+        return messages.deliver_thrown(self._ctx, message.payload, key=message.idempotency_key)
 
     def claim_task(self, *, task_id: str, actor: Actor) -> TaskView:
         """Take a ready task: it becomes the actor's and leaves the role's shared queue."""

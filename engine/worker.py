@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from engine import checkpoints, idempotency, outbox, reminders
 from engine.audit_signing import Signer
+from engine.commands.outcome import ERROR_KIND, THROWN_KIND
 from engine.db.maintenance import refresh_statistics
 from engine.delivery import Channel, DeliveryConfig, DeliveryError, channels_for
 from engine.logcontext import log_context
@@ -154,7 +155,8 @@ class Worker:
         for message in batch:
             try:
                 with log_context(launch_id=message.launch_id, task_id=message.task_id):
-                    outcome = self.deliver(message)
+                    events = message.kind in (THROWN_KIND, ERROR_KIND)
+                    outcome = self.deliver_event(message) if events else self.deliver(message)
             except Exception:  # bookkeeping failed (e.g. a locked database): the lease expires, retried
                 logger.exception("outbox message %s: could not record the outcome", message.id)
                 continue
@@ -162,6 +164,27 @@ class Worker:
             retrying += outcome == "retrying"
             incidents += outcome == "incident"
         return len(batch), delivered, retrying, incidents
+
+    def deliver_event(self, message: OutboxMessageView) -> str:
+        """A thrown message or signal goes to the launches waiting for it (never to a channel); an
+        uncaught workflow error is an incident at once."""
+        db, now = self.engine.db, self.engine.clock.now
+        if message.kind == ERROR_KIND:
+            error = str(message.payload.get("reason", "an error nobody caught"))
+            failed = outbox.finish_failed(
+                db,
+                message=message,
+                worker_id=self.worker_id,
+                now=now(),
+                error=error,
+                policy=self.config.retry,
+                permanent=True,
+            )
+            return "incident" if failed else "lost"
+        reached = self.engine.deliver_thrown_event(message)
+        logger.info("outbox message %s (%s) reached launches %s", message.id, message.kind, reached)
+        delivered = outbox.finish_delivered(db, message_id=message.id, worker_id=self.worker_id, now=now())
+        return "delivered" if delivered else "lost"
 
     def deliver(self, message: OutboxMessageView) -> str:
         """Deliver one claimed message on every channel not done yet: 'delivered', 'retrying',

@@ -16,12 +16,13 @@ from typing import Any
 
 from engine import gate, permissions
 from engine.commands.context import EngineContext, require_ready
+from engine.commands.outcome import Outcome, settle
 from engine.commands.runner import TaskRefusals, run_command
 from engine.commands.write import AuditEntry, Completion, LaunchChange, Message, plan_new_tasks, write_change
 from engine.db import repository as repo
 from engine.db import rows
 from engine.db.rows import LaunchRow, NewTask, TaskRow
-from engine.domain import Actor, GateFact, LaunchStatus, LaunchView, TaskStatus
+from engine.domain import Actor, GateFact, LaunchView, TaskStatus
 from engine.errors import EngineError, PreconditionFailedError, must_exist
 from engine.forms.submissions import validate_task_submission
 from engine.model import UserTaskModel
@@ -108,7 +109,7 @@ class _Ran:
     before_doc: Any
     changes: list[gate.GateChange]
     facts: dict[str, GateFact]  # the gate facts after the completion
-    finished: bool
+    outcome: Outcome
     ready: list[ReadyTask]
     state: str
     next_timer_at: datetime | None
@@ -154,7 +155,7 @@ def _complete(
                 snapshot.launch,
                 task,
                 spec,
-                values=ran.values,
+                ran=ran,
                 new_tasks=new_tasks,
                 actor=actor,
                 author=reviews_by,
@@ -229,15 +230,14 @@ def _run(
         process.model, spec, data_after=data_after, actor=actor.username, at=now, facts=snapshot.facts
     )
     facts = gate.apply_changes(snapshot.facts, changes)
-    finished = workflow.is_finished()
-    gate.refuse_finish_with_open_items(finished, facts.values())
+    outcome = settle(workflow, snapshot.launch, facts.values())
     return _Ran(
         values=values,
         before_doc=before_doc,
         changes=changes,
         facts=facts,
-        finished=finished,
-        ready=workflow.ready_user_tasks(),
+        outcome=outcome,
+        ready=outcome.ready,
         state=dump_state(workflow),
         next_timer_at=workflow.next_timer_at(),
     )
@@ -248,8 +248,8 @@ def _after(launch: LaunchRow, ran: _Ran, *, now: datetime) -> LaunchRow:
         launch,
         version=launch.version + 1,
         updated_at=now,
-        status=(LaunchStatus.LIVE if ran.finished else LaunchStatus.ACTIVE).value,
-        completed_at=now if ran.finished else None,
+        status=ran.outcome.status.value,
+        completed_at=now if ran.outcome.ended else None,
         gate_passed=gate.passed_count(ran.facts.values()),
         blocked_by=gate.blocked_by_summary(sorted(ran.facts.values(), key=lambda f: f.position)),
         next_timer_at=ran.next_timer_at,
@@ -261,14 +261,15 @@ def _messages(
     task: TaskRow,
     spec: UserTaskModel,
     *,
-    values: Mapping[str, Any],
+    ran: _Ran,
     new_tasks: Sequence[NewTask],
     actor: Actor,
     author: str | None,
     tasks: Mapping[str, UserTaskModel],
 ) -> list[Message]:
     """What completing a task sends: the diagram's `sends` message (the launch notice, with the tasks it
-    opened), and a review outcome to the author of the reviewed document."""
+    opened), a review outcome to the author of the reviewed document, and what its events threw."""
+    values = ran.values
     messages = []
     if spec.sends:
         next_tasks = [{"id": t.row.id, "bpmn_id": t.row.bpmn_id, "title": t.row.title} for t in new_tasks]
@@ -293,7 +294,7 @@ def _messages(
             "to": {"users": [author]},
         }
         messages.append(Message("review_outcome", f"review_outcome:{task.id}", task.id, outcome))
-    return messages
+    return [*messages, *ran.outcome.messages]
 
 
 def _audit_entry(
@@ -315,5 +316,6 @@ def _audit_entry(
             ],
             "new_tasks": [t.row.bpmn_id for t in new_tasks],
             "launch_status": status,
+            **ran.outcome.detail(),
         },
     )

@@ -82,7 +82,7 @@ class TaskRefusals:
         raise ConflictError("the launch is changing too fast; please try again")
 
     def refused(self, exc: Exception) -> NoReturn:
-        found = _refusal(exc)
+        found = refusal_of(exc)
         if found is not None:
             suffix, extra = found
             self._audit(f"{self.name}_{suffix}", getattr(exc, "message", str(exc)), extra)
@@ -106,7 +106,7 @@ class TaskRefusals:
             )
 
 
-def _refusal(exc: Exception) -> tuple[str, dict[str, Any]] | None:
+def refusal_of(exc: Exception) -> tuple[str, dict[str, Any]] | None:
     """The audit suffix and detail of a refusal (None: not a refusal, e.g. not found)."""
     if isinstance(exc, PermissionDeniedError):
         return "denied", {}

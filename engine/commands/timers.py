@@ -13,8 +13,8 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
-from engine import gate
 from engine.commands.context import EngineContext
+from engine.commands.outcome import settle
 from engine.commands.runner import TimerRefusals, run_command
 from engine.commands.write import AuditEntry, LaunchChange, plan_new_tasks, write_change
 from engine.db import repository as repo
@@ -78,9 +78,8 @@ def _fire_once(ctx: EngineContext, launch_id: str) -> bool:
     launch, stored_state, process, facts, open_rows = due
     workflow, _ = ctx.restore(launch.id, launch.version, stored_state, process)
     fired = workflow.fire_due_timers()
-    finished = workflow.is_finished()
-    gate.refuse_finish_with_open_items(finished, facts)
-    ready = workflow.ready_user_tasks()
+    outcome = settle(workflow, launch, facts)
+    ready = outcome.ready
     known = frozenset(t.id for t in open_rows)
     gone = known - {t.id for t in ready}
     new_tasks = plan_new_tasks(ctx, launch, process.model, ready, known=known, now=now)
@@ -88,8 +87,8 @@ def _fire_once(ctx: EngineContext, launch_id: str) -> bool:
         launch,
         version=launch.version + 1,
         updated_at=now,
-        status=(LaunchStatus.LIVE if finished else LaunchStatus.ACTIVE).value,
-        completed_at=now if finished else None,
+        status=outcome.status.value,
+        completed_at=now if outcome.ended else None,
         next_timer_at=workflow.next_timer_at(),
     )
     entry = AuditEntry(
@@ -99,6 +98,7 @@ def _fire_once(ctx: EngineContext, launch_id: str) -> bool:
             "timers": fired,
             "new_tasks": [t.row.bpmn_id for t in new_tasks],
             "cancelled_tasks": sorted(t.bpmn_id for t in open_rows if t.id in gone),
+            **outcome.detail(),
         },
     )
     state = dump_state(workflow)
@@ -112,6 +112,7 @@ def _fire_once(ctx: EngineContext, launch_id: str) -> bool:
             state=state,
             new_tasks=new_tasks,
             gone=gone,
+            messages=outcome.messages,
             audit=entry if fired else None,
         ),
     )

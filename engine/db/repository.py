@@ -376,6 +376,25 @@ def due_timer_launches(session: Session, *, now: datetime, limit: int) -> Sequen
     )
 
 
+def active_launches_of(
+    session: Session, *, process_version_id: int | None, exclude: str, limit: int
+) -> Sequence[str]:
+    """Active launches (oldest first) other than `exclude`: all of them, or those of the same process
+    (any version) as the given process version. What a thrown message or signal may reach."""
+    query = select(LaunchRecord.id).where(
+        LaunchRecord.status == LaunchStatus.ACTIVE.value, LaunchRecord.id != exclude
+    )
+    if process_version_id is not None:
+        same = select(ProcessVersionRecord.process_id).where(ProcessVersionRecord.id == process_version_id)
+        versions = select(ProcessVersionRecord.id).where(
+            ProcessVersionRecord.process_id.in_(same.scalar_subquery())
+        )
+        query = query.where(LaunchRecord.process_version_id.in_(versions))
+    return (
+        session.execute(query.order_by(LaunchRecord.created_at, LaunchRecord.id).limit(limit)).scalars().all()
+    )
+
+
 def task(session: Session, task_id: str) -> TaskRecord | None:
     return session.get(TaskRecord, task_id)
 

@@ -13,11 +13,19 @@ from engine.xml_safety import parse_xml_document
 _BPMN: Final = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _SPIFF: Final = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _NS: Final = {"bpmn": _BPMN, "spiffworkflow": _SPIFF}
-_FORM_ELEMENTS: Final = ("userTask", "manualTask", "startEvent")
+_FORM_ELEMENTS: Final = (
+    "userTask",
+    "manualTask",
+    "startEvent",
+    "intermediateCatchEvent",
+    "receiveTask",
+    "boundaryEvent",
+)
 
 
 def form_refs_of(root: etree._Element) -> list[FormRef]:
-    """The form each user task, manual task and start event of the diagram names (document order)."""
+    """The form each user task, manual task and start event of the diagram names, and the message schema
+    each catching event names (document order)."""
     refs: list[FormRef] = []
     for element in root.iter():
         if not isinstance(element.tag, str) or etree.QName(element).namespace != _BPMN:

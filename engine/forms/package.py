@@ -31,7 +31,11 @@ from engine.forms.validation import Form
 
 SCHEMA_PROPERTY: Final = "formJsonSchemaFilename"
 UI_SCHEMA_PROPERTY: Final = "formUiSchemaFilename"
-FORM_PROPERTIES: Final = frozenset({SCHEMA_PROPERTY, UI_SCHEMA_PROPERTY})
+# A catching message event (intermediate catch, receive task, boundary, start) names the JSON schema of
+# the message's payload; it is checked at deploy and validates the payload like a form (engine.commands.
+# messages).
+MESSAGE_SCHEMA_PROPERTY: Final = "messageSchema"
+FORM_PROPERTIES: Final = frozenset({SCHEMA_PROPERTY, UI_SCHEMA_PROPERTY, MESSAGE_SCHEMA_PROPERTY})
 
 PLAIN_FORM: Final = Form(
     name="plain",
@@ -64,7 +68,7 @@ class FormRef:
 
 def form_ref(element_id: str, properties: Mapping[str, str]) -> FormRef | None:
     """The form an element's spiffworkflow properties name, or None (the plain form)."""
-    schema_file = properties.get(SCHEMA_PROPERTY, "").strip()
+    schema_file = (properties.get(SCHEMA_PROPERTY) or properties.get(MESSAGE_SCHEMA_PROPERTY, "")).strip()
     ui_file = properties.get(UI_SCHEMA_PROPERTY, "").strip() or None
     if not schema_file and ui_file is None:
         return None

@@ -7,7 +7,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 
-from engine.runtime.timers import CLOCKED
+from engine.runtime.timers import clock_timers
 
 
 def build_spec(root: etree._Element, process_id: str) -> Any:
@@ -16,11 +16,5 @@ def build_spec(root: etree._Element, process_id: str) -> Any:
     parser = BpmnParser()
     parser.add_bpmn_xml(root, filename=f"{process_id}.bpmn")
     spec = parser.get_spec(process_id)
-    for task_spec in spec.task_specs.values():
-        definition = getattr(task_spec, "event_definition", None)
-        clocked = CLOCKED.get(type(definition))
-        if clocked is not None and definition is not None:
-            task_spec.event_definition = clocked(
-                definition.name, definition.expression, description=definition.description
-            )
+    clock_timers(spec)
     return spec

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
     TimerEventDefinition,
@@ -23,8 +24,15 @@ def _now(my_task: Any) -> datetime:
 
 
 def timer_literal(my_task: Any, expression: str) -> str:
-    """A timer's expression is a string literal in our safe grammar (checked at load): its value."""
-    value = evaluate(parse_expression(expression), my_task.data)
+    """A timer's expression is a string literal in our safe grammar or a bare ISO 8601 value (checked at
+    load): its value."""
+    try:
+        parsed = parse_expression(expression)
+    except UnsafeExpressionError:
+        parsed = None
+    if parsed is None or parsed.names:
+        return expression.strip()  # a bare ISO 8601 value (PT5M, R3/PT1H, a date), checked at deploy
+    value = evaluate(parsed, my_task.data)
     if not isinstance(value, str):
         raise ExpressionEvaluationError(f"timer expression {expression!r} is not a text value")
     return value
@@ -58,7 +66,55 @@ class ClockedDateTimer(TimeDateEventDefinition):  # type: ignore[misc]
         return bool(my_task._get_internal_data("event_fired", False))
 
 
-CLOCKED = {DurationTimerEventDefinition: ClockedDurationTimer, TimeDateEventDefinition: ClockedDateTimer}
+def cycle_plan(value: str, now: datetime) -> tuple[int, datetime, timedelta]:
+    """`R<n>/<duration>` (first round one interval after `now`) or `R<n>/<start>/<duration>`: the number
+    of rounds, the first round and the interval. An unbounded `R/...` is refused at deploy."""
+    parts = value.strip().upper().split("/")
+    if len(parts) not in (2, 3) or not parts[0].startswith("R") or not parts[0][1:].isdigit():
+        raise ExpressionEvaluationError(f"timer cycle {value!r} is not R<count>/<duration>")
+    count = int(parts[0][1:])
+    if len(parts) == 2:
+        interval = TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(parts[1]), now
+        )
+        return count, now + interval, interval
+    first = TimerEventDefinition.get_datetime(value.strip().split("/")[1])
+    interval = TimerEventDefinition.get_timedelta_from_start(
+        TimerEventDefinition.parse_iso_duration(parts[2]), first
+    )
+    return count, first, interval
+
+
+class ClockedCycleTimer(CycleTimerEventDefinition):  # type: ignore[misc]
+    """`timeCycle` `R<n>/...`: fires n times, one interval apart, by the engine's clock. On a
+    non-interrupting boundary or event sub-process start each round starts the path once more; on an
+    intermediate event the first round lets the token through."""
+
+    def cycle_complete(self, my_task: Any) -> bool:
+        now = _now(my_task)
+        state = my_task._get_internal_data("event_value")
+        if state is None:
+            count, first, interval = cycle_plan(timer_literal(my_task, self.expression), now)
+            state = {"cycles": count, "next": first.isoformat(), "duration": interval.total_seconds()}
+        fired = False
+        if state["cycles"] == 0:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+            return False
+        due = datetime.fromisoformat(state["next"])
+        if due <= now:
+            state = {**state, "next": (due + timedelta(seconds=state["duration"])).isoformat()}
+            state["cycles"] -= 1
+            fired = True
+        my_task._set_internal_data(event_value=state)
+        return fired
+
+
+CLOCKED = {
+    DurationTimerEventDefinition: ClockedDurationTimer,
+    TimeDateEventDefinition: ClockedDateTimer,
+    CycleTimerEventDefinition: ClockedCycleTimer,
+}
 
 
 def timer_problem(kind: str, expression: str) -> str | None:
@@ -88,3 +144,22 @@ def timer_problem(kind: str, expression: str) -> str | None:
     except Exception:  # SpiffWorkflow raises a bare Exception for a bad duration
         return f"timer expression {expression!r} is not a valid ISO 8601 value, like {example}"
     return timer_bound_problem(kind, value, duration)
+
+
+def _clocked(definition: Any) -> Any:
+    clocked = CLOCKED.get(type(definition))
+    if clocked is not None:
+        return clocked(definition.name, definition.expression, description=definition.description)
+    parts = getattr(definition, "event_definitions", None)  # an event-based gateway's followers
+    if isinstance(parts, list):
+        definition.event_definitions = [_clocked(part) for part in parts]
+    return definition
+
+
+def clock_timers(spec: Any) -> None:
+    """Swap the timer definitions of a process spec's tasks (and of the events an event-based gateway
+    waits for) for the clocked ones."""
+    for task_spec in spec.task_specs.values():
+        definition = getattr(task_spec, "event_definition", None)
+        if definition is not None:
+            task_spec.event_definition = _clocked(definition)

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.defaults import UserTask
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -18,12 +17,16 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import Clock
 from engine.errors import EngineError, ExpressionEvaluationError, WorkflowStuckError
-from engine.runtime import budget
+from engine.runtime import budget, events
+from engine.runtime.events import EventLog, WaitingEvent
 from engine.runtime.script_engine import SCRIPT_ENGINE, SafeScriptEngine
 
 logger = logging.getLogger(__name__)
 
 START_DOCUMENT = "launch"
+# The workflow-level data key where the keys of the deliveries taken are remembered, and how many.
+_RECEIVED = "launchgate_received"
+_REMEMBERED = 200
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class RunningWorkflow:
         self._wf = workflow
         self._wf.script_engine = SCRIPT_ENGINE if clock is None else SafeScriptEngine(clock)
         self.launch_id = launch_id
+        self._events = EventLog()
 
     @property
     def raw(self) -> Any:
@@ -106,16 +110,38 @@ class RunningWorkflow:
         return len(self._wf.tasks)
 
     def waiting_timers(self) -> dict[str, datetime]:
-        """Each waiting timer event (BPMN id) with the moment it fires."""
-        found: dict[str, datetime] = {}
-        for task in self._wf.tasks.values():
-            definition = getattr(task.task_spec, "event_definition", None)
-            if task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
-                continue
-            due = task._get_internal_data("event_value")
-            if isinstance(due, str):
-                found[task.task_spec.bpmn_id] = TimerEventDefinition.get_datetime(due)
-        return found
+        """Each waiting timer event (BPMN id) with the moment it fires (a cycle: its next round)."""
+        return {e.bpmn_id: e.due for e in self.waiting_events() if e.kind == events.TIMER and e.due}
+
+    def waiting_events(self) -> list[WaitingEvent]:
+        """Every message, signal, timer, error and escalation event the workflow waits for."""
+        return events.waiting_events(self._wf)
+
+    def waits_for(self, kind: str, name: str) -> bool:
+        return events.waits_for(self._wf, kind, name)
+
+    def has_received(self, key: str) -> bool:
+        """A delivery with this key (a thrown event's outbox key) was taken already."""
+        return key in self._wf.data.get(_RECEIVED, [])
+
+    def receive(self, kind: str, name: str, payload: dict[str, Any] | None, *, key: str | None = None) -> int:
+        """Deliver a message (its payload lands in the data under `name`) or a signal from outside, and
+        run the engine steps that follow; how many waiting events caught it (0: none, nothing changed).
+        `key`: remembered (the last few hundred), so `has_received` tells a repeated delivery."""
+        if key is not None:
+            self._wf.data[_RECEIVED] = [*self._wf.data.get(_RECEIVED, [])[-(_REMEMBERED - 1) :], key]
+        try:
+            caught = events.deliver(self._wf, kind, name, payload)
+        except (SpiffWorkflowException, EngineError) as exc:
+            raise self._stuck(f"the {kind} {name!r} could not be delivered: {exc}") from exc
+        if caught:
+            self._advance()
+        return caught
+
+    def take_events(self) -> EventLog:
+        """What throw events, terminate end events and uncaught errors did since the last call."""
+        log, self._events = self._events, EventLog()
+        return log
 
     def next_timer_at(self) -> datetime | None:
         """When the earliest waiting timer fires (None: no timer is waiting)."""
@@ -166,11 +192,12 @@ class RunningWorkflow:
     def _advance(self) -> None:
         steps = budget.StepBudget(self.launch_id)
         try:
-            self._wf.do_engine_steps(will_complete_task=steps.spend)
+            self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._events.record)
         except ExpressionEvaluationError as exc:
             raise self._stuck(f"a gateway condition could not be evaluated: {exc.message}") from exc
         except SpiffWorkflowException as exc:
             raise self._stuck(f"the workflow could not advance: {exc}") from exc
+        self._events.note_unhandled(self._wf)
         self._compact()
         self._check_progress()
 

@@ -91,6 +91,8 @@ EXPECTED: dict[tuple[str, str], Row | ByTask] = {
     ("GET", "/api/v1/launches/{launch_id}/comments"):   Row(401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/launches/{launch_id}/comments"):  Row(401, 201, 201, 201, 403, 403),
     ("GET", "/api/v1/launches/{launch_id}/incidents"):  Row(401, 200, 200, 200, 200, 200),
+    # messages: PMs and admins (their API tokens); nothing in the matrix launch waits for one (409)
+    ("POST", "/api/v1/launches/{launch_id}/messages/{name}"): Row(401, 409, 403, 403, 403, 409),
     # ---- outbox: admins deliver a message again (here: the pending review outcome of the launch)
     ("POST", "/api/v1/outbox/{message_id}/retry"):      Row(401, 403, 403, 403, 403, 200),
     # ---- tasks: reads for everyone signed in; work by role, assignee and launch PM
@@ -337,6 +339,7 @@ class World:
             "user_id": str(self.user_ids[cell.owner]),
             "token_id": str(self.token_ids[cell.owner]),
             "message_id": self.launches[cell.whose]["message"],
+            "name": "beta_ended",
         }
         return path.format(**values)
 
@@ -409,6 +412,7 @@ REQUESTS: dict[tuple[str, str], Build] = {
     ("POST", "/api/v1/auth/tokens"): lambda w, c: {"json": {"name": "matrix"}},
     ("POST", "/api/v1/launches"): lambda w, c: {"json": START},
     ("POST", "/api/v1/launches/{launch_id}/comments"): lambda w, c: {"json": {"body": "Matrix."}},
+    ("POST", "/api/v1/launches/{launch_id}/messages/{name}"): lambda w, c: {"json": {"payload": {}}},
     ("POST", "/api/v1/tasks/{task_id}/comments"): lambda w, c: {"json": {"body": "Matrix."}},
     ("POST", "/api/v1/tasks/{task_id}/complete"): lambda w, c: {"json": {"data": FORMS[w.task_bpmn_id(c)]}},
     ("POST", "/api/v1/tasks/{task_id}/assign"): _assign_body,

@@ -1,0 +1,187 @@
+"""BPMN events at run time: what a workflow waits for, delivering a message or a signal to it, and what
+its throw events, terminate end events and uncaught errors did during one command.
+
+No I/O here. Callers get plain names and dicts (`WaitingEvent`, `ThrownEvent`, `EventLog`).
+
+- A message delivered from outside (the messages API, another launch) is caught by every event of the
+  workflow waiting for that message name (intermediate catch, receive task, boundary, event sub-process
+  start); its payload lands in the workflow data under the message name.
+- Message and signal throw events (intermediate or end) are recorded as they complete, whether or not an
+  event of the same workflow caught them: signals are broadcast to every active launch, messages go to the
+  launches the correlation rule picks (engine.commands.messages).
+- A terminate end event of the top-level process ends the workflow (`EventLog.terminated`).
+- An error thrown and caught by nobody (no boundary, no event sub-process) is `EventLog.uncaught_errors`;
+  the command makes it an incident. An escalation nobody catches has no effect (BPMN: non-critical).
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, EventBasedGateway
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
+
+MESSAGE = "message"
+SIGNAL = "signal"
+TIMER = "timer"
+ERROR = "error"
+ESCALATION = "escalation"
+
+# The kinds a caller may deliver from outside the workflow.
+_DEFINITIONS: dict[str, type[Any]] = {MESSAGE: MessageEventDefinition, SIGNAL: SignalEventDefinition}
+
+
+@dataclass(frozen=True)
+class WaitingEvent:
+    """An event the workflow waits for: its kind, the message/signal name or error code (the timer's
+    name for a timer), the BPMN id of the waiting element and, for a timer, when it fires next."""
+
+    kind: str
+    name: str
+    bpmn_id: str
+    due: datetime | None = None
+    boundary: bool = False  # attached to an activity
+    interrupting: bool = True  # a boundary or event sub-process start that cancels what it interrupts
+
+
+@dataclass(frozen=True)
+class ThrownEvent:
+    """A message or signal a throw event sent, with the data its task held (what correlation reads)."""
+
+    kind: str
+    name: str
+    bpmn_id: str
+    data: dict[str, Any]
+
+
+@dataclass
+class EventLog:
+    """What events did during one command (collected as tasks complete)."""
+
+    thrown: list[ThrownEvent] = field(default_factory=list)
+    terminated: bool = False
+    uncaught_errors: list[str] = field(default_factory=list)
+
+    def record(self, task: Any) -> None:
+        """Called after each engine step: note throws and a terminate of the top-level process."""
+        spec = task.task_spec
+        definition = getattr(spec, "event_definition", None)
+        if not isinstance(spec, IntermediateThrowEvent | EndEvent):
+            return
+        if isinstance(definition, TerminateEventDefinition) and task.workflow is task.workflow.top_workflow:
+            self.terminated = True
+            return
+        kind = _kind(definition)
+        if kind in (MESSAGE, SIGNAL) and definition is not None:
+            self.thrown.append(
+                ThrownEvent(kind, str(definition.name), spec.bpmn_id, deepcopy(dict(task.data)))
+            )
+
+    def note_unhandled(self, workflow: Any) -> None:
+        """Events that left the workflow uncaught: errors become incidents; the rest were recorded as
+        thrown (messages, signals) or have no effect (escalations)."""
+        for event in workflow.get_events():
+            definition = event.event_definition
+            if isinstance(definition, ErrorEventDefinition):
+                self.uncaught_errors.append(str(definition.code or definition.name or "error"))
+
+
+def _kind(definition: Any) -> str | None:
+    if isinstance(definition, MessageEventDefinition):
+        return MESSAGE
+    if isinstance(definition, SignalEventDefinition):
+        return SIGNAL
+    if isinstance(definition, TimerEventDefinition):
+        return TIMER
+    if isinstance(definition, ErrorEventDefinition):
+        return ERROR
+    if isinstance(definition, EscalationEventDefinition):
+        return ESCALATION
+    return None
+
+
+def _name(definition: Any) -> str:
+    if isinstance(definition, ErrorEventDefinition | EscalationEventDefinition):
+        return str(definition.code or definition.name or "")
+    return str(definition.name or "")
+
+
+def waiting_events(workflow: Any) -> list[WaitingEvent]:
+    """Every event the workflow (and its sub-workflows) waits for, in a stable order."""
+    found: list[WaitingEvent] = []
+    for task in _waiting_tasks(workflow):
+        spec = task.task_spec
+        definition = spec.event_definition
+        boundary = isinstance(spec, BoundaryEvent)
+        interrupting = bool(getattr(spec, "cancel_activity", True))
+        for bpmn_id, part in _parts(spec, definition):
+            kind = _kind(part)
+            if kind is None:
+                continue
+            due = timer_due(task) if kind == TIMER else None
+            found.append(WaitingEvent(kind, _name(part), bpmn_id, due, boundary, interrupting))
+    return sorted(found, key=lambda e: (e.bpmn_id, e.kind, e.name))
+
+
+def _parts(spec: Any, definition: Any) -> list[tuple[str, Any]]:
+    """(BPMN id, definition) of what a waiting task waits for: an event-based gateway waits for the
+    events after it (SpiffWorkflow keeps their definitions on the gateway)."""
+    if isinstance(spec, EventBasedGateway):
+        return [
+            (out.bpmn_id, part) for out, part in zip(spec.outputs, definition.event_definitions, strict=False)
+        ]
+    if isinstance(definition, MultipleEventDefinition):
+        return [(spec.bpmn_id, part) for part in definition.event_definitions]
+    return [(spec.bpmn_id, definition)]
+
+
+def _waiting_tasks(workflow: Any) -> list[Any]:
+    tasks = [*workflow.tasks.values()]
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.tasks.values())
+    return [
+        t
+        for t in tasks
+        if t.state == TaskState.WAITING and getattr(t.task_spec, "event_definition", None) is not None
+    ]
+
+
+def timer_due(task: Any) -> datetime | None:
+    """When a waiting timer task fires next (a duration or date timer: its moment; a cycle: the next
+    round; None before the timer started counting)."""
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):
+        if value.get("cycles") == 0:
+            return None
+        value = value.get("next")
+    if isinstance(value, str):
+        return TimerEventDefinition.get_datetime(value)  # type: ignore[no-any-return]
+    return None
+
+
+def deliver(workflow: Any, kind: str, name: str, payload: dict[str, Any] | None) -> int:
+    """Deliver a message or signal from outside; how many waiting events caught it (0: none waits).
+
+    A message's payload lands in the data under the message name; a signal carries none."""
+    definition = _DEFINITIONS[kind](name)
+    data = {name: deepcopy(payload)} if kind == MESSAGE and payload is not None else {}
+    event = BpmnEvent(definition, payload=data)
+    return int(workflow.event_manager.catch(event, internal=False))
+
+
+def waits_for(workflow: Any, kind: str, name: str) -> bool:
+    return any(e.kind == kind and e.name == name for e in waiting_events(workflow))
