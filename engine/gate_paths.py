@@ -280,7 +280,7 @@ class _Paths:
 
 # The counts a completion condition may read (docs/design.md, "The gate"), each before any instance is
 # done: a condition that already holds then lets the activity complete without a single sign-off.
-_BEFORE_ANY_DONE = (
+_BEFORE_ANY_DONE = tuple(
     {"completed": 0, "approved": 0, "passed": 0, "rejected": 0, "total": n, "remaining": n, "active": n}
     for n in (1, 2, 3, 10, 100)
 )

@@ -15,6 +15,7 @@ from engine.specs.bpmn_xml import NS, local_name, sequence_edges
 from engine.specs.elements import FLOW_NODES
 from engine.specs.event_defs import is_event_subprocess
 from engine.specs.findings import Findings, checked_expression
+from engine.specs.graph import flow_order
 
 _SHOWN_CYCLE_NODES = 6
 _CONDITIONAL_SOURCES = frozenset({"exclusiveGateway", "inclusiveGateway"})
@@ -125,16 +126,6 @@ def _holds_wait(scope: etree._Element) -> bool:
 
 
 def in_flow_order(process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> list[UserTaskModel]:
-    """User tasks in breadth-first order from the start event (a stable, readable gate order)."""
-    edges = sequence_edges(process)
-    start = next((el.get("id") or "" for el in process.iterfind("bpmn:startEvent", NS)), "")
-    order: list[str] = []
-    queue, seen = [start], {start}
-    while queue:
-        node = queue.pop(0)
-        order.append(node)
-        for nxt in edges.get(node, []):
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return [tasks[n] for n in order if n in tasks]
+    """User tasks in breadth-first order from the start event (a stable, readable gate order), into
+    sub-processes where they stand (engine.specs.graph.flow_order)."""
+    return [tasks[n] for n in flow_order(process) if n in tasks]

@@ -60,6 +60,32 @@ def flow_graph(process: etree._Element, resolve: Resolver | None = None) -> Flow
     )
 
 
+def flow_order(process: etree._Element) -> list[str]:
+    """Every element id of the process in breadth-first order from its start: a body is entered where its
+    activity stands, boundary events follow their host, event sub-processes follow their body; whatever
+    no path reaches comes last, in document order. Inlined called processes are not listed."""
+    graph = flow_graph(process)
+    after: dict[str, list[str]] = {n: list(graph.edges.get(n, ())) for n in graph.kinds}
+    for scope in graph.scopes.values():
+        host = scope.id if not scope.event_sub else (scope.parent or "")
+        after.setdefault(host, []).extend(scope.starts)
+    for b in graph.boundaries:
+        after.setdefault(b.host, []).append(b.id)
+    order: list[str] = []
+    seen: set[str] = set()
+    for roots in (graph.scopes[""].starts, after.get("", ())):  # the main flow first
+        queue = [r for r in roots if r not in seen]
+        seen.update(queue)
+        while queue:
+            node = queue.pop(0)
+            order.append(node)
+            fresh = [n for n in after.get(node, ()) if n not in seen]
+            seen.update(fresh)
+            queue += fresh
+    order += [n for n in graph.kinds if n not in seen]
+    return [n for n in order if "/" not in n]
+
+
 @dataclass
 class _Builder:
     resolve: Resolver | None

@@ -119,7 +119,7 @@ class Diagram:
         event: bool = False,
         multi: dict[str, str] | None = None,
     ) -> str:
-        node = self._add(sub_id, "subProcess", inside)
+        node = self._add(sub_id, "subProcess", inside, role=None if event else "pm")
         if event:
             node.attrs["triggeredByEvent"] = "true"
         if multi is not None:
@@ -127,7 +127,7 @@ class Diagram:
         return sub_id
 
     def call(self, call_id: str, called: Diagram | str, *, inside: str | None = None) -> str:
-        node = self._add(call_id, "callActivity", inside)
+        node = self._add(call_id, "callActivity", inside, role="pm")
         if isinstance(called, Diagram):
             self.others.append(called)
             called = called.process_id
@@ -159,7 +159,7 @@ class Diagram:
 
     def xml(self) -> bytes:
         declared = _declarations(self, *self.others)
-        processes = "\n".join(d._process_xml() for d in (self, *self.others))
+        processes = "\n".join(d._process_xml(executable=d is self) for d in (self, *self.others))
         return (
             f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="{BPMN}" '
             f'xmlns:spiffworkflow="{SPIFF}" xmlns:xsi="{XSI}" id="defs_{self.process_id}" '
@@ -172,7 +172,7 @@ class Diagram:
         self.nodes[node_id] = node
         return node
 
-    def _process_xml(self) -> str:
+    def _process_xml(self, *, executable: bool) -> str:
         roles: dict[str, list[str]] = {}
         for node in self.nodes.values():
             if node.role:
@@ -185,8 +185,9 @@ class Diagram:
         )
         lane_set = f'<bpmn:laneSet id="lanes_{self.process_id}">{lanes}</bpmn:laneSet>' if lanes else ""
         body = self._body(self.process_id)
+        flag = "true" if executable else "false"
         return (
-            f'<bpmn:process id="{self.process_id}" name="{self.process_id}" isExecutable="true">'
+            f'<bpmn:process id="{self.process_id}" name="{self.process_id}" isExecutable="{flag}">'
             f"{lane_set}{body}</bpmn:process>"
         )
 

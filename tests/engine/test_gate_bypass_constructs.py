@@ -16,7 +16,7 @@ from lxml import etree
 from engine.errors import DiagramProblem
 from engine.gate import check_gate_graph
 from engine.model import UserTaskModel
-from engine.specs import NS, check_diagram
+from engine.specs import NS, check_diagram, load_process
 from engine.specs.bpmn_xml import local_name, properties
 from engine.specs.graph import flow_graph
 from tests.engine.bpmn_builder import Diagram
@@ -263,6 +263,40 @@ def test_gate_check_refuses_a_multi_instance_item_that_needs_no_sign_off(
     assert gate_check(build(False)) == []
 
 
-@pytest.mark.parametrize("name", sorted(CONSTRUCTS))
-def test_deploy_refuses_the_bypass_through(name: str) -> None:
-    assert check_diagram(CONSTRUCTS[name](True).xml()), "a bypass was accepted at deploy"
+# A gate item inside a called process is not a gate item of the calling launch's model (engine.specs reads
+# the user tasks of the executable process): at deploy such a diagram has no gate item at all.
+CALLED_ITEM = {"call activity that skips"}
+
+
+@pytest.mark.parametrize("name", sorted(set(CONSTRUCTS) - CALLED_ITEM))
+def test_deploy_refuses_the_bypass_and_accepts_the_twin_through(name: str) -> None:
+    refused = check_diagram(CONSTRUCTS[name](True).xml())
+    assert bypasses(refused), refused
+    assert check_diagram(CONSTRUCTS[name](False).xml()) == []
+
+
+@pytest.mark.parametrize("build", [multi_instance_zero, multi_instance_empty])
+def test_deploy_refuses_a_multi_instance_item_that_needs_no_sign_off(
+    build: Callable[[bool], Diagram],
+) -> None:
+    [problem] = check_diagram(build(True).xml())
+    assert (problem.element_id, "without a single sign-off" in problem.message) == ("signoff", True)
+    assert check_diagram(build(False).xml()) == []
+
+
+def test_deploy_refuses_a_gate_item_only_a_called_process_holds() -> None:
+    problems = check_diagram(call_activity(False).xml())
+    assert any("no gate items are marked" in p.message for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "build",
+    [terminate_end, error_end_in_sub_process, interrupting_event_sub_process],
+    ids=lambda b: b.__name__,
+)
+def test_a_gate_item_inside_a_sub_process_is_a_gate_item_of_the_loaded_model(
+    build: Callable[[bool], Diagram],
+) -> None:
+    model = load_process(build(False).xml()).model
+    assert [(g.key, g.task_id) for g in model.gate_items] == [("signoff", "signoff")]
+    assert model.go_live_task == "go_live"
