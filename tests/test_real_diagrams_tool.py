@@ -115,3 +115,10 @@ def test_reason_blanks_the_particulars() -> None:
         "a boundary timer must sit on a user task, not '_7e6ccf38-e740'"
     )
     assert reason("<bpmn:task> is not supported (line 12, column 3)") == "<task> is not supported (line …)"
+
+
+def test_reason_blanks_unquoted_generated_ids() -> None:
+    assert reason("the loop _2f24e6da-b44f → sid-00A82BF4 → Task_12 has no wait state") == reason(
+        "the loop Activity_1 → Gateway_0x9 has no wait state"
+    )
+    assert reason("the diagram must be UTF-8 encoded") == "the diagram must be UTF-N encoded"

@@ -49,7 +49,14 @@ def reason(message: str) -> str:
     text = re.sub(r"<[A-Za-z_][\w.-]*:", "<", text)  # <bpmn:task> and <task> are the same reason
     text = re.sub(r"\{[^}\s]*\}", "", text)  # Clark-notation namespaces
     text = re.sub(r"\(line \d+(, column \d+)?\)|\bline \d+(, column \d+)?", "(line …)", text)
+    text = _ID.sub("…", text)  # unquoted generated ids (a loop's elements, for one)
+    text = re.sub(r"…(?: → …)+", "… → …", text)
     return re.sub(r"\d+", "N", text)
+
+
+# A word of six or more id characters with a digit and a letter or underscore in it: `_2f24e6da-b44f`,
+# `sid-00A82BF4`, `Task_12`; not `UTF-8` or `ISO 8601` (their numbers become N below).
+_ID = re.compile(r"(?<![\w.-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z_])[\w.-]{6,}(?![\w.-])")
 
 
 @dataclass(frozen=True)
