@@ -28,7 +28,7 @@ def check_flows(scope: etree._Element, found: Findings) -> None:
     for node_id, node in nodes.items():
         kind = local_name(node.tag)
         flows = outgoing.get(node_id or "", [])
-        if kind == "exclusiveGateway" and len(flows) > 1:
+        if kind in _CONDITIONAL_SOURCES and len(flows) > 1:
             _check_gateway_flows(node_id, node, flows, found)
         if not flows and node_id not in outgoing and _needs_outgoing(node):
             found.problem(node_id, "element has no outgoing flow")
@@ -85,16 +85,19 @@ def _check_condition(flow: etree._Element, source_kind: str, found: Findings) ->
 def _check_gateway_flows(
     node_id: str | None, node: etree._Element, flows: list[etree._Element], found: Findings
 ) -> None:
-    """An exclusive gateway with several ways out: one is the default, each other has a condition."""
+    """An exclusive or inclusive gateway with several ways out: one is the default, each other has a
+    condition. (An inclusive gateway takes every flow whose condition holds and the default only when
+    none does, so a flow it is to take every time carries the condition `True`.)"""
+    kind = local_name(node.tag).removesuffix("Gateway")  # exclusive / inclusive
     default = node.get("default")
     if not default:
-        found.problem(node_id, "exclusive gateway has no default flow")
+        found.problem(node_id, f"{kind} gateway has no default flow")
     elif default not in {f.get("id") for f in flows}:
         found.problem(node_id, f"default flow {default!r} does not leave this gateway")
     for flow in flows:
         if flow.get("id") != default and flow.find("bpmn:conditionExpression", NS) is None:
             found.problem(
-                flow.get("id"), "flow out of an exclusive gateway needs a condition or to be the default"
+                flow.get("id"), f"flow out of an {kind} gateway needs a condition or to be the default"
             )
 
 
