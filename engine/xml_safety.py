@@ -1,9 +1,10 @@
 """Hardened XML parsing for BPMN uploads.
 
 Every check that matters is made in our own code before lxml sees a byte, so safety does not depend on the
-lxml or libxml2 version or its defaults: the size is capped, only UTF-8 is accepted, and any DOCTYPE or
-ENTITY declaration is refused by a plain text scan (an entity bomb is rejected without expanding anything).
-lxml then parses with entity resolution, DTD loading and network access off, and the resulting tree is
+lxml or libxml2 version or its defaults: the size is capped, a document in another encoding (UTF-16,
+UTF-32, ISO-8859-1, …) is transcoded to UTF-8 first, and any DOCTYPE or ENTITY declaration is refused
+by a plain text scan of the decoded text (an entity bomb is rejected without expanding anything). lxml
+then parses with entity resolution, DTD loading and network access off, and the resulting tree is
 checked once more for a DOCTYPE and for entity nodes.
 
 The raw document is stored and served, so `check_markup` also holds everything that is not process to an
@@ -24,22 +25,39 @@ from lxml import etree
 
 from engine.errors import DiagramProblem, DiagramRejectedError
 
-__all__ = ["MAX_DIAGRAM_BYTES", "check_markup", "clean_label", "element_line", "parse_xml_document"]
+__all__ = [
+    "MAX_DIAGRAM_BYTES",
+    "check_markup",
+    "clean_label",
+    "document_text",
+    "element_line",
+    "parse_xml_document",
+]
 
 MAX_DIAGRAM_BYTES: Final = 1_000_000
 
 _UTF8_BOM: Final = codecs.BOM_UTF8
 # UTF-32 first: its little-endian mark starts with the UTF-16 little-endian one.
 _OTHER_BOMS: Final = (
-    (codecs.BOM_UTF32_LE, "UTF-32"),
-    (codecs.BOM_UTF32_BE, "UTF-32"),
-    (codecs.BOM_UTF16_LE, "UTF-16"),
-    (codecs.BOM_UTF16_BE, "UTF-16"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Without a byte-order mark a document of these encodings starts with "<" so laid out (XML 1.0, F.1).
+_BOMLESS_LAYOUTS: Final = (
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
 )
 _UTF8_NAMES: Final = frozenset({b"utf-8", b"utf8"})
 _XML_DECLARATION: Final = re.compile(rb"<\?xml\b(?P<body>[^>]{0,500}?)\?>")
 _ENCODING_PSEUDO_ATTRIBUTE: Final = re.compile(
     rb"""\bencoding\s*=\s*(?P<quote>["'])(?P<name>.*?)(?P=quote)"""
+)
+_ENCODING_IN_DECLARATION: Final = re.compile(
+    r"""(?P<head>\A\s*<\?xml\b[^>]{0,500}?\bencoding\s*=\s*)(?P<quote>["'])[^"']*(?P=quote)"""
 )
 _DECLARATIONS: Final = re.compile(r"<!\s*(?P<keyword>doctype|entity)", re.IGNORECASE)
 
@@ -49,26 +67,48 @@ def _reject(message: str, *, too_large: bool = False) -> DiagramRejectedError:
 
 
 def _decode(data: bytes) -> tuple[bytes, str]:
-    """Return the document without a UTF-8 byte-order mark, and its text. Anything but UTF-8 is rejected."""
-    for bom, name in _OTHER_BOMS:
-        if data.startswith(bom):
-            raise _reject(f"the diagram must be UTF-8 encoded; it starts with a {name} byte-order mark")
-    payload = data.removeprefix(_UTF8_BOM)
-    declaration = _XML_DECLARATION.match(payload)
-    if declaration is not None:
-        encoding = _ENCODING_PSEUDO_ATTRIBUTE.search(declaration.group("body"))
-        if encoding is not None and encoding.group("name").strip().lower() not in _UTF8_NAMES:
-            name = encoding.group("name").decode("ascii", errors="replace")
-            raise _reject(f"the diagram must be UTF-8 encoded; its XML declaration names {name!r}")
+    """Return the document as UTF-8 bytes and as text. A document in another encoding (a UTF-16 or UTF-32
+    byte-order mark or layout, or the encoding its XML declaration names, like ISO-8859-1) is transcoded,
+    and its declaration then names UTF-8. Every later check reads the transcoded text."""
+    encoding, payload = _detected_encoding(data)
     try:
-        text = payload.decode("utf-8")
+        text = payload.decode(encoding)
     except UnicodeDecodeError as exc:
         line = payload.count(b"\n", 0, exc.start) + 1
-        raise _reject(f"the diagram must be UTF-8 encoded; invalid UTF-8 at line {line}") from None
+        shown = "UTF-8" if encoding == "utf-8" else encoding
+        raise _reject(f"the diagram is not valid {shown}: invalid {shown} at line {line}") from None
+    except (LookupError, ValueError):
+        raise _reject(f"the diagram's encoding {encoding!r} is not a known text encoding") from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        raise _reject(f"the diagram must be UTF-8 encoded; it contains NUL bytes (line {line})")
+        raise _reject(f"the diagram contains NUL characters (line {line})")
+    if encoding != "utf-8":
+        text = _ENCODING_IN_DECLARATION.sub(r"\g<head>\g<quote>UTF-8\g<quote>", text, count=1)
+        payload = text.encode("utf-8")
     return payload, text
+
+
+def _detected_encoding(data: bytes) -> tuple[str, bytes]:
+    """The document's encoding (a Python codec name) and its bytes without a byte-order mark."""
+    if data.startswith(_UTF8_BOM):
+        return "utf-8", data.removeprefix(_UTF8_BOM)
+    for bom, name in _OTHER_BOMS:
+        if data.startswith(bom):
+            return name, data.removeprefix(bom)
+    for layout, name in _BOMLESS_LAYOUTS:
+        if data.startswith(layout):
+            return name, data
+    declaration = _XML_DECLARATION.match(data)
+    found = _ENCODING_PSEUDO_ATTRIBUTE.search(declaration.group("body")) if declaration else None
+    if found is None or found.group("name").strip().lower() in _UTF8_NAMES:
+        return "utf-8", data
+    name = found.group("name").strip().decode("ascii", errors="replace")
+    try:
+        if not getattr(codecs.lookup(name), "_is_text_encoding", True):  # not base64, rot13, …
+            raise LookupError(name)
+    except LookupError:
+        raise _reject(f"the diagram's XML declaration names an unknown encoding {name!r}") from None
+    return name, data
 
 
 def _refuse_declarations(text: str) -> None:
@@ -83,7 +123,7 @@ def _refuse_declarations(text: str) -> None:
 def _parser() -> etree.XMLParser:
     # A new parser per document: lxml parsers keep state and must not be shared between threads.
     return etree.XMLParser(
-        encoding="utf-8",  # already checked above; never let the document pick another decoder
+        encoding="utf-8",  # transcoded above; never let the document pick another decoder
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -140,6 +180,12 @@ def parse_xml_document(data: bytes, *, max_bytes: int = MAX_DIAGRAM_BYTES) -> et
     root = _parse(payload)
     _check_tree(root)
     return root
+
+
+def document_text(data: bytes) -> str:
+    """The document as text, transcoded from its encoding, its declaration naming UTF-8: what is stored
+    and served (call after parse_xml_document accepted it)."""
+    return _decode(bytes(data))[1]
 
 
 def element_line(element: etree._Element) -> int | None:

@@ -10,7 +10,9 @@ content hash.
 |---|---|
 | `loading.py` | `inspect_diagram` / `check_diagram` (every problem, never raises), `load_process` (cached) |
 | `checker.py` | the one pass over a diagram, in the order its problems are listed |
-| `elements.py` | the allow-list of elements, timer events, ignored vendor extensions, interchange |
+| `elements.py` | the allow-list of elements, the refused constructs, ignored vendor extensions, interchange |
+| `event_defs.py` | event definitions per kind of event, timers, boundary hosts, `event_name` |
+| `processes.py` | the processes of a file, which are checked and which is the main one (`list_processes`) |
 | `tasks.py` | lanes and user tasks read into `UserTaskModel`s |
 | `flows.py` | sequence flows, gateways, loops without a wait state, the graph the gate check reads |
 | `findings.py` | `Findings`, what the checks add their problems to; names and conditions checked |
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from engine.specs.bpmn_xml import BPMN_NS, NS, SPIFF_NS
 from engine.specs.elements import FORM_FILE_PROPERTIES
+from engine.specs.event_defs import event_name
 from engine.specs.loading import (
     DiagramCheck,
     LoadedProcess,
@@ -29,6 +32,7 @@ from engine.specs.loading import (
     inspect_diagram,
     load_process,
 )
+from engine.specs.processes import FileProcesses, ProcessEntry, list_processes
 
 __all__ = [
     "BPMN_NS",
@@ -36,9 +40,13 @@ __all__ = [
     "NS",
     "SPIFF_NS",
     "DiagramCheck",
+    "FileProcesses",
     "LoadedProcess",
+    "ProcessEntry",
     "check_diagram",
     "content_hash",
+    "event_name",
     "inspect_diagram",
+    "list_processes",
     "load_process",
 ]

@@ -1,4 +1,4 @@
-"""One pass over a parsed diagram that checks everything and finds the one executable process.
+"""One pass over a parsed diagram that checks everything and finds the main process (engine.specs.processes).
 
 The order of the checks is the order of the problems `bpmn check` lists: the markup (engine.xml_safety),
 the top level, then for each process its elements, lanes, user tasks, flows, gate and interchange, and
@@ -12,11 +12,12 @@ from lxml import etree
 
 from engine import gate
 from engine.model import UserTaskModel
-from engine.specs.bpmn_xml import BPMN_NS, NS, local_name, namespace
+from engine.specs.bpmn_xml import BPMN_NS, local_name, namespace
 from engine.specs.elements import check_interchange, check_process_elements, check_top_level, warn_ignored
 from engine.specs.findings import Findings
 from engine.specs.flows import check_flows
 from engine.specs.graph import flow_graph
+from engine.specs.processes import FileProcesses, list_processes
 from engine.specs.tasks import lane_roles, user_tasks
 from engine.xml_safety import check_markup
 
@@ -24,23 +25,35 @@ from engine.xml_safety import check_markup
 def check_definitions(
     root: etree._Element, known_forms: Collection[str] | None, found: Findings
 ) -> tuple[etree._Element | None, dict[str, UserTaskModel]]:
-    """Check everything (every process, even when the count is wrong) into `found` and return the one
-    executable process with its user tasks, or None when there is not exactly one."""
+    """Check everything (every executable or called process, even when no main one is found) into
+    `found` and return the main process (engine.specs.processes) with its user tasks, or None."""
     if local_name(root.tag) != "definitions" or namespace(root.tag) != BPMN_NS:
         found.problem(None, "the document is not a BPMN 2.0 <definitions> element")
         return None, {}
     found.problems.extend(check_markup(root))
     check_top_level(root, found)
-    processes = list(root.iterfind("bpmn:process", NS))
-    executable = [p for p in processes if p.get("isExecutable") == "true"]
-    if len(executable) != 1:
-        found.problem(
-            None,
-            f'expected exactly one executable process (isExecutable="true"), found {len(executable)}',
-        )
-    results = [(p, _check_process(root, p, known_forms, found)) for p in (executable or processes)]
+    listing = list_processes(root)
+    if listing.problem is not None:
+        found.problem(None, listing.problem)
+    checked = listing.checked or listing.entries
+    results = {e.id: _check_process(root, e.element, known_forms, found) for e in checked}
+    _check_called(root, listing, found)
     warn_ignored(root, found)
-    return results[0] if len(executable) == 1 else (None, {})
+    if listing.main is None:
+        return None, {}
+    return listing.main.element, results[listing.main.id]
+
+
+def _check_called(root: etree._Element, listing: FileProcesses, found: Findings) -> None:
+    """A call activity names a process: a warning when it is not of this file (it must be deployed)."""
+    for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
+        called = (call.get("calledElement") or "").strip()
+        if not called:
+            found.problem(call.get("id"), "call activity names no process (calledElement)")
+        elif listing.by_id(called) is None:
+            found.warning(
+                call.get("id"), f"calls process {called!r}, which is not in this file: it must be deployed"
+            )
 
 
 def _check_process(

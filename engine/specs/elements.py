@@ -135,6 +135,7 @@ _KNOWN_PROPERTIES = {
     "go_live",
     "due_in_business_days",
     "sends",
+    "main",
     *FORM_FILE_PROPERTIES,
 }
 

@@ -1,7 +1,8 @@
 """The sequence flows of a process: every flow connects known elements, conditions sit only on flows out
-of exclusive gateways and parse, an exclusive gateway has a default, every element but an end event
-leaves somewhere, no loop lacks a wait state, one start event. Also the user tasks in flow order (the gate
-items' order); the graph the gate's bypass check reads is engine.specs.graph."""
+of exclusive and inclusive gateways and parse, an exclusive gateway without a default is warned about,
+every element but an end event leaves somewhere, no loop lacks a wait state, one start event. Also the
+user tasks in flow order (the gate items' order); the graph the gate's bypass check reads is
+engine.specs.graph."""
 
 from __future__ import annotations
 
@@ -87,10 +88,18 @@ def _check_gateway_flows(
 ) -> None:
     """An exclusive or inclusive gateway with several ways out: one is the default, each other has a
     condition. (An inclusive gateway takes every flow whose condition holds and the default only when
-    none does, so a flow it is to take every time carries the condition `True`.)"""
+    none does, so a flow it is to take every time carries the condition `True`.) An exclusive gateway
+    without a default is a warning: when no condition holds at run time the launch stops with an
+    incident."""
     kind = local_name(node.tag).removesuffix("Gateway")  # exclusive / inclusive
     default = node.get("default")
-    if not default:
+    if not default and kind == "exclusive":
+        found.warning(
+            node_id,
+            "exclusive gateway has no default flow: when none of its conditions holds, the launch stops "
+            "with an incident until an admin resolves it",
+        )
+    elif not default:
         found.problem(node_id, f"{kind} gateway has no default flow")
     elif default not in {f.get("id") for f in flows}:
         found.problem(node_id, f"default flow {default!r} does not leave this gateway")

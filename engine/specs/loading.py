@@ -18,7 +18,7 @@ from engine.specs.bpmn_xml import NS
 from engine.specs.checker import check_definitions
 from engine.specs.findings import Findings
 from engine.specs.flows import in_flow_order
-from engine.xml_safety import clean_label, parse_xml_document
+from engine.xml_safety import clean_label, document_text, parse_xml_document
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def _load(data: bytes, known_forms: Collection[str] | None) -> LoadedProcess:
         go_live_task=next((t.id for t in tasks.values() if t.go_live), None),
         documentation=_documentation(process),
     )
-    return LoadedProcess(model=model, xml=data.decode("utf-8-sig"), spiff_spec=spec)
+    return LoadedProcess(model=model, xml=document_text(data), spiff_spec=spec)
 
 
 def _documentation(process: etree._Element) -> str:

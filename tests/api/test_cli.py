@@ -27,7 +27,7 @@ def test_bpmn_check_prints_ok_when_diagram_is_valid() -> None:
     [
         ("gate_bypass.bpmn", "go_live", "without passing gate item 'signoff'"),
         ("script_task.bpmn", "run_script", "script tasks are not allowed"),
-        ("missing_default_flow.bpmn", "signoff_decision", "no default flow"),
+        ("unsafe_expression.bpmn", "flow_signoff_decision_to_prepare", "condition rejected"),
         ("doctype_xxe.bpmn", "(document)", "DOCTYPE"),
     ],
 )

@@ -22,7 +22,7 @@ from engine import (
 from engine.db.models import AuditEventRecord, ProcessVersionRecord
 from engine.errors import DiagramProblem
 from engine.forms.diagram import form_refs_in
-from engine.specs import BPMN_NS, check_diagram, load_process
+from engine.specs import BPMN_NS, check_diagram, inspect_diagram, load_process
 from engine.xml_safety import MAX_DIAGRAM_BYTES
 from tests.engine import driver
 
@@ -53,7 +53,6 @@ DEFECTS: dict[str, tuple[str | None, str]] = {
     "script_task": ("run_script", "script"),
     "unsafe_expression": ("flow_signoff_decision_to_prepare", "condition"),
     "gate_bypass": ("go_live", "signoff"),
-    "missing_default_flow": ("signoff_decision", "default"),
     "prescript": ("prepare", "preScript"),
     "timer_and_service": ("call_service", "serviceTask"),
 }
@@ -196,6 +195,17 @@ def test_check_diagram_names_the_element_when_defective_fixture(name: str) -> No
     assert _matching(list(caught.value.problems), element_id, word)
     assert (element_id or "document") in caught.value.message
     assert not caught.value.too_large
+
+
+def test_inspect_diagram_warns_and_accepts_when_exclusive_gateway_has_no_default() -> None:
+    data = _fixture("missing_default_flow")
+
+    found = inspect_diagram(data, known_forms=None)
+
+    assert not found.errors
+    [warning] = _matching(list(found.problems), "signoff_decision", "no default flow")
+    assert "incident" in warning.message and not warning.is_error
+    assert load_process(data, known_forms=None).model.go_live_task == "go_live"
 
 
 def test_check_diagram_names_the_flow_when_condition_calls_a_function() -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import DiagramProblem
-from engine.specs import check_diagram, inspect_diagram, load_process
+from engine.specs import check_diagram, event_name, inspect_diagram, load_process
+from engine.xml_safety import parse_xml_document
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -147,3 +148,126 @@ def test_inspect_diagram_warns_and_accepts_when_property_unknown() -> None:
     assert [p.message for p in found.problems if p.element_id == "manual"] == [
         "unknown extension property 'colour' is ignored"
     ]
+
+
+# ---------------------------------------------------------------------------------------- several processes
+
+SIMPLE = (
+    '<bpmn:process id="{pid}"{attrs}>{lane}<bpmn:startEvent id="{pid}_start" />'
+    '<bpmn:userTask id="{pid}_task" name="Work" />{call}<bpmn:endEvent id="{pid}_end" />'
+    '<bpmn:sequenceFlow id="{pid}_f1" sourceRef="{pid}_start" targetRef="{pid}_task" />'
+    '<bpmn:sequenceFlow id="{pid}_f2" sourceRef="{pid}_task" targetRef="{pid}_{after}" />'
+    "{call_flow}</bpmn:process>"
+)
+
+
+def _process(pid: str, attrs: str = "", calls: str | None = None, main: bool = False) -> str:
+    nodes = (f"{pid}_start", f"{pid}_task", f"{pid}_end") + ((f"{pid}_call",) if calls else ())
+    refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>" for n in nodes)
+    marked = (
+        "<bpmn:extensionElements><spiffworkflow:properties>"
+        '<spiffworkflow:property name="main" value="true" />'
+        "</spiffworkflow:properties></bpmn:extensionElements>"
+        if main
+        else ""
+    )
+    return SIMPLE.format(
+        pid=pid,
+        attrs=attrs,
+        lane=marked + LANE.format(refs=refs).replace('id="lane', f'id="{pid}_lane'),
+        call=f'<bpmn:callActivity id="{pid}_call" calledElement="{calls}" />' if calls else "",
+        after="call" if calls else "end",
+        call_flow=(
+            f'<bpmn:sequenceFlow id="{pid}_f3" sourceRef="{pid}_call" targetRef="{pid}_end" />'
+            if calls
+            else ""
+        ),
+    )
+
+
+def _file(*processes: str, top: str = "") -> bytes:
+    return (HEAD + top + "".join(processes) + "</bpmn:definitions>").encode()
+
+
+def test_load_process_counts_a_missing_is_executable_as_executable() -> None:
+    assert load_process(_file(_process("only")), known_forms=None).model.process_id == "only"
+
+
+def test_load_process_runs_the_executable_pool_of_a_collaboration() -> None:
+    data = _file(
+        _process("customer", ' isExecutable="false"'),
+        _process("ours", ' isExecutable="true"'),
+        top='<bpmn:collaboration id="collab"><bpmn:participant id="p1" processRef="customer" />'
+        '<bpmn:participant id="p2" processRef="ours" />'
+        '<bpmn:messageFlow id="mf" sourceRef="p1" targetRef="p2" /></bpmn:collaboration>',
+    )
+
+    assert load_process(data, known_forms=None).model.process_id == "ours"
+
+
+def test_load_process_starts_the_process_no_other_calls_and_checks_the_called_one() -> None:
+    data = _file(_process("helper"), _process("main_one", calls="helper"))
+
+    assert load_process(data, known_forms=None).model.process_id == "main_one"
+    broken = data.replace(
+        b'<bpmn:userTask id="helper_task" name="Work" />', b'<bpmn:scriptTask id="helper_task" />'
+    )
+    assert [p.element_id for p in _errors(broken)] == ["helper_task"]
+
+
+def test_check_diagram_names_the_candidates_when_several_processes_are_called_by_none() -> None:
+    data = _file(_process("first"), _process("second"))
+
+    [problem] = _errors(data)
+
+    assert problem.element_id is None
+    assert "first, second" in problem.message and "main=true" in problem.message
+    marked = _file(_process("first"), _process("second", main=True))
+    assert load_process(marked, known_forms=None).model.process_id == "second"
+
+
+def test_check_diagram_refuses_when_every_process_is_not_executable() -> None:
+    [problem] = _errors(_file(_process("off", ' isExecutable="false"')))
+
+    assert 'isExecutable="false"' in problem.message
+
+
+def test_check_diagram_warns_when_call_activity_names_a_process_of_another_file() -> None:
+    found = inspect_diagram(_file(_process("caller", calls="elsewhere")), known_forms=None)
+
+    assert not found.errors
+    assert any(p.element_id == "caller_call" and "not in this file" in p.message for p in found.problems)
+
+
+# ---------------------------------------------------------------------------------------- events, encodings
+
+
+def test_event_name_is_the_referenced_message_else_the_events_own_name() -> None:
+    data = _diagram(
+        '<bpmn:startEvent id="start" /><bpmn:intermediateCatchEvent id="named" name="Beta feedback">'
+        "<bpmn:messageEventDefinition /></bpmn:intermediateCatchEvent>"
+        '<bpmn:intermediateCatchEvent id="by_ref" name="ignored">'
+        '<bpmn:messageEventDefinition messageRef="msg" /></bpmn:intermediateCatchEvent>'
+        '<bpmn:intermediateCatchEvent id="bare"><bpmn:signalEventDefinition /></bpmn:intermediateCatchEvent>'
+        '<bpmn:endEvent id="end" />'
+        + _flows(("start", "named"), ("named", "by_ref"), ("by_ref", "bare"), ("bare", "end")),
+        top='<bpmn:message id="msg" name="system_ready" />',
+        lane_nodes=("start", "named", "by_ref", "bare", "end"),
+    )
+    root = parse_xml_document(data)
+
+    names = {e.get("id"): event_name(e) for e in root.iter("{*}intermediateCatchEvent")}
+
+    assert names == {"named": "Beta feedback", "by_ref": "system_ready", "bare": "bare"}
+    assert _errors(data) == []
+    assert {"named", "by_ref", "bare"} <= set(load_process(data, known_forms=None).spiff_spec.task_specs)
+
+
+def test_load_process_stores_utf8_text_when_diagram_declares_latin1() -> None:
+    text = EVERYTHING.decode().replace('name="Check by hand"', 'name="Vérifier à la main"')
+    data = text.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').encode("iso-8859-1")
+
+    loaded = load_process(data, known_forms=None)
+
+    assert 'encoding="UTF-8"' in loaded.xml and "Vérifier à la main" in loaded.xml
+    assert load_process(loaded.xml.encode(), known_forms=None).model.process_id == "p"

@@ -15,6 +15,7 @@ from engine.xml_safety import (
     _parse,
     check_markup,
     clean_label,
+    document_text,
     element_line,
     parse_xml_document,
 )
@@ -201,30 +202,52 @@ def test_parse_xml_document_rejects_empty_input(data: bytes) -> None:
 
 
 @pytest.mark.parametrize(
-    ("bom", "codec", "name"),
+    ("bom", "codec"),
     [
-        (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
-        (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
-        (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
-        (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (b"", "utf-16-le"),  # no byte-order mark: the layout of "<" tells
+        (b"", "utf-16-be"),
     ],
 )
-def test_parse_xml_document_rejects_utf16_and_utf32_byte_order_marks(
-    bom: bytes, codec: str, name: str
-) -> None:
-    data = bom + '<?xml version="1.0" encoding="UTF-16"?><a/>'.encode(codec)
-    error = rejection(data)
-    assert f"must be UTF-8 encoded; it starts with a {name} byte-order mark" in error.message
+def test_parse_xml_document_transcodes_when_utf16_or_utf32(bom: bytes, codec: str) -> None:
+    data = bom + '<?xml version="1.0" encoding="UTF-16"?><a name="Régionale Prüfung"/>'.encode(codec)
+
+    root = parse_xml_document(data)
+
+    assert root.get("name") == "Régionale Prüfung"
+    assert document_text(data) == '<?xml version="1.0" encoding="UTF-8"?><a name="Régionale Prüfung"/>'
 
 
-def test_parse_xml_document_rejects_utf16_without_byte_order_mark() -> None:
-    error = rejection("<a/>".encode("utf-16-le"))
-    assert "must be UTF-8 encoded; it contains NUL bytes" in error.message
+@pytest.mark.parametrize("name", ["ISO-8859-1", "latin-1", "windows-1252"])
+def test_parse_xml_document_transcodes_when_declaration_names_other_encoding(name: str) -> None:
+    data = f"<?xml version='1.0' encoding='{name}'?>\n<a n='Caf\u00e9'>caf\u00e9</a>".encode(name)
+    assert b"\xe9" in data
+
+    root = parse_xml_document(data)
+
+    assert (root.get("n"), root.text) == ("Café", "café")
+    assert document_text(data) == "<?xml version='1.0' encoding='UTF-8'?>\n<a n='Café'>café</a>"
+    assert parse_xml_document(document_text(data).encode()).get("n") == "Café"  # what is stored reloads
 
 
-def test_parse_xml_document_rejects_declaration_naming_other_encoding() -> None:
-    error = rejection(b"<?xml version='1.0' encoding='ISO-8859-1'?>\n<a>caf\xe9</a>")
-    assert "must be UTF-8 encoded; its XML declaration names 'ISO-8859-1'" in error.message
+@pytest.mark.parametrize("name", ["rot13", "base64", "no-such-encoding"])
+def test_parse_xml_document_rejects_declaration_naming_no_text_encoding(name: str) -> None:
+    error = rejection(f"<?xml version='1.0' encoding='{name}'?><a/>".encode())
+    assert f"names an unknown encoding {name!r}" in error.message
+
+
+def test_parse_xml_document_refuses_doctype_hidden_in_another_encoding() -> None:
+    data = '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>'.encode("utf-16-le")
+    error = rejection(codecs.BOM_UTF16_LE + data)
+    assert "DOCTYPE declarations are not allowed" in error.message
+
+
+def test_parse_xml_document_rejects_bytes_invalid_in_declared_encoding() -> None:
+    error = rejection(b"<?xml version='1.0' encoding='utf-16'?><a/>")
+    assert "not valid utf-16" in error.message
 
 
 def test_parse_xml_document_rejects_invalid_utf8_naming_line() -> None:
