@@ -296,10 +296,22 @@ class LaunchSummaryRead(Read):
     ready_to_go_live: bool
 
 
+class WaitingEventRead(Read):
+    kind: str = Field(description="message, signal, timer, error or escalation")
+    name: str = Field(description="A message or signal name (POST .../messages/{name}), error code, timer")
+    element_id: str = Field(description="The BPMN element that waits")
+    due_at: datetime | None = Field(default=None, description="A timer: when it fires next")
+    boundary: bool = Field(default=False, description="Attached to a task or sub-process")
+    interrupting: bool = Field(default=True, description="Cancels what it is attached to when it fires")
+
+
 class LaunchRead(LaunchSummaryRead):
     gate: list[GateItemRead]
     blockers: list[BlockerRead]
     open_tasks: list[TaskRead]
+    waiting: list[WaitingEventRead] = Field(
+        default_factory=list, description="What the launch's workflow waits for (messages, signals, timers)."
+    )
     support_distribution: list[str] = Field(
         default_factory=list, description="Where the launch notice goes (empty: the configured default)."
     )

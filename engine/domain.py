@@ -237,10 +237,24 @@ class LaunchView:
     support_distribution: tuple[str, ...] = ()
     due_overrides: dict[str, int] = field(default_factory=dict, hash=False)
     process_name: str = ""
+    waiting: tuple[WaitingEventView, ...] = ()  # what the workflow waits for (engine.runtime.events)
 
     @property
     def ready_to_go_live(self) -> bool:
         return self.status is LaunchStatus.ACTIVE and self.gate_passed == self.gate_total
+
+
+@dataclass(frozen=True)
+class WaitingEventView:
+    """An event the launch's workflow waits for: a message or signal (by name), a timer (when it fires
+    next), an error or escalation a boundary would catch (by code). `element_id`: the BPMN element."""
+
+    kind: str  # message | signal | timer | error | escalation
+    name: str
+    element_id: str
+    due_at: datetime | None = None
+    boundary: bool = False
+    interrupting: bool = True
 
 
 @dataclass(frozen=True)

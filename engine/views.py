@@ -7,6 +7,10 @@ own also carries its gate, blockers and open tasks, built from the rows of one v
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from engine import gate
 from engine.db.models import CommentRecord, LaunchRecord, ProcessVersionRecord, TaskRecord
 from engine.db.rows import LaunchRow, TaskRow
@@ -20,6 +24,7 @@ from engine.domain import (
     ProcessView,
     TaskStatus,
     TaskView,
+    WaitingEventView,
     view_from,
 )
 from engine.model import ProcessModel
@@ -66,6 +71,19 @@ def _launch_view(
         gate=items,
         blockers=blockers,
         open_tasks=open_tasks,
+        waiting=tuple(_waiting_view(w) for w in launch.waiting or ()),
+    )
+
+
+def _waiting_view(stored: Mapping[str, Any]) -> WaitingEventView:
+    due = stored.get("due_at")
+    return WaitingEventView(
+        kind=str(stored.get("kind", "")),
+        name=str(stored.get("name", "")),
+        element_id=str(stored.get("element_id", "")),
+        due_at=datetime.fromisoformat(due) if isinstance(due, str) else None,
+        boundary=bool(stored.get("boundary", False)),
+        interrupting=bool(stored.get("interrupting", True)),
     )
 
 

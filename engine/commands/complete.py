@@ -16,7 +16,7 @@ from typing import Any
 
 from engine import gate, permissions
 from engine.commands.context import EngineContext, require_ready
-from engine.commands.outcome import Outcome, settle
+from engine.commands.outcome import Outcome, settle, waiting_rows
 from engine.commands.runner import TaskRefusals, run_command
 from engine.commands.write import AuditEntry, Completion, LaunchChange, Message, plan_new_tasks, write_change
 from engine.db import repository as repo
@@ -113,6 +113,7 @@ class _Ran:
     ready: list[ReadyTask]
     state: str
     next_timer_at: datetime | None
+    waiting: tuple[dict[str, Any], ...]
 
 
 def _complete(
@@ -240,6 +241,7 @@ def _run(
         ready=outcome.ready,
         state=dump_state(workflow),
         next_timer_at=workflow.next_timer_at(),
+        waiting=waiting_rows(workflow),
     )
 
 
@@ -253,6 +255,7 @@ def _after(launch: LaunchRow, ran: _Ran, *, now: datetime) -> LaunchRow:
         gate_passed=gate.passed_count(ran.facts.values()),
         blocked_by=gate.blocked_by_summary(sorted(ran.facts.values(), key=lambda f: f.position)),
         next_timer_at=ran.next_timer_at,
+        waiting=ran.waiting,
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 from engine import audit, permissions
 from engine.commands.context import EngineContext
-from engine.commands.outcome import settle
+from engine.commands.outcome import settle, waiting_rows
 from engine.commands.runner import refusal_of, run_command
 from engine.commands.write import AuditEntry, LaunchChange, plan_new_tasks, write_change
 from engine.db import repository as repo
@@ -155,6 +155,7 @@ def _write(ctx: EngineContext, got: _Received, workflow: RunningWorkflow, delive
         status=outcome.status.value,
         completed_at=now if outcome.ended else None,
         next_timer_at=workflow.next_timer_at(),
+        waiting=waiting_rows(workflow),
     )
     detail = {
         delivery.kind: delivery.name,

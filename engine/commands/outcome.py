@@ -66,6 +66,21 @@ def settle(workflow: RunningWorkflow, launch: LaunchRow, facts: Iterable[GateFac
     return Outcome(status=status, ready=ready, messages=messages, events=events)
 
 
+def waiting_rows(workflow: RunningWorkflow) -> tuple[dict[str, Any], ...]:
+    """What the workflow waits for, as the launch row stores it (JSON objects; engine.views reads them)."""
+    return tuple(
+        {
+            "kind": e.kind,
+            "name": e.name,
+            "element_id": e.bpmn_id,
+            "due_at": e.due.isoformat() if e.due is not None else None,
+            "boundary": e.boundary,
+            "interrupting": e.interrupting,
+        }
+        for e in workflow.waiting_events()
+    )
+
+
 def _thrown_messages(launch: LaunchRow, events: EventLog) -> list[Message]:
     version = launch.version + 1
     found = []

@@ -10,6 +10,7 @@ from uuid import uuid4
 
 from engine import permissions
 from engine.commands.context import EngineContext
+from engine.commands.outcome import waiting_rows
 from engine.commands.write import AuditEntry, plan_new_tasks, write_new_launch
 from engine.db import repository as repo
 from engine.db.rows import LaunchRow
@@ -124,6 +125,7 @@ def _launch_row(
         support_distribution=tuple(str(a) for a in raw_list) if isinstance(raw_list, list) else (),
         due_overrides={str(k): int(v) for k, v in raw_days.items()} if isinstance(raw_days, dict) else {},
         next_timer_at=workflow.next_timer_at(),
+        waiting=waiting_rows(workflow),
     )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 
 from engine.commands.context import EngineContext
-from engine.commands.outcome import settle
+from engine.commands.outcome import settle, waiting_rows
 from engine.commands.runner import TimerRefusals, run_command
 from engine.commands.write import AuditEntry, LaunchChange, plan_new_tasks, write_change
 from engine.db import repository as repo
@@ -90,6 +90,7 @@ def _fire_once(ctx: EngineContext, launch_id: str) -> bool:
         status=outcome.status.value,
         completed_at=now if outcome.ended else None,
         next_timer_at=workflow.next_timer_at(),
+        waiting=waiting_rows(workflow),
     )
     entry = AuditEntry(
         actor=WORKER_ACTOR,

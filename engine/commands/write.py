@@ -185,6 +185,7 @@ def _update_launch(session: Session, change: LaunchChange) -> None:
     if change.state is not None:
         values["state"] = change.state
         values["next_timer_at"] = change.after.next_timer_at  # a new state has its own waiting timers
+        values["waiting"] = [dict(w) for w in change.after.waiting]
     if not rows.update_launch(
         session,
         launch_id=change.before.id,

@@ -104,6 +104,9 @@ class LaunchRecord(Base):
     due_overrides: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False, default=dict)
     # When the earliest waiting BPMN timer fires: the worker restores only launches whose time has come.
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What the workflow waits for (message, signal, timer events), written with each new state: the
+    # launch page shows it without restoring the workflow (engine.views).
+    waiting: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
 
 
 # The launch list's order (newest first, ties by id), so a page reads 50 index entries instead of sorting

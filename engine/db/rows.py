@@ -45,6 +45,7 @@ class LaunchRow:
     support_distribution: tuple[str, ...]
     due_overrides: Mapping[str, int]
     next_timer_at: datetime | None
+    waiting: tuple[Mapping[str, Any], ...] = ()  # what the workflow waits for (JSON objects)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,7 @@ def launch_row(row: RowMapping) -> LaunchRow:
     values = {name: row[name] for name in LaunchRow.__slots__}
     values["support_distribution"] = tuple(values["support_distribution"] or ())
     values["due_overrides"] = dict(values["due_overrides"] or {})
+    values["waiting"] = tuple(values["waiting"] or ())
     return LaunchRow(**values)
 
 
@@ -179,6 +181,7 @@ def insert_launch(session: Session, launch: LaunchRow, *, state: str) -> None:
         product_name_lower=launch.product_name.lower(),
         support_distribution=list(launch.support_distribution),
         due_overrides=dict(launch.due_overrides),
+        waiting=[dict(w) for w in launch.waiting],
     )
     session.connection().execute(_INSERT_LAUNCH, values)
 
