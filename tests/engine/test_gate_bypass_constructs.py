@@ -215,15 +215,17 @@ def interrupting_event_sub_process(bypass: bool) -> Diagram:
 
 
 def inclusive_gateway(bypass: bool) -> Diagram:
-    """Any non-empty subset of an inclusive split's branches runs; the join waits for those."""
+    """Any non-empty subset of an inclusive split's branches runs (the join waits for those): a branch
+    beside the sign-off's may run alone."""
     d = Diagram()
     signoff, go_live = _gated(d)
-    d.chain("start", d.task("plan"), d.gateway("what", "inclusive"))
-    d.flow("what", signoff, "plan.comment != 'x'")
-    d.flow("what", d.task("faq"), "plan.comment != 'y'")
-    d.chain(signoff, d.gateway("join", "inclusive"))
-    d.chain("faq", "join" if bypass else signoff)
-    d.chain("join", go_live, "end")
+    first = d.task("plan") if bypass else signoff
+    d.chain("start", first, d.gateway("what", "inclusive"))
+    d.flow("what", signoff if bypass else d.task("docs"))
+    d.flow("what", d.task("faq"), f"{first}.comment != 'y'")
+    d.nodes["what"].attrs["default"] = f"flow_what_{'signoff' if bypass else 'docs'}"
+    d.chain(signoff if bypass else "docs", d.gateway("join", "inclusive"))
+    d.chain("faq", "join", go_live, "end")
     return d
 
 
