@@ -30,6 +30,7 @@ class UserTaskModel:
     due_in_business_days: int | None
     sends: str | None
     shows: tuple[str, ...] = ()  # user tasks whose documents are shown beside the form (`showDocuments`)
+    to_starter: bool = False  # in no lane with a role: a pm task assigned to whoever started the launch
 
 
 @dataclass(frozen=True)

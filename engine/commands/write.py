@@ -165,7 +165,7 @@ def plan_new_tasks(
             bpmn_id=item.bpmn_id,
             title=spec.title,
             role=spec.role,
-            assignee=launch.pm if spec.role == "pm" else None,
+            assignee=launch.pm if spec.role == "pm" or spec.to_starter else None,
             status=TaskStatus.READY.value,
             gate_item=spec.gate_item,
             is_go_live=spec.go_live,

@@ -4,10 +4,11 @@ lane, a known form, a safe pass condition, a due date in range, names on one lin
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 
 from lxml import etree
 
-from engine.domain import WORKING_ROLES
+from engine.domain import WORKING_ROLES, Role
 from engine.model import UserTaskModel
 from engine.specs.bpmn_xml import BPMN_NS, NS, local_name, properties
 from engine.specs.elements import FLOW_NODES, FORM_FILE_PROPERTIES
@@ -15,6 +16,22 @@ from engine.specs.findings import Findings, checked_expression, checked_label
 
 MAX_DUE_DAYS = 365
 KNOWN_ROLES = frozenset(role.value for role in WORKING_ROLES)
+STARTER_ROLE = Role.PM.value  # only a pm starts a launch
+# Lane names (lower case, words split by spaces) that stand for a role when a lane has no `role` property.
+LANE_NAMES = {
+    "pm": "pm",
+    "pms": "pm",
+    "product manager": "pm",
+    "product managers": "pm",
+    "product management": "pm",
+    "support lead": "support_lead",
+    "support leads": "support_lead",
+    "support": "support_lead",
+    "support team": "support_lead",
+    "support manager": "support_manager",
+    "support managers": "support_manager",
+    "support management": "support_manager",
+}
 
 
 def lane_roles(process: etree._Element, found: Findings) -> dict[str, str]:
@@ -48,11 +65,25 @@ def _scope_roles(
 
 
 def _lane_role(lane: etree._Element, found: Findings) -> str | None:
+    """The lane's role: its `role` property, else its name when `LANE_NAMES` maps it to a role (with a
+    warning either way the property is missing); None when its tasks go to the launch's starter."""
     role = properties(lane).get("role")
     if role is None:
-        if lane.find("bpmn:childLaneSet", NS) is None:  # a parent lane's roles are its child lanes'
-            found.problem(lane.get("id"), "lane has no 'role' property")
-        return None
+        if lane.find("bpmn:childLaneSet", NS) is not None:
+            return None  # a parent lane's roles are its child lanes'
+        name = lane.get("name") or ""
+        mapped = role_from_lane_name(name)
+        if mapped is not None:
+            found.warning(
+                lane.get("id"), f"lane has no 'role' property: its name {name!r} is taken as {mapped}"
+            )
+        else:
+            found.warning(
+                lane.get("id"),
+                f"lane has no 'role' property and its name {name!r} names no role: "
+                "its tasks go to the launch's starter",
+            )
+        return mapped
     if role not in KNOWN_ROLES:
         found.problem(
             lane.get("id"),
@@ -61,6 +92,19 @@ def _lane_role(lane: etree._Element, found: Findings) -> str | None:
         )
         return None
     return role
+
+
+def role_from_lane_name(name: str) -> str | None:
+    """The role a lane's name stands for (`LANE_NAMES`, case, spaces, '_' and '-' aside), or None."""
+    words = " ".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
+    return LANE_NAMES.get(words)
+
+
+def role_of(roles: Mapping[str, str], node_id: str) -> tuple[str, bool]:
+    """A task's role and whether it goes to the launch's starter: a task in no lane with a role goes to
+    whoever started the launch (always a pm), so it is a pm task assigned to them."""
+    role = roles.get(node_id)
+    return (role, False) if role is not None else (STARTER_ROLE, True)
 
 
 def user_tasks(
@@ -73,12 +117,12 @@ def user_tasks(
     tasks: dict[str, UserTaskModel] = {}
     for el in process.iter(f"{{{BPMN_NS}}}userTask"):  # inside sub-processes too
         task_id = el.get("id") or ""
-        role = roles.get(task_id)
-        if role is None:
-            found.problem(task_id, "user task is in no lane with a role")
+        role, to_starter = role_of(roles, task_id)
+        if to_starter:
+            found.warning(task_id, "user task is in no lane with a role: it goes to the launch's starter")
         if known_forms is not None and task_id not in known_forms:
             found.problem(task_id, "user task has no form model in Launch Gate")
-        tasks[task_id] = _user_task(el, task_id, role or "", found)
+        tasks[task_id] = replace(_user_task(el, task_id, role, found), to_starter=to_starter)
     _check_shown(tasks, found)
     return tasks
 
