@@ -20,6 +20,7 @@ loose answer would refuse well-formed diagrams:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from engine.expressions import evaluate_condition, parse_expression
 
 GOES_ON = frozenset({"timer", "message", "signal", "conditional", "none"})  # triggers from outside
 THROWN = frozenset({"error", "escalation"})  # triggers thrown inside the host
+FAILING = frozenset({"serviceTask", "sendTask", "callActivity"})
 CHOICES = frozenset({"exclusiveGateway", "inclusiveGateway", "eventBasedGateway"})
 ACTIVITIES = frozenset(
     {
@@ -127,6 +129,8 @@ class _Paths:
             self.on.setdefault(b.host, []).append(b)
         self.boundary = {b.id: b for b in graph.boundaries}
         self.throws = {n: t for n, (t, _) in graph.events.items() if t in THROWN and self._throws(n)}
+        # what may fail with an error without an error end: a connector, a process called from elsewhere
+        self.raisers = {n: "error" for n, k in graph.kinds.items() if k in FAILING and n not in graph.scopes}
         self.below = {s: graph.inside(s) for s in graph.scopes}
         self.finishing = self._finishing()
 
@@ -221,7 +225,8 @@ class _Paths:
             return True
         inside = self.below[host]
         return any(
-            t == trigger and n in inside and (entered is None or n in entered) for n, t in self.throws.items()
+            t == trigger and n in inside and (entered is None or n in entered)
+            for n, t in itertools.chain(self.throws.items(), self.raisers.items())
         )
 
     def _boundaries(self, node: str, *, interrupting: bool) -> list[Boundary]:

@@ -14,7 +14,8 @@ content hash.
 | `event_defs.py` | event definitions per kind of event, timers, boundary hosts, `event_name` |
 | `processes.py` | the processes of a file, which are checked and which is the main one (`list_processes`) |
 | `tasks.py` | lanes and user tasks read into `UserTaskModel`s |
-| `flows.py` | sequence flows, gateways, loops without a wait state, the graph the gate check reads |
+| `flows.py` | sequence flows, gateways, loops without a wait state, the user tasks in flow order |
+| `graph.py` | the flat graph the gate's bypass check reads (engine.gate_paths), the flow order |
 | `findings.py` | `Findings`, what the checks add their problems to; names and conditions checked |
 | `bpmn_xml.py` | the namespaces and small readers of the XML tree |
 """

@@ -151,6 +151,21 @@ def error_caught_outside_the_path(bypass: bool) -> Diagram:
     return d
 
 
+def error_from_a_connector(bypass: bool) -> Diagram:
+    """A service task may fail with an error that a boundary on its sub-process catches: no error end
+    is needed for that path to skip the rest of the sub-process."""
+    d = Diagram()
+    signoff, go_live = _gated(d)
+    review = d.sub("review")
+    d.nodes[signoff].body = review
+    d.chain("start", review, go_live, "end")
+    d.chain("review_start", d.task("notify", kind="serviceTask", inside=review), signoff)
+    d.chain(signoff, d.end("review_end", inside=review))
+    d.boundary("failed", review, "error", code="broken")
+    d.chain("failed", go_live if bypass else d.end("abandoned"))
+    return d
+
+
 def multi_instance_zero(bypass: bool) -> Diagram:
     """A multi-instance sign-off whose completion condition holds before anyone signed."""
     d = Diagram()
@@ -237,6 +252,7 @@ CONSTRUCTS: dict[str, Callable[[bool], Diagram]] = {
     "terminate end": terminate_end,
     "error end inside a sub-process": error_end_in_sub_process,
     "error end before the item": error_caught_outside_the_path,
+    "error from a connector": error_from_a_connector,
     "call activity that skips": call_activity,
     "call activity beside the item": call_activity_around,
     "interrupting event sub-process": interrupting_event_sub_process,
@@ -268,9 +284,11 @@ def test_gate_check_refuses_a_multi_instance_item_that_needs_no_sign_off(
 # A gate item inside a called process is not a gate item of the calling launch's model (engine.specs reads
 # the user tasks of the executable process): at deploy such a diagram has no gate item at all.
 CALLED_ITEM = {"call activity that skips"}
+# A service task's connector is the automation part's to check (a bare one may be refused on its own).
+UNCHECKED_HERE = CALLED_ITEM | {"error from a connector"}
 
 
-@pytest.mark.parametrize("name", sorted(set(CONSTRUCTS) - CALLED_ITEM))
+@pytest.mark.parametrize("name", sorted(set(CONSTRUCTS) - UNCHECKED_HERE))
 def test_deploy_refuses_the_bypass_and_accepts_the_twin_through(name: str) -> None:
     refused = check_diagram(CONSTRUCTS[name](True).xml())
     assert bypasses(refused), refused
