@@ -189,6 +189,7 @@ def _write(ctx: EngineContext, got: _Received, workflow: RunningWorkflow, delive
     ctx.cache.put(launch.id, after.version, workflow)
     ctx.committed("receive_message")
     ready = [*(t for t in got.open_rows if t.id in ready_ids), *(t.row for t in new_tasks)]
+    ready.sort(key=lambda t: (t.created_at, t.id))  # the index order, as a fresh read gives it
     snapshot = LaunchSnapshot(launch=after, facts={f.key: f for f in got.facts}, ready=tuple(ready))
     return full_view(snapshot, got.process.model, ctx.label(after.process_version_id))
 

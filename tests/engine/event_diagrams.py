@@ -6,6 +6,7 @@ escalations the bodies use; every user task is a PM task (role pm) so that the e
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Final
 
 HEADER: Final = """<?xml version="1.0" encoding="UTF-8"?>
@@ -20,18 +21,24 @@ HEADER: Final = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def diagram(body: str, *, process_id: str = "events", name: str = "Events") -> str:
+    """A process of `body`, with one lane (role pm) holding every user task."""
+    refs = "".join(
+        f"<bpmn:flowNodeRef>{t}</bpmn:flowNodeRef>" for t in re.findall(r'<bpmn:userTask id="([^"]+)"', body)
+    )
+    lanes = (
+        '<bpmn:laneSet id="lanes"><bpmn:lane id="lane_pm" name="Product Manager"><bpmn:extensionElements>'
+        '<spiffworkflow:properties><spiffworkflow:property name="role" value="pm"/>'
+        "</spiffworkflow:properties>"
+        f"</bpmn:extensionElements>{refs}</bpmn:lane></bpmn:laneSet>"
+    )
     return (
         f'{HEADER}  <bpmn:process id="{process_id}" name="{name}" isExecutable="true">\n'
-        f"{body}\n  </bpmn:process>\n</bpmn:definitions>\n"
+        f"{lanes}\n{body}\n  </bpmn:process>\n</bpmn:definitions>\n"
     )
 
 
 def user_task(task_id: str, name: str | None = None) -> str:
-    return (
-        f'<bpmn:userTask id="{task_id}" name="{name or task_id}"><bpmn:extensionElements>'
-        '<spiffworkflow:properties><spiffworkflow:property name="role" value="pm"/>'
-        "</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>"
-    )
+    return f'<bpmn:userTask id="{task_id}" name="{name or task_id}"/>'
 
 
 def flow(flow_id: str, source: str, target: str) -> str:
