@@ -1,6 +1,6 @@
 """Bounds a diagram must keep so that no command runs without end (RELIABILITY.md G9), checked at deploy.
 
-- Every cycle of the flow graph passes a wait state (a user or manual task, a catch event): a loop of
+- Every cycle of the flow graph passes a wait state (a user, manual or plain task, a catch event): a loop of
   gateways alone would spin in one command until the step budget stops it, on every start.
 - Timers wait at most `MAX_TIMER_DAYS`: a duration that long, a date no later than that from now.
   (SpiffWorkflow walks a duration month by month, so 'P99999999999999999999Y' would never finish.)
@@ -23,7 +23,7 @@ __all__ = [
 MAX_TIMER_YEARS: Final = 5
 MAX_TIMER_DAYS: Final = MAX_TIMER_YEARS * 366
 WAIT_STATES: Final = frozenset(
-    {"userTask", "manualTask", "receiveTask", "intermediateCatchEvent", "boundaryEvent"}
+    {"userTask", "manualTask", "task", "receiveTask", "intermediateCatchEvent", "boundaryEvent"}
 )
 # Upper bounds of each ISO 8601 duration designator, in days (a month as 31, a year as 366).
 _DAYS_PER: Final = {

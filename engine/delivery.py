@@ -8,6 +8,12 @@ Every message carries its outbox idempotency key on every attempt:
 Webhook bodies are signed: `X-LaunchGate-Signature: sha256=<hex HMAC-SHA256 of the raw body with the
 shared secret>`. A receiver recomputes it over the bytes it received (`verify_signature`) and compares in
 constant time. Webhooks are POSTed directly to the configured URL: no proxy, no redirects.
+
+Webhook connectors (a send or service task's `url`, engine.connectors) sign the timestamp too:
+`X-LaunchGate-Timestamp: <unix seconds>` and `X-LaunchGate-Signature: sha256=<hex HMAC-SHA256 of
+"<timestamp>." + body>`, so a receiver can also refuse an old replay (`verify_timestamped_signature`).
+Only the connector's own URL gets its message; a host outside `webhook_hosts` (when that allow-list is
+set) is refused without a retry.
 """
 
 from __future__ import annotations
@@ -19,11 +25,12 @@ import json
 import logging
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from engine.notifications import Notification
@@ -35,6 +42,8 @@ SIGNATURE_HEADER = "X-LaunchGate-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 EVENT_HEADER = "X-LaunchGate-Event"
 KEY_HEADER = "X-LaunchGate-Key"
+TIMESTAMP_HEADER = "X-LaunchGate-Timestamp"
+CONNECTOR_WEBHOOK_KIND = "connector_webhook"
 
 
 class DeliveryError(Exception):
@@ -81,6 +90,10 @@ class DeliveryConfig:
     support_distribution: tuple[str, ...] = ()
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     batch_size: int = 20
+    # Webhook connectors: the key their bodies are signed with, and the hosts they may call (empty: any).
+    webhook_secret: str = field(default="", repr=False)
+    webhook_hosts: tuple[str, ...] = ()
+    webhook_timeout_seconds: float = 10.0
 
 
 class Channel(Protocol):
@@ -159,6 +172,25 @@ def webhook_body(notification: Notification) -> bytes:
     return json.dumps(notification.event, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
+def post_json(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> None:
+    """POST `body` to `url` directly (no proxy, no redirects); DeliveryError unless it answers 2xx."""
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.hostname or "", parts.port, timeout=timeout)
+    try:
+        connection.request("POST", path, body=body, headers={"Content-Type": "application/json", **headers})
+        response = connection.getresponse()
+        status = response.status
+        response.read(10_000)
+    except (OSError, http.client.HTTPException) as exc:
+        raise DeliveryError(f"webhook {parts.hostname}: {exc!r}") from exc
+    finally:
+        connection.close()
+    if not 200 <= status < 300:
+        raise DeliveryError(f"webhook {parts.hostname} answered HTTP {status}")
+
+
 class WebhookChannel:
     name = "webhook"
 
@@ -166,32 +198,74 @@ class WebhookChannel:
         self.settings = settings
 
     def send(self, notification: Notification) -> None:
-        s = self.settings
-        parts = urlsplit(s.url)
         body = webhook_body(notification)
         headers = {
-            "Content-Type": "application/json",
             "User-Agent": "LaunchGate-Webhook/1",
             IDEMPOTENCY_HEADER: notification.key,
             EVENT_HEADER: notification.kind,
-            SIGNATURE_HEADER: sign(body, s.secret),
+            SIGNATURE_HEADER: sign(body, self.settings.secret),
         }
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection_class = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        connection = connection_class(parts.hostname or "", parts.port, timeout=s.timeout_seconds)
-        try:
-            connection.request("POST", path, body=body, headers=headers)
-            response = connection.getresponse()
-            status = response.status
-            response.read(10_000)
-        except (OSError, http.client.HTTPException) as exc:
-            raise DeliveryError(f"webhook {parts.hostname}: {exc!r}") from exc
-        finally:
-            connection.close()
-        if not 200 <= status < 300:
-            raise DeliveryError(f"webhook {parts.hostname} answered HTTP {status}")
+        post_json(self.settings.url, body, headers, timeout=self.settings.timeout_seconds)
+
+
+def sign_timestamped(body: bytes, secret: str, timestamp: int) -> str:
+    signed = str(timestamp).encode("ascii") + b"." + body
+    return "sha256=" + hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
+
+
+def verify_timestamped_signature(
+    body: bytes,
+    secret: str,
+    *,
+    timestamp: str | None,
+    header: str | None,
+    now: float | None = None,
+    tolerance_seconds: int = 300,
+) -> bool:
+    """For receivers of a webhook connector: does the signature match these bytes and this timestamp,
+    and is the timestamp within `tolerance_seconds` of now?"""
+    if header is None or timestamp is None or not timestamp.isdigit():
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > tolerance_seconds:
+        return False
+    return hmac.compare_digest(sign_timestamped(body, secret, int(timestamp)), header)
+
+
+class ConnectorWebhookChannel:
+    """Delivers a webhook connector's message to the URL its task names, signed with a timestamp."""
+
+    name = "webhook_connector"
+
+    def __init__(
+        self, secret: str, *, hosts: tuple[str, ...] = (), timeout_seconds: float = 10.0, clock: Any = None
+    ) -> None:
+        self.secret = secret
+        self.hosts = frozenset(h.lower() for h in hosts)
+        self.timeout_seconds = timeout_seconds
+        self.clock = clock or time.time
+
+    def send(self, notification: Notification) -> None:
+        if not self.secret:
+            raise DeliveryError(
+                "no webhook secret is configured (LAUNCHGATE_WEBHOOK_SECRET): webhook connectors cannot sign",
+                permanent=True,
+            )
+        host = (urlsplit(notification.url).hostname or "").lower()
+        if self.hosts and host not in self.hosts:
+            raise DeliveryError(
+                f"webhook host {host!r} is not in the allowed hosts (LAUNCHGATE_WEBHOOK_HOSTS)",
+                permanent=True,
+            )
+        body = webhook_body(notification)
+        timestamp = int(self.clock())
+        headers = {
+            "User-Agent": "LaunchGate-Webhook/1",
+            IDEMPOTENCY_HEADER: notification.key,
+            EVENT_HEADER: notification.kind,
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign_timestamped(body, self.secret, timestamp),
+        }
+        post_json(notification.url, body, headers, timeout=self.timeout_seconds)
 
 
 def channels_for(config: DeliveryConfig) -> list[Channel]:
@@ -201,3 +275,9 @@ def channels_for(config: DeliveryConfig) -> list[Channel]:
     if config.webhook is not None:
         found.append(WebhookChannel(config.webhook))
     return found
+
+
+def connector_channel(config: DeliveryConfig) -> ConnectorWebhookChannel:
+    return ConnectorWebhookChannel(
+        config.webhook_secret, hosts=config.webhook_hosts, timeout_seconds=config.webhook_timeout_seconds
+    )

@@ -7,14 +7,15 @@ commands and the views read it. Nothing here parses XML or touches SpiffWorkflow
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.expressions import Expression
 
 
 @dataclass(frozen=True)
 class UserTaskModel:
-    """What Launch Gate knows of one user task, read from the diagram."""
+    """What Launch Gate knows of one task a person does, read from the diagram: a user task, a manual
+    task or a plain `<task>` (`kind`: the BPMN element name; all three wait in the inbox alike)."""
 
     id: str
     title: str
@@ -31,6 +32,31 @@ class UserTaskModel:
     sends: str | None
     shows: tuple[str, ...] = ()  # user tasks whose documents are shown beside the form (`showDocuments`)
     to_starter: bool = False  # in no lane with a role: a pm task assigned to whoever started the launch
+    kind: str = "userTask"  # userTask, manualTask or task (a human "done" step)
+
+
+@dataclass(frozen=True)
+class ConnectorModel:
+    """A send or service task bound to a built-in connector (engine.connectors): what it sends, to whom.
+
+    `connector` is `email` or `webhook`. E-mail: `addresses` and `roles` (every active user holding one),
+    or the launch's support list (`support_list`); a `subject` and `body` with `{field}` placeholders, or
+    a built-in `template` (`launch_notice`: the notice written into `document`). Webhook: `url`, and the
+    `documents` whose data the JSON body carries."""
+
+    id: str
+    title: str
+    kind: str  # sendTask or serviceTask
+    connector: str
+    addresses: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    support_list: bool = False
+    subject: str = ""
+    body: str = ""
+    template: str | None = None
+    document: str | None = None
+    url: str = ""
+    documents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,7 @@ class ProcessModel:
     gate_items: tuple[GateItemModel, ...]
     go_live_task: str | None  # None: a plain process (no gate), which runs to its end
     documentation: str = ""  # the process's own <bpmn:documentation>: what it is for (the New launch page)
+    connectors: Mapping[str, ConnectorModel] = field(default_factory=dict)  # send and service tasks by id
 
     def gate_item(self, key: str) -> GateItemModel:
         for item in self.gate_items:

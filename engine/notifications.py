@@ -10,6 +10,11 @@ message is delivered (from the message's payload and the current launch and user
 | `task_reminder` | the assignee (or the role's queue) | the reminder ladder |
 | `task_escalation` | the support managers | the reminder ladder |
 | `audit_checkpoint` | the audit address (or the auditors) | the worker signed an audit checkpoint |
+| `connector_email` | the task's `to` (addresses, roles, the support list) | an e-mail send/service task ran |
+| `connector_webhook` | (the task's `url`, no e-mail) | a webhook send/service task ran |
+
+The launch notice goes out when a send task with `template = launch_notice` runs (launch gate v2 on), or
+when a user task with `sends = launch_notice_email` completes (versions before).
 """
 
 from __future__ import annotations
@@ -22,9 +27,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine import connectors
 from engine.db.accounts import active_users
 from engine.db.launches import launch_by_id
 from engine.outbox import OutboxMessageView
+
+_NO_NOTICE_LIST = (
+    "nobody to send the launch notice to: the launch has no support distribution list and no "
+    "default is configured (LAUNCHGATE_SUPPORT_DISTRIBUTION)"
+)
 
 
 class CompositionError(Exception):
@@ -40,6 +51,7 @@ class Notification:
     recipients: tuple[str, ...]
     event: dict[str, Any]  # the webhook's JSON body
     no_recipients: str = ""  # why `recipients` is empty (the e-mail channel reports it)
+    url: str = ""  # a webhook connector's URL (only that channel delivers it)
 
 
 def compose(
@@ -59,16 +71,18 @@ def compose(
         if launch is None:
             raise CompositionError("the launch of this notice no longer exists")
         recipients = tuple(launch.support_distribution or default_distribution)
-        nobody = (
-            "nobody to send the launch notice to: the launch has no support distribution list and no "
-            "default is configured (LAUNCHGATE_SUPPORT_DISTRIBUTION)"
-        )
+        nobody = _NO_NOTICE_LIST
         follow_ups = payload.get("next_tasks") or []
         if follow_ups:
             links["acknowledge"] = f"{base}/tasks/{follow_ups[0]['id']}"
         content = payload.get("content") or {}
         subject = f"Launch notice: {product} goes live {_when(content.get('launch_at'))}"
         body = _launch_notice_body(product, content, links)
+    elif message.kind == connectors.WEBHOOK_KIND:
+        return _connector_webhook(message, links)
+    elif message.kind == connectors.EMAIL_KIND:
+        found = _connector_email(session, message, links, launch, default_distribution)
+        recipients, nobody, subject, body = found
     elif message.kind == "audit_checkpoint":
         recipients = _addresses(session, payload.get("to") or {})
         nobody = f"nobody to send the audit checkpoint to: {_who(payload)} (LAUNCHGATE_AUDIT_EMAIL)"
@@ -97,6 +111,45 @@ def compose(
         recipients=recipients,
         event=event,
         no_recipients="" if recipients else nobody,
+    )
+
+
+def _connector_email(
+    session: Session,
+    message: OutboxMessageView,
+    links: Mapping[str, str],
+    launch: Any,
+    default_distribution: Sequence[str],
+) -> tuple[tuple[str, ...], str, str, str]:
+    """An e-mail connector's recipients (its addresses, its roles' active users, the launch's support
+    list when it names it), why there are none, and its subject and body with the placeholders filled."""
+    payload = message.payload
+    recipients = set(_addresses(session, payload.get("to") or {}))
+    if payload.get("support_list") and launch is not None:
+        recipients |= set(launch.support_distribution or default_distribution)
+    nobody = f"nobody to e-mail: no address, and no active user with an e-mail address in {_who(payload)}"
+    fields = {**(payload.get("fields") or {}), "launch_url": links.get("launch", "")}
+    subject = connectors.render(str(payload.get("subject", "")), fields)
+    body = connectors.render(str(payload.get("body", "")), fields)
+    return tuple(sorted(recipients)), nobody, subject, body
+
+
+def _connector_webhook(message: OutboxMessageView, links: Mapping[str, str]) -> Notification:
+    event = connectors.webhook_event(
+        key=message.idempotency_key,
+        created_at=message.created_at,
+        launch_id=message.launch_id,
+        payload=message.payload,
+        launch_url=links.get("launch", ""),
+    )
+    return Notification(
+        kind=message.kind,
+        key=message.idempotency_key,
+        subject="",
+        body="",
+        recipients=(),
+        event=event,
+        url=str(message.payload.get("url", "")),
     )
 
 

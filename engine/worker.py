@@ -33,7 +33,14 @@ from engine import checkpoints, idempotency, outbox, reminders
 from engine.audit_signing import Signer
 from engine.commands.outcome import ERROR_KIND, THROWN_KIND
 from engine.db.maintenance import refresh_statistics
-from engine.delivery import Channel, DeliveryConfig, DeliveryError, channels_for
+from engine.delivery import (
+    CONNECTOR_WEBHOOK_KIND,
+    Channel,
+    DeliveryConfig,
+    DeliveryError,
+    channels_for,
+    connector_channel,
+)
 from engine.logcontext import log_context
 from engine.notifications import CompositionError, compose
 from engine.outbox import OutboxMessageView
@@ -76,6 +83,7 @@ class Worker:
         self.engine = engine
         self.config = config
         self.channels = list(channels) if channels is not None else channels_for(config)
+        self.connector_channel: Channel = connector_channel(config)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.maintenance_every = maintenance_every
         self._maintained_at: datetime | None = None
@@ -191,8 +199,9 @@ class Worker:
         'incident', or 'lost' (another worker took it over after our lease expired)."""
         db, now = self.engine.db, self.engine.clock.now
         errors: list[DeliveryError] = []
+        channels = self._channels_for(message)
         try:
-            if not self.channels:
+            if not channels:
                 raise DeliveryError("no delivery channel is configured (SMTP or webhook)", permanent=True)
             with db.read() as session:
                 notification = compose(
@@ -201,7 +210,7 @@ class Worker:
                     base_url=self.config.base_url,
                     default_distribution=self.config.support_distribution,
                 )
-            for channel in self.channels:
+            for channel in channels:
                 if channel.name in message.delivered_channels:
                     continue
                 if not outbox.renew_lease(
@@ -226,6 +235,11 @@ class Worker:
         except Exception as exc:  # a bug or an unexpected failure: retried like any failed attempt
             logger.exception("outbox message %s: unexpected failure", message.id)
             errors.append(DeliveryError(f"unexpected: {exc!r}"))
+        return self._finish(message, errors)
+
+    def _finish(self, message: OutboxMessageView, errors: Sequence[DeliveryError]) -> str:
+        """Record the attempt's outcome: 'delivered', 'retrying', 'incident' or 'lost'."""
+        db, now = self.engine.db, self.engine.clock.now
         if not errors:
             if outbox.finish_delivered(db, message_id=message.id, worker_id=self.worker_id, now=now()):
                 logger.info("outbox message %s (%s) delivered", message.id, message.kind)
@@ -246,6 +260,13 @@ class Worker:
             permanent=permanent,
         )
         return "incident" if incident else "retrying"
+
+    def _channels_for(self, message: OutboxMessageView) -> list[Channel]:
+        """A webhook connector's message goes to its own URL only; every other message on every
+        configured channel."""
+        if message.kind == CONNECTOR_WEBHOOK_KIND:
+            return [self.connector_channel]
+        return list(self.channels)
 
     def run(self, *, poll_seconds: float = 2.0, stop: threading.Event | None = None) -> None:
         """Tick until `stop` is set; a busy tick is followed at once by the next one."""

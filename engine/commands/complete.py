@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from engine import gate, permissions
+from engine.commands.connectors import connector_messages
 from engine.commands.context import EngineContext, require_ready
 from engine.commands.outcome import Outcome, settle, waiting_rows
 from engine.commands.runner import TaskRefusals, run_command
@@ -25,7 +26,7 @@ from engine.db.rows import LaunchRow, NewTask, TaskRow
 from engine.domain import Actor, GateFact, LaunchView, TaskStatus
 from engine.errors import EngineError, PreconditionFailedError, must_exist
 from engine.forms.submissions import validate_task_submission
-from engine.model import UserTaskModel
+from engine.model import ProcessModel, UserTaskModel
 from engine.runtime import ReadyTask, RunningWorkflow
 from engine.serialization import dump_state
 from engine.snapshots import LaunchSnapshot
@@ -114,6 +115,11 @@ class _Ran:
     state: str
     next_timer_at: datetime | None
     waiting: tuple[dict[str, Any], ...]
+    workflow: RunningWorkflow
+
+    def sent(self, launch: LaunchRow, model: ProcessModel, new_tasks: Sequence[NewTask]) -> list[Message]:
+        """The messages of the send and service tasks this completion ran."""
+        return connector_messages(self.workflow, launch, model, new_tasks=new_tasks)
 
 
 def _complete(
@@ -160,7 +166,7 @@ def _complete(
                 new_tasks=new_tasks,
                 actor=actor,
                 author=reviews_by,
-                tasks=process.model.tasks,
+                model=process.model,
             ),
             audit=_audit_entry(task, spec, ran, new_tasks, actor, status=after.status),
         ),
@@ -242,6 +248,7 @@ def _run(
         state=dump_state(workflow),
         next_timer_at=workflow.next_timer_at(),
         waiting=waiting_rows(workflow),
+        workflow=workflow,
     )
 
 
@@ -268,12 +275,13 @@ def _messages(
     new_tasks: Sequence[NewTask],
     actor: Actor,
     author: str | None,
-    tasks: Mapping[str, UserTaskModel],
+    model: ProcessModel,
 ) -> list[Message]:
     """What completing a task sends: the diagram's `sends` message (the launch notice, with the tasks it
-    opened), a review outcome to the author of the reviewed document, and what its events threw."""
-    values = ran.values
-    messages = []
+    opened), a review outcome to the author of the reviewed document, the messages of the send and
+    service tasks the completion ran, and what its events threw."""
+    values, tasks = ran.values, model.tasks
+    messages = ran.sent(launch, model, new_tasks)
     if spec.sends:
         next_tasks = [{"id": t.row.id, "bpmn_id": t.row.bpmn_id, "title": t.row.title} for t in new_tasks]
         payload = {

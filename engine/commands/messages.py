@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any, NoReturn
 
 from engine import audit, permissions
+from engine.commands.connectors import connector_messages
 from engine.commands.context import EngineContext
 from engine.commands.outcome import settle, waiting_rows
 from engine.commands.runner import refusal_of, run_command
@@ -182,7 +183,10 @@ def _write(ctx: EngineContext, got: _Received, workflow: RunningWorkflow, delive
             state=dump_state(workflow),
             new_tasks=new_tasks,
             gone=known - ready_ids,
-            messages=outcome.messages,
+            messages=[
+                *outcome.messages,
+                *connector_messages(workflow, launch, got.process.model, new_tasks=new_tasks),
+            ],
             audit=entry,
         ),
     )

@@ -3,6 +3,8 @@ message): its new status, the tasks still ready, and the outbox messages its eve
 
 - An error nobody caught: the launch is `failed` (never live), its open tasks are cancelled, and an
   incident (`workflow_error` outbox row, failed at once by the worker) names the error.
+- A gateway where no condition holds and there is no default flow (exclusive or inclusive): the same,
+  the incident naming the gateway (RunningWorkflow.incident; the state keeps the gateway in error).
 - A terminate end event: the launch is `terminated` (never live, whatever its gate says).
 - The end of the workflow: `live`, refused while a gate item is open (engine.gate).
 - Message and signal throw events: one `bpmn_event` outbox message each, delivered by the worker to the
@@ -46,6 +48,12 @@ class Outcome:
             found["terminated"] = True
         if self.events.uncaught_errors:
             found["uncaught_errors"] = list(self.events.uncaught_errors)
+        for message in self.messages:
+            if message.kind == ERROR_KIND and "gateway" in message.payload:
+                found["incident"] = {
+                    "gateway": message.payload["gateway"],
+                    "reason": message.payload["reason"],
+                }
         return found
 
 
@@ -54,9 +62,14 @@ def settle(workflow: RunningWorkflow, launch: LaunchRow, facts: Iterable[GateFac
     events = workflow.take_events()
     finished = workflow.is_finished()
     messages = _thrown_messages(launch, events)
+    stopped = workflow.incident()
     if events.uncaught_errors:
         status = LaunchStatus.FAILED
         messages.append(_incident(launch, events.uncaught_errors))
+    elif stopped is not None:  # a gateway with no way out: an incident, never a silent stall
+        status = LaunchStatus.FAILED
+        payload = {"gateway": stopped.bpmn_id, "reason": stopped.message}
+        messages.append(Message(ERROR_KIND, f"{ERROR_KIND}:{launch.id}:{launch.version + 1}", None, payload))
     elif events.terminated:
         status = LaunchStatus.TERMINATED
     else:

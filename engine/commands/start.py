@@ -9,11 +9,12 @@ from typing import Any
 from uuid import uuid4
 
 from engine import permissions
+from engine.commands.connectors import connector_messages
 from engine.commands.context import EngineContext
 from engine.commands.outcome import waiting_rows
 from engine.commands.write import AuditEntry, plan_new_tasks, write_new_launch
 from engine.db import repository as repo
-from engine.db.rows import LaunchRow
+from engine.db.rows import LaunchRow, NewTask
 from engine.domain import Actor, GateFact, GateItemStatus, LaunchStatus, LaunchView
 from engine.errors import FieldProblem, ValidationFailedError, WorkflowStuckError
 from engine.forms.submissions import validate_start_submission
@@ -60,24 +61,10 @@ def start_launch(ctx: EngineContext, *, data: Mapping[str, Any], actor: Actor, p
             detail={"process_id": model.process_id, "reason": exc.message},
         )
         raise
-    ready = workflow.ready_user_tasks()
-    state = dump_state(workflow)
     now = ctx.clock.now()
     launch = _launch_row(launch_id, version_id, model, values, actor=actor, now=now, workflow=workflow)
     facts = _open_facts(model, now)
-    new_tasks = plan_new_tasks(ctx, launch, model, ready, known=frozenset(), now=now)
-    ctx.hook("start_launch")
-    entry = AuditEntry(
-        actor=actor,
-        action="launch.started",
-        after=values,
-        detail={
-            "process_id": model.process_id,
-            "process_version": version_number,
-            "new_tasks": [t.row.bpmn_id for t in new_tasks],
-        },
-    )
-    write_new_launch(ctx, launch, state=state, facts=facts, new_tasks=new_tasks, entry=entry)
+    new_tasks = _write(ctx, workflow, launch, model, facts, values=values, actor=actor, number=version_number)
     # Nobody has written any document yet, so every reviewed document's author is known: nobody.
     snapshot = LaunchSnapshot(
         launch=launch,
@@ -89,6 +76,39 @@ def start_launch(ctx: EngineContext, *, data: Mapping[str, Any], actor: Actor, p
     logger.info("launch %s started by %s", launch_id, actor.username)
     ctx.committed("start_launch")
     return full_view(snapshot, model, ctx.label(version_id))
+
+
+def _write(
+    ctx: EngineContext,
+    workflow: RunningWorkflow,
+    launch: LaunchRow,
+    model: ProcessModel,
+    facts: tuple[GateFact, ...],
+    *,
+    values: Mapping[str, Any],
+    actor: Actor,
+    number: int,
+) -> list[NewTask]:
+    """Store the new launch with its first tasks and the messages of the steps that ran."""
+    ready = workflow.ready_user_tasks()
+    new_tasks = plan_new_tasks(ctx, launch, model, ready, known=frozenset(), now=launch.created_at)
+    ctx.hook("start_launch")
+    entry = AuditEntry(
+        actor=actor,
+        action="launch.started",
+        after=values,
+        detail={
+            "process_id": model.process_id,
+            "process_version": number,
+            "new_tasks": [t.row.bpmn_id for t in new_tasks],
+        },
+    )
+    messages = connector_messages(workflow, launch, model, new_tasks=new_tasks)
+    state = dump_state(workflow)
+    write_new_launch(
+        ctx, launch, state=state, facts=facts, new_tasks=new_tasks, entry=entry, messages=messages
+    )
+    return new_tasks
 
 
 def _plausible(process_id: object) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
+from engine.commands.connectors import connector_messages
 from engine.commands.context import EngineContext
 from engine.commands.outcome import settle, waiting_rows
 from engine.commands.runner import TimerRefusals, run_command
@@ -113,7 +114,10 @@ def _fire_once(ctx: EngineContext, launch_id: str) -> bool:
             state=state,
             new_tasks=new_tasks,
             gone=gone,
-            messages=outcome.messages,
+            messages=[
+                *outcome.messages,
+                *connector_messages(workflow, launch, process.model, new_tasks=new_tasks),
+            ],
             audit=entry if fired else None,
         ),
     )

@@ -115,12 +115,16 @@ def write_new_launch(
     facts: Sequence[GateFact],
     new_tasks: Sequence[NewTask],
     entry: AuditEntry,
+    messages: Sequence[Message] = (),
 ) -> None:
-    """A new launch in one transaction: its row, gate facts, first tasks (and their announcements), audit."""
+    """A new launch in one transaction: its row, gate facts, first tasks (and their announcements), the
+    messages of the steps that ran (send tasks right after the start), audit."""
     with ctx.db.write() as session:
         rows.insert_launch(session, launch, state=state)
         rows.insert_gate_facts(session, launch.id, facts)
         _write_task_index(session, launch, new_tasks, gone=(), now=launch.created_at)
+        for message in messages:
+            _add_message(session, launch.id, message, now=launch.created_at)
         _append_audit(session, launch.id, entry, now=launch.created_at)
         idempotency.mark_in(session, launch.id)
 

@@ -20,15 +20,17 @@ from engine.runtime.budget import MAX_COMMAND_CPU_SECONDS, MAX_ENGINE_STEPS, MAX
 from engine.runtime.script_engine import SafeScriptEngine
 from engine.runtime.spec import build_spec
 from engine.runtime.timers import ClockedDateTimer, ClockedDurationTimer, timer_literal, timer_problem
-from engine.runtime.workflow import START_DOCUMENT, ReadyTask, RunningWorkflow
+from engine.runtime.workflow import START_DOCUMENT, AutomatedStep, Incident, ReadyTask, RunningWorkflow
 
 __all__ = [
     "MAX_COMMAND_CPU_SECONDS",
     "MAX_ENGINE_STEPS",
     "MAX_TREE_DEPTH",
     "START_DOCUMENT",
+    "AutomatedStep",
     "ClockedDateTimer",
     "ClockedDurationTimer",
+    "Incident",
     "ReadyTask",
     "RunningWorkflow",
     "SafeScriptEngine",

@@ -9,7 +9,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.defaults import UserTask
+from SpiffWorkflow.bpmn.specs.defaults import (
+    ExclusiveGateway,
+    InclusiveGateway,
+    ManualTask,
+    NoneTask,
+    SendTask,
+    ServiceTask,
+    UserTask,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -27,12 +35,39 @@ START_DOCUMENT = "launch"
 # The workflow-level data key where the keys of the deliveries taken are remembered, and how many.
 _RECEIVED = "launchgate_received"
 _REMEMBERED = 200
+# The task specs a person completes: user tasks, manual tasks and plain <task>s. SpiffWorkflow marks the
+# last two `manual` as well, so its engine steps leave them READY for a person, like user tasks.
+HUMAN_TASK_SPECS = (UserTask, ManualTask, NoneTask)
+
+
+# The task specs a connector stands behind (engine.connectors): they complete at once in an engine step.
+AUTOMATED_TASK_SPECS = (SendTask, ServiceTask)
+# Gateways that stop with an incident when no way out holds (no condition true, no default flow).
+CHOOSING_GATEWAYS = (ExclusiveGateway, InclusiveGateway)
 
 
 @dataclass(frozen=True)
 class ReadyTask:
     id: str
     bpmn_id: str
+
+
+@dataclass(frozen=True)
+class AutomatedStep:
+    """A send or service task that completed in an engine step: its task id (one per run, so a loop
+    sends again), BPMN id and the workflow data it saw."""
+
+    id: str
+    bpmn_id: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Why the workflow stopped where no person can move it on (a gateway with no way out)."""
+
+    bpmn_id: str
+    message: str
 
 
 class RunningWorkflow:
@@ -43,6 +78,7 @@ class RunningWorkflow:
         self._wf.script_engine = SCRIPT_ENGINE if clock is None else SafeScriptEngine(clock)
         self.launch_id = launch_id
         self._events = EventLog()
+        self._automated: list[AutomatedStep] = []
 
     @property
     def raw(self) -> Any:
@@ -64,8 +100,27 @@ class RunningWorkflow:
         return [
             ReadyTask(id=str(t.id), bpmn_id=t.task_spec.bpmn_id)
             for t in self._wf.tasks.values()
-            if t.state == TaskState.READY and isinstance(t.task_spec, UserTask)
+            if t.state == TaskState.READY and isinstance(t.task_spec, HUMAN_TASK_SPECS)
         ]
+
+    def take_automated(self) -> list[AutomatedStep]:
+        """The send and service tasks that completed since the last call, in the order they ran (the
+        caller queues their connectors' messages in the same transaction as the new state)."""
+        found, self._automated = self._automated, []
+        return found
+
+    def incident(self) -> Incident | None:
+        """The gateway where the workflow stopped (no condition held and there is no default), or None.
+        Read from the state itself, so it survives save-and-restore."""
+        for task in self._wf.tasks.values():
+            if task.state == TaskState.ERROR and isinstance(task.task_spec, CHOOSING_GATEWAYS):
+                kind = "exclusive" if isinstance(task.task_spec, ExclusiveGateway) else "inclusive"
+                return Incident(
+                    task.task_spec.bpmn_id,
+                    f"no condition holds on any flow out of {kind} gateway {task.task_spec.bpmn_id!r} "
+                    "and it has no default flow: the launch stopped there",
+                )
+        return None
 
     def data_for(self, task_id: str) -> dict[str, Any]:
         """The workflow data as the given task sees it (documents written so far)."""
@@ -81,7 +136,7 @@ class RunningWorkflow:
 
         Returns the data as the task left it (what gate rules read)."""
         task = self._task(task_id)
-        if task.state != TaskState.READY or not isinstance(task.task_spec, UserTask):
+        if task.state != TaskState.READY or not isinstance(task.task_spec, HUMAN_TASK_SPECS):
             raise WorkflowStuckError(f"task {task_id} is not a ready user task")
         task.data[document] = dict(data)
         after = dict(task.data)
@@ -192,14 +247,23 @@ class RunningWorkflow:
     def _advance(self) -> None:
         steps = budget.StepBudget(self.launch_id)
         try:
-            self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._events.record)
+            self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
         except ExpressionEvaluationError as exc:
             raise self._stuck(f"a gateway condition could not be evaluated: {exc.message}") from exc
         except SpiffWorkflowException as exc:
-            raise self._stuck(f"the workflow could not advance: {exc}") from exc
+            found = self.incident()
+            if found is None:
+                raise self._stuck(f"the workflow could not advance: {exc}") from exc
+            logger.warning("launch %s: incident at %s: %s", self.launch_id, found.bpmn_id, found.message)
         self._events.note_unhandled(self._wf)
         self._compact()
-        self._check_progress()
+        if self.incident() is None:
+            self._check_progress()
+
+    def _note_done(self, task: Any) -> None:
+        self._events.record(task)
+        if isinstance(task.task_spec, AUTOMATED_TASK_SPECS) and task.state == TaskState.COMPLETED:
+            self._automated.append(AutomatedStep(str(task.id), task.task_spec.bpmn_id, dict(task.data)))
 
     def _stuck(self, message: str) -> WorkflowStuckError:
         logger.error("launch %s: %s", self.launch_id, message)

@@ -13,6 +13,7 @@ from lxml import etree
 from engine import gate
 from engine.model import UserTaskModel
 from engine.specs.bpmn_xml import BPMN_NS, local_name, namespace
+from engine.specs.connector_tasks import connector_tasks
 from engine.specs.elements import check_interchange, check_process_elements, check_top_level, warn_ignored
 from engine.specs.findings import Findings
 from engine.specs.flows import check_flows
@@ -61,6 +62,7 @@ def _check_process(
 ) -> dict[str, UserTaskModel]:
     check_process_elements(process, found)
     tasks = user_tasks(process, lane_roles(process, found), known_forms, found)
+    connector_tasks(process, found)
     check_flows(process, found)
     _check_gate(process, tasks, found)
     check_interchange(root, process, found)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from engine.connectors import CONNECTOR_PROPERTIES
 from engine.specs.bpmn_xml import BPMN_NS, NS, SPIFF_NS, local_name, namespace, nearest_id
 from engine.specs.event_defs import EVENT_DEFINITIONS, EVENTS, TIMER_PARTS, check_event
 from engine.specs.findings import Findings, checked_expression
@@ -137,6 +138,7 @@ _KNOWN_PROPERTIES = {
     "sends",
     "main",
     *FORM_FILE_PROPERTIES,
+    *CONNECTOR_PROPERTIES,
 }
 
 
@@ -221,6 +223,8 @@ def _check_nested(nested: etree._Element, found: Findings) -> bool:
         if name == "property" and nested.get("name") not in _KNOWN_PROPERTIES:
             found.warning(nearest_id(nested), f"unknown extension property {nested.get('name')!r} is ignored")
         return True
+    if ns == SPIFF_NS and name == "serviceTaskOperator":
+        return False  # a service call: refused on its task by engine.specs.connector_tasks
     if ns == SPIFF_NS and name in {"preScript", "postScript", "script"}:
         found.problem(nearest_id(nested), f"<{name}> is not allowed: {_NO_CODE}")
         return False

@@ -16,6 +16,7 @@ from engine.forms import FormSet
 from engine.model import GateItemModel, ProcessModel, UserTaskModel
 from engine.specs.bpmn_xml import NS
 from engine.specs.checker import check_definitions
+from engine.specs.connector_tasks import connector_tasks
 from engine.specs.findings import Findings
 from engine.specs.flows import in_flow_order
 from engine.xml_safety import clean_label, document_text, parse_xml_document
@@ -98,6 +99,7 @@ def _load(data: bytes, known_forms: Collection[str] | None) -> LoadedProcess:
         gate_items=_gate_items(process, tasks),
         go_live_task=next((t.id for t in tasks.values() if t.go_live), None),
         documentation=_documentation(process),
+        connectors=connector_tasks(process, Findings()),  # checked above: no problems left
     )
     return LoadedProcess(model=model, xml=document_text(data), spiff_spec=spec)
 

@@ -10,11 +10,14 @@ from lxml import etree
 
 from engine.domain import WORKING_ROLES, Role
 from engine.model import UserTaskModel
-from engine.specs.bpmn_xml import BPMN_NS, NS, local_name, properties
+from engine.specs.bpmn_xml import NS, local_name, properties
 from engine.specs.elements import FLOW_NODES, FORM_FILE_PROPERTIES
 from engine.specs.findings import Findings, checked_expression, checked_label
 
 MAX_DUE_DAYS = 365
+# The BPMN elements a person does (the inbox's tasks): user tasks, manual tasks and plain <task>s.
+HUMAN_TASKS = ("userTask", "manualTask", "task")
+_HUMAN_TAGS = frozenset(f"{{{NS['bpmn']}}}{name}" for name in HUMAN_TASKS)
 KNOWN_ROLES = frozenset(role.value for role in WORKING_ROLES)
 STARTER_ROLE = Role.PM.value  # only a pm starts a launch
 # Lane names (lower case, words split by spaces) that stand for a role when a lane has no `role` property.
@@ -113,9 +116,10 @@ def user_tasks(
     known_forms: Collection[str] | None,
     found: Findings,
 ) -> dict[str, UserTaskModel]:
-    """Every user task of the process by id (`known_forms` None: any task may have a form)."""
+    """Every task a person does (user, manual and plain tasks) by id, in document order (`known_forms`
+    None: any task may have a form)."""
     tasks: dict[str, UserTaskModel] = {}
-    for el in process.iter(f"{{{BPMN_NS}}}userTask"):  # inside sub-processes too
+    for el in process.iter(*_HUMAN_TAGS):  # inside sub-processes too
         task_id = el.get("id") or ""
         role, to_starter = role_of(roles, task_id)
         if to_starter:
@@ -167,6 +171,7 @@ def _user_task(el: etree._Element, task_id: str, role: str, found: Findings) -> 
         due_in_business_days=due_days,
         sends=props.get("sends"),
         shows=shown_task_ids(props.get("showDocuments")),
+        kind=etree.QName(el).localname,
     )
 
 
