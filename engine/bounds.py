@@ -2,6 +2,8 @@
 
 - Every cycle of the flow graph passes a wait state (a user, manual or plain task, a catch event): a loop of
   gateways alone would spin in one command until the step budget stops it, on every start.
+- A multi-instance runs at most `MAX_INSTANCES` instances (checked at deploy for a cardinality, when it
+  starts for a collection from the launch data).
 - Timers wait at most `MAX_TIMER_DAYS`: a duration that long, a date no later than that from now.
   (SpiffWorkflow walks a duration month by month, so 'P99999999999999999999Y' would never finish.)
 """
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 __all__ = [
+    "MAX_INSTANCES",
     "MAX_TIMER_DAYS",
     "WAIT_STATES",
     "cycles_without_wait_state",
@@ -20,6 +23,8 @@ __all__ = [
     "timer_bound_problem",
 ]
 
+# A multi-instance runs at most this many instances (its cardinality, or its collection's length).
+MAX_INSTANCES: Final = 100
 MAX_TIMER_YEARS: Final = 5
 MAX_TIMER_DAYS: Final = MAX_TIMER_YEARS * 366
 WAIT_STATES: Final = frozenset(

@@ -2,7 +2,8 @@
 
 SpiffWorkflow's default serialization embeds the whole process spec (expressions included) in every
 state. We store the spec once per process version (by content hash) and never load code from an instance
-row: the state holds only tasks and data, and restoring takes the spec of the launch's process version.
+row: the state holds only tasks and data, and restoring takes the specs of the launch's process version
+(the top process and every sub-process and called process it may start: `engine.runtime.SpecBundle`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
 
 from engine.clock import Clock
 from engine.errors import WorkflowStuckError
-from engine.runtime import RunningWorkflow
+from engine.runtime import RunningWorkflow, SpecBundle
 
 STATE_FORMAT = "launchgate-state/1"
 _VERSION_KEY = "serializer_version"
@@ -31,21 +37,39 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct: dict[str, Any], spec: Any = None) -> Any:
+    def from_dict(self, dct: dict[str, Any], spec: SpecBundle | None = None) -> Any:
         if spec is None:
             raise WorkflowStuckError("restoring a workflow needs its process spec")
-        workflow = self.target_class(spec, {}, deserializing=True)
+        workflow = self.target_class(spec.top, dict(spec.subprocesses), deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        # Every sub-workflow's spec comes from the bundle: one it does not know is a state we cannot run.
+        if dct["subprocesses"]:
+            raise WorkflowStuckError("the stored state holds sub-processes its process version does not have")
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
+
+
+class _OrderedDeltaTaskConverter(TaskConverter):  # type: ignore[misc]
+    """A task's data is stored as its changes against its parent's data; restoring rebuilds it in the
+    parent's key order. The changes are stored in key order, so a restored state dumps to the same text
+    (a multi-instance writes into its own data while its instances run)."""
+
+    def to_dict(self, task: Any) -> dict[str, Any]:
+        dct: dict[str, Any] = super().to_dict(task)
+        delta = dct.get("delta")
+        if delta:
+            delta["updates"] = dict(sorted(delta.get("updates", {}).items()))
+            delta["deletions"] = sorted(delta.get("deletions", []))
+        return dct
 
 
 def _make_serializer() -> Any:
     registry = BpmnWorkflowSerializer.configure()
     _SpecFreeWorkflowConverter(BpmnWorkflow, registry)
+    _OrderedDeltaTaskConverter(Task, registry)
     return BpmnWorkflowSerializer(registry)
 
 
@@ -69,10 +93,10 @@ def dump_state(workflow: RunningWorkflow) -> str:
 
 
 def restore_state(
-    state: str, spec: Any, *, launch_id: str | None = None, clock: Clock | None = None
+    state: str, spec: SpecBundle, *, launch_id: str | None = None, clock: Clock | None = None
 ) -> RunningWorkflow:
-    """Rebuild a workflow from stored state and the spec of its process version (its timers read
-    `clock`)."""
+    """Rebuild a workflow from stored state and the specs of its process version (the top process, its
+    sub-processes and called processes; its timers read `clock`)."""
     try:
         dct = json.loads(state)
     except json.JSONDecodeError as exc:

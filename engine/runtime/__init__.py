@@ -13,27 +13,37 @@ Two things SpiffWorkflow does by default that we change:
 
 The package: `workflow.py` (RunningWorkflow, the one object callers hold), `spec.py` (build a spec),
 `script_engine.py` (the safe script engine), `timers.py` (clocked timers and the timer check),
-`budget.py` (the step budget of one command).
+`budget.py` (the step budget of one command), `subworkflows.py` (sub-processes and call activities:
+the walk over every workflow of a launch, call data mapping), `multi_instance.py` (multi-instance tasks
+and sub-processes: instances, completion condition, progress).
 """
 
 from engine.runtime.budget import MAX_COMMAND_CPU_SECONDS, MAX_ENGINE_STEPS, MAX_TREE_DEPTH, StepBudget
+from engine.runtime.multi_instance import COUNT_NAMES, INSTANCE_KEY, InstancePlan, InstanceProgress
 from engine.runtime.script_engine import SafeScriptEngine
-from engine.runtime.spec import build_spec
+from engine.runtime.spec import SpecBundle, build_spec
+from engine.runtime.subworkflows import CallMapping
 from engine.runtime.timers import ClockedDateTimer, ClockedDurationTimer, timer_literal, timer_problem
 from engine.runtime.workflow import START_DOCUMENT, AutomatedStep, Incident, ReadyTask, RunningWorkflow
 
 __all__ = [
+    "COUNT_NAMES",
+    "INSTANCE_KEY",
     "MAX_COMMAND_CPU_SECONDS",
     "MAX_ENGINE_STEPS",
     "MAX_TREE_DEPTH",
     "START_DOCUMENT",
     "AutomatedStep",
+    "CallMapping",
     "ClockedDateTimer",
     "ClockedDurationTimer",
     "Incident",
+    "InstancePlan",
+    "InstanceProgress",
     "ReadyTask",
     "RunningWorkflow",
     "SafeScriptEngine",
+    "SpecBundle",
     "StepBudget",
     "build_spec",
     "timer_literal",

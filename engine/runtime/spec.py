@@ -1,7 +1,12 @@
-"""Build the SpiffWorkflow spec of a checked diagram."""
+"""Build the SpiffWorkflow specs of a checked diagram: the process's spec plus the specs of its
+sub-processes and of the processes its call activities call (a `SpecBundle`, opaque outside the engine's
+adapter)."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -10,7 +15,13 @@ from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 
+from engine.runtime.multi_instance import InstancePlan, apply_plans
+from engine.runtime.subworkflows import CallMapping, apply_call_mappings
 from engine.runtime.timers import clock_timers
+
+_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_LOOP = f"{{{_BPMN}}}multiInstanceLoopCharacteristics"
+_CARDINALITY = f"{{{_BPMN}}}loopCardinality"
 
 
 class ConnectorServiceTask(ServiceTask):  # type: ignore[misc]
@@ -26,11 +37,53 @@ class _Parser(BpmnParser):  # type: ignore[misc]
     OVERRIDE_PARSER_CLASSES = {full_tag("serviceTask"): (TaskParser, ConnectorServiceTask)}
 
 
-def build_spec(root: etree._Element, process_id: str) -> Any:
-    """Build the SpiffWorkflow spec from an already hardened and validated document; its timer
-    definitions are swapped for the clocked ones."""
+@dataclass(frozen=True)
+class SpecBundle:
+    """The spec a launch runs: the top process and every workflow spec it may start inside (embedded
+    sub-processes by their element id, called processes by their process id)."""
+
+    top: Any
+    subprocesses: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.top.name)
+
+
+def build_spec(
+    root: etree._Element,
+    process_id: str,
+    *,
+    plans: Mapping[str, InstancePlan] | None = None,
+    calls: Mapping[str, CallMapping] | None = None,
+    called: Sequence[etree._Element] = (),
+) -> SpecBundle:
+    """Build the specs from an already hardened and validated document (and the documents of the
+    processes it calls, `called`): timer definitions are swapped for the clocked ones, multi-instance
+    elements run by their `plans` and call activities copy data by their `calls` (both by BPMN id)."""
     parser = _Parser()
-    parser.add_bpmn_xml(root, filename=f"{process_id}.bpmn")
-    spec = parser.get_spec(process_id)
-    clock_timers(spec)
-    return spec
+    parser.add_bpmn_xml(_for_spiff(root, plans or {}), filename=f"{process_id}.bpmn")
+    for index, other in enumerate(called):
+        parser.add_bpmn_xml(_for_spiff(other, plans or {}), filename=f"called-{index}.bpmn")
+    top = parser.get_spec(process_id)
+    subprocesses = parser.get_subprocess_specs(process_id)
+    every = {process_id: top, **subprocesses}
+    for spec in every.values():
+        clock_timers(spec)
+    apply_plans(every, plans or {})
+    apply_call_mappings(every, calls or {})
+    return SpecBundle(top=top, subprocesses=subprocesses)
+
+
+def _for_spiff(root: etree._Element, plans: Mapping[str, InstancePlan]) -> etree._Element:
+    """The document as SpiffWorkflow's parser takes it: it wants a cardinality or an input reference on
+    every multi-instance, and ours may name a collection instead (our class reads the plan, not this)."""
+    if not any(loop.find(_CARDINALITY) is None for loop in root.iter(_LOOP)):
+        return root
+    copied = copy.deepcopy(root)
+    for loop in copied.iter(_LOOP):
+        if loop.find(_CARDINALITY) is None:
+            placeholder = etree.Element(_CARDINALITY)
+            placeholder.text = "1"
+            loop.insert(0, placeholder)
+    return copied

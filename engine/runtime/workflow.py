@@ -27,7 +27,10 @@ from engine.clock import Clock
 from engine.errors import EngineError, ExpressionEvaluationError, WorkflowStuckError
 from engine.runtime import budget, events
 from engine.runtime.events import EventLog, WaitingEvent
+from engine.runtime.multi_instance import InstanceProgress, progress_of
 from engine.runtime.script_engine import SCRIPT_ENGINE, SafeScriptEngine
+from engine.runtime.spec import SpecBundle
+from engine.runtime.subworkflows import all_tasks, drop_subprocess, workflows
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ CHOOSING_GATEWAYS = (ExclusiveGateway, InclusiveGateway)
 class ReadyTask:
     id: str
     bpmn_id: str
+    instance: InstanceProgress | None = None  # which instance of a multi-instance it is (None: none)
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,9 @@ class RunningWorkflow:
 
     @classmethod
     def start(
-        cls, spec: Any, *, start_data: Mapping[str, Any], launch_id: str, clock: Clock | None = None
+        cls, spec: SpecBundle, *, start_data: Mapping[str, Any], launch_id: str, clock: Clock | None = None
     ) -> RunningWorkflow:
-        workflow = BpmnWorkflow(spec, script_engine=SCRIPT_ENGINE)
+        workflow = BpmnWorkflow(spec.top, dict(spec.subprocesses), script_engine=SCRIPT_ENGINE)
         running = cls(workflow, launch_id=launch_id, clock=clock)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data[START_DOCUMENT] = dict(start_data)
@@ -97,11 +101,16 @@ class RunningWorkflow:
         return running
 
     def ready_user_tasks(self) -> list[ReadyTask]:
+        """Every ready user task, in the top workflow and in every sub-process and called process."""
         return [
-            ReadyTask(id=str(t.id), bpmn_id=t.task_spec.bpmn_id)
-            for t in self._wf.tasks.values()
+            ReadyTask(id=str(t.id), bpmn_id=t.task_spec.bpmn_id, instance=progress_of(t))
+            for t in all_tasks(self._wf)
             if t.state == TaskState.READY and isinstance(t.task_spec, HUMAN_TASK_SPECS)
         ]
+
+    def instance_progress(self, task_id: str) -> InstanceProgress | None:
+        """Where the multi-instance of a task (ready or completed) stands: None when it is no instance."""
+        return progress_of(self._task(task_id))
 
     def take_automated(self) -> list[AutomatedStep]:
         """The send and service tasks that completed since the last call, in the order they ran (the
@@ -112,7 +121,7 @@ class RunningWorkflow:
     def incident(self) -> Incident | None:
         """The gateway where the workflow stopped (no condition held and there is no default), or None.
         Read from the state itself, so it survives save-and-restore."""
-        for task in self._wf.tasks.values():
+        for task in all_tasks(self._wf):
             if task.state == TaskState.ERROR and isinstance(task.task_spec, CHOOSING_GATEWAYS):
                 kind = "exclusive" if isinstance(task.task_spec, ExclusiveGateway) else "inclusive"
                 return Incident(
@@ -142,6 +151,10 @@ class RunningWorkflow:
         after = dict(task.data)
         try:
             task.run()
+        except WorkflowStuckError:
+            raise
+        except EngineError as exc:  # e.g. the multi-instance it starts has no instances to run
+            raise self._stuck(f"task {task.task_spec.bpmn_id} could not complete: {exc.message}") from exc
         except SpiffWorkflowException as exc:
             raise self._stuck(f"task {task.task_spec.bpmn_id} could not complete: {exc}") from exc
         self._advance()
@@ -150,7 +163,7 @@ class RunningWorkflow:
     def is_finished(self) -> bool:
         """True only when no task anywhere is unfinished (checked over all tasks, not SpiffWorkflow's
         depth-limited iterator, so a deep tree can never look finished by mistake) and Spiff agrees."""
-        unfinished = [t for t in self._wf.tasks.values() if t.has_state(TaskState.NOT_FINISHED_MASK)]
+        unfinished = [t for t in all_tasks(self._wf) if t.has_state(TaskState.NOT_FINISHED_MASK)]
         if unfinished:
             return False
         return bool(self._wf.is_completed())
@@ -158,11 +171,11 @@ class RunningWorkflow:
     def has_waiting_events(self) -> bool:
         return any(
             isinstance(t.task_spec, CatchingEvent) and t.state == TaskState.WAITING
-            for t in self._wf.tasks.values()
+            for t in all_tasks(self._wf)
         )
 
     def task_count(self) -> int:
-        return len(self._wf.tasks)
+        return sum(len(w.tasks) for w in workflows(self._wf))
 
     def waiting_timers(self) -> dict[str, datetime]:
         """Each waiting timer event (BPMN id) with the moment it fires (a cycle: its next round)."""
@@ -218,20 +231,8 @@ class RunningWorkflow:
         return sorted(bpmn_id for bpmn_id, due in due_now.items() if after.get(bpmn_id) != due)
 
     def depth(self) -> int:
-        deepest = 0
-        depths: dict[UUID, int] = {}
-        for task in self._wf.tasks.values():
-            chain: list[Any] = []
-            node = task
-            while node is not None and node.id not in depths:
-                chain.append(node)
-                node = node.parent
-            base = depths[node.id] if node is not None else -1
-            for item in reversed(chain):
-                base += 1
-                depths[item.id] = base
-            deepest = max(deepest, depths[task.id])
-        return deepest
+        """The deepest task tree of any of the launch's workflows."""
+        return max(_tree_depth(w) for w in workflows(self._wf))
 
     # -- internals -------------------------------------------------------------------------------------
 
@@ -250,13 +251,18 @@ class RunningWorkflow:
             self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
         except ExpressionEvaluationError as exc:
             raise self._stuck(f"a gateway condition could not be evaluated: {exc.message}") from exc
+        except WorkflowStuckError:
+            raise  # the step budget: already worded
+        except EngineError as exc:  # e.g. a multi-instance whose collection is missing
+            raise self._stuck(f"the workflow could not advance: {exc.message}") from exc
         except SpiffWorkflowException as exc:
             found = self.incident()
             if found is None:
                 raise self._stuck(f"the workflow could not advance: {exc}") from exc
             logger.warning("launch %s: incident at %s: %s", self.launch_id, found.bpmn_id, found.message)
         self._events.note_unhandled(self._wf)
-        self._compact()
+        for workflow in list(workflows(self._wf)):
+            self._compact(workflow)
         if self.incident() is None:
             self._check_progress()
 
@@ -269,14 +275,15 @@ class RunningWorkflow:
         logger.error("launch %s: %s", self.launch_id, message)
         return WorkflowStuckError(message)
 
-    def _compact(self) -> None:
-        """Splice out completed tasks whose only child is also completed.
+    def _compact(self, workflow: Any) -> None:
+        """Splice out completed tasks whose only child is also completed (in one workflow of the launch).
 
         Parallel joins look at the parents of their own instances and at ancestry; both survive, because a
         task is removed only when its single child has already completed (so no waiting join hangs off it)
-        and ancestry order is kept."""
-        tasks = self._wf.tasks
-        root = self._wf.task_tree
+        and ancestry order is kept. A spliced task that had started a sub-process (finished, since the
+        task completed) takes that sub-process with it."""
+        tasks = workflow.tasks
+        root = workflow.task_tree
         for task in list(tasks.values()):
             if task is root or task.state != TaskState.COMPLETED or len(task._children) != 1:
                 continue
@@ -289,8 +296,9 @@ class RunningWorkflow:
             parent._children[parent._children.index(task.id)] = child.id
             child._parent = parent.id
             del tasks[task.id]
-            if self._wf.last_task is task:
-                self._wf.last_task = child
+            drop_subprocess(self._wf, task.id)
+            if workflow.last_task is task:
+                workflow.last_task = child
 
     def _check_progress(self) -> None:
         if self.depth() > budget.MAX_TREE_DEPTH:
@@ -300,3 +308,20 @@ class RunningWorkflow:
         if self.ready_user_tasks() or self.has_waiting_events():
             return
         raise self._stuck("no task is ready and the workflow is not finished")
+
+
+def _tree_depth(workflow: Any) -> int:
+    deepest = 0
+    depths: dict[UUID, int] = {}
+    for task in workflow.tasks.values():
+        chain: list[Any] = []
+        node = task
+        while node is not None and node.id not in depths:
+            chain.append(node)
+            node = node.parent
+        base = depths[node.id] if node is not None else -1
+        for item in reversed(chain):
+            base += 1
+            depths[item.id] = base
+        deepest = max(deepest, depths[task.id])
+    return deepest

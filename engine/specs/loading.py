@@ -19,7 +19,12 @@ from engine.specs.checker import check_definitions
 from engine.specs.connector_tasks import connector_tasks
 from engine.specs.findings import Findings
 from engine.specs.flows import in_flow_order
+from engine.specs.multi_instance import multi_instance_plans
+from engine.specs.structure import Structure, resolve_structure
 from engine.xml_safety import clean_label, document_text, parse_xml_document
+
+# Called processes from outside the diagram: process id -> the diagram (bytes) that defines it.
+Called = Mapping[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -37,60 +42,82 @@ class DiagramCheck:
 
 @dataclass(frozen=True)
 class LoadedProcess:
-    """A validated diagram: our model plus the SpiffWorkflow spec (opaque outside the engine), and the
-    forms of the stored version (engine.forms; a diagram loaded on its own has none: all plain forms)."""
+    """A validated diagram: our model plus the SpiffWorkflow specs (engine.runtime.SpecBundle: the
+    process, its sub-processes and the processes it calls; opaque outside the engine), the forms of the
+    stored version (engine.forms; a diagram loaded on its own has none: all plain forms) and the ids of
+    the processes it calls from outside the diagram (pinned at deploy)."""
 
     model: ProcessModel
     xml: str
     spiff_spec: Any
     forms: FormSet = field(default_factory=FormSet)
+    calls_outside: tuple[str, ...] = ()
 
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_diagram(data: bytes, *, known_forms: Collection[str] | None = None) -> list[DiagramProblem]:
+def check_diagram(
+    data: bytes, *, known_forms: Collection[str] | None = None, called: Called | None = None
+) -> list[DiagramProblem]:
     """Every error in a diagram (empty when it can be deployed). Never raises for a bad diagram."""
-    return inspect_diagram(data, known_forms=known_forms).errors
+    return inspect_diagram(data, known_forms=known_forms, called=called).errors
 
 
-def inspect_diagram(data: bytes, *, known_forms: Collection[str] | None = None) -> DiagramCheck:
+def inspect_diagram(
+    data: bytes, *, known_forms: Collection[str] | None = None, called: Called | None = None
+) -> DiagramCheck:
     """Every problem in a diagram, errors and warnings, and the files it references. Never raises for a
-    bad diagram: what `launchgate bpmn check` and deploy report."""
+    bad diagram: what `launchgate bpmn check` and deploy report. `called`: the diagrams of processes it
+    may call from outside itself (a package's other diagrams, deployed versions)."""
     try:
         root = parse_xml_document(data)
+        called_roots = _called_roots(called)
     except DiagramRejectedError as exc:
         return DiagramCheck(problems=exc.problems, form_files={})
     found = Findings()
-    process, _ = check_definitions(root, known_forms, found)
+    process, tasks = check_definitions(root, known_forms, found)
+    if process is not None:
+        structure = _structure(root, process, tasks, called_roots, found)
     problems = list(found.problems)
     if process is not None and not found.errors:
         try:
-            _build_spiff_spec(root, process.get("id") or "")
+            _build_spiff_spec(root, process.get("id") or "", structure)
         except DiagramRejectedError as exc:
             problems.extend(exc.problems)
     return DiagramCheck(problems=tuple(problems), form_files=dict(found.form_files))
 
 
-def load_process(data: bytes, *, known_forms: Collection[str] | None = None) -> LoadedProcess:
-    """Validate and load a diagram, or raise DiagramRejectedError listing every error."""
-    key = content_hash(data)
-    return _cached_load(key, data, frozenset(known_forms) if known_forms is not None else None)
+def load_process(
+    data: bytes, *, known_forms: Collection[str] | None = None, called: Called | None = None
+) -> LoadedProcess:
+    """Validate and load a diagram, or raise DiagramRejectedError listing every error. `called`: the
+    diagrams of the processes it calls from outside itself, by process id."""
+    pinned = tuple(sorted((called or {}).items()))
+    key = content_hash(data + b"".join(content_hash(x).encode() for _, x in pinned))
+    return _cached_load(key, data, frozenset(known_forms) if known_forms is not None else None, pinned)
 
 
 @lru_cache(maxsize=64)
-def _cached_load(_key: str, data: bytes, known_forms: frozenset[str] | None) -> LoadedProcess:
-    return _load(data, known_forms)
+def _cached_load(
+    _key: str, data: bytes, known_forms: frozenset[str] | None, called: tuple[tuple[str, bytes], ...]
+) -> LoadedProcess:
+    return _load(data, known_forms, dict(called))
 
 
-def _load(data: bytes, known_forms: Collection[str] | None) -> LoadedProcess:
+def _load(data: bytes, known_forms: Collection[str] | None, called: Called) -> LoadedProcess:
     root = parse_xml_document(data)
+    called_roots = _called_roots(called)
     found = Findings()
-    process, tasks = check_definitions(root, known_forms, found)
+    process, own_tasks = check_definitions(root, known_forms, found)
     if found.errors or process is None:
         raise DiagramRejectedError(found.errors)
-    spec = _build_spiff_spec(root, process.get("id") or "")
+    structure = _structure(root, process, own_tasks, called_roots, found)
+    if found.errors:
+        raise DiagramRejectedError(found.errors)
+    spec = _build_spiff_spec(root, process.get("id") or "", structure)
+    tasks = structure.tasks
     model = ProcessModel(
         process_id=process.get("id") or "",
         name=clean_label(process.get("name") or "") or process.get("id") or "",
@@ -101,7 +128,27 @@ def _load(data: bytes, known_forms: Collection[str] | None) -> LoadedProcess:
         documentation=_documentation(process),
         connectors=connector_tasks(process, Findings()),  # checked above: no problems left
     )
-    return LoadedProcess(model=model, xml=document_text(data), spiff_spec=spec)
+    outside = tuple(sorted(i for i in structure.called_ids if i in called))
+    return LoadedProcess(model=model, xml=document_text(data), spiff_spec=spec, calls_outside=outside)
+
+
+def _called_roots(called: Called | None) -> dict[str, etree._Element]:
+    return {process_id: parse_xml_document(xml) for process_id, xml in (called or {}).items()}
+
+
+def _structure(
+    root: etree._Element,
+    process: etree._Element,
+    tasks: Mapping[str, UserTaskModel],
+    called: Mapping[str, etree._Element],
+    found: Findings,
+) -> Structure:
+    """Sub-processes, call activities and multi-instance elements, checked into `found`."""
+    structure = resolve_structure(root, process, tasks, called, found)
+    structure.plans = multi_instance_plans(root, found)
+    for other in structure.called_roots:
+        structure.plans.update(multi_instance_plans(other, Findings()))
+    return structure
 
 
 def _documentation(process: etree._Element) -> str:
@@ -112,6 +159,8 @@ def _documentation(process: etree._Element) -> str:
 
 def _gate_items(process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> tuple[GateItemModel, ...]:
     """The gate items in flow order, titled by the diagram or after their key."""
+    ordered = in_flow_order(process, tasks)
+    ordered += [t for t in tasks.values() if t not in ordered]  # inside sub-processes, called processes
     return tuple(
         GateItemModel(
             key=t.gate_item,
@@ -120,16 +169,22 @@ def _gate_items(process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> 
             position=i,
             role=t.role,
         )
-        for i, t in enumerate(in_flow_order(process, tasks))
+        for i, t in enumerate(ordered)
         if t.gate_item
     )
 
 
-def _build_spiff_spec(root: etree._Element, process_id: str) -> Any:
+def _build_spiff_spec(root: etree._Element, process_id: str, structure: Structure) -> Any:
     from engine.runtime import build_spec
 
     try:
-        return build_spec(root, process_id)
+        return build_spec(
+            root,
+            process_id,
+            plans=structure.plans,
+            calls={c.bpmn_id: c.mapping for c in structure.calls},
+            called=structure.called_roots,
+        )
     except DiagramRejectedError:
         raise
     except Exception as exc:  # SpiffWorkflow's own validation, worded for the user
