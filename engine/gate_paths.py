@@ -293,11 +293,11 @@ _BEFORE_ANY_DONE = tuple(
 
 def skip_reason(multi: MultiInstance) -> str | None:
     """Why a multi-instance activity may complete with no instance done (None when it cannot): a
-    collection or a cardinality expression may be empty, a cardinality of 0, a completion condition that
-    holds before any instance is done."""
-    if multi.collection is not None:
-        return f"its collection {multi.collection!r} may be empty"
+    cardinality expression may be 0, a cardinality of 0, a completion condition that holds before any
+    instance is done. A collection is never empty when it runs: the engine refuses an empty one."""
     cardinality = multi.cardinality
+    if multi.collection is not None:
+        cardinality = "1"  # never empty: the engine refuses to start one over an empty list
     if cardinality is None or not cardinality.isdigit():
         return f"its cardinality {cardinality!r} may be 0"
     if int(cardinality) < 1:

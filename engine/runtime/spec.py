@@ -22,6 +22,7 @@ from engine.runtime.timers import clock_timers
 _BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _LOOP = f"{{{_BPMN}}}multiInstanceLoopCharacteristics"
 _CARDINALITY = f"{{{_BPMN}}}loopCardinality"
+_INPUT = f"{{{_BPMN}}}loopDataInputRef"
 
 
 class ConnectorServiceTask(ServiceTask):  # type: ignore[misc]
@@ -78,12 +79,16 @@ def build_spec(
 def _for_spiff(root: etree._Element, plans: Mapping[str, InstancePlan]) -> etree._Element:
     """The document as SpiffWorkflow's parser takes it: it wants a cardinality or an input reference on
     every multi-instance, and ours may name a collection instead (our class reads the plan, not this)."""
-    if not any(loop.find(_CARDINALITY) is None for loop in root.iter(_LOOP)):
+    if not any(_bare(loop) for loop in root.iter(_LOOP)):
         return root
     copied = copy.deepcopy(root)
     for loop in copied.iter(_LOOP):
-        if loop.find(_CARDINALITY) is None:
+        if _bare(loop):
             placeholder = etree.Element(_CARDINALITY)
             placeholder.text = "1"
             loop.insert(0, placeholder)
     return copied
+
+
+def _bare(loop: etree._Element) -> bool:
+    return loop.find(_CARDINALITY) is None and loop.find(_INPUT) is None

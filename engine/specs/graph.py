@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from engine.gate_paths import ACTIVITIES, Boundary, FlowGraph, MultiInstance, Scope, skip_reason
-from engine.specs.bpmn_xml import NS, local_name
+from engine.specs.bpmn_xml import NS, local_name, properties
 
 Resolver = Callable[[str], etree._Element | None]
 
@@ -145,7 +145,7 @@ class _Builder:
         if loop is not None:
             self.multi[node] = MultiInstance(
                 cardinality=_text(loop, "bpmn:loopCardinality"),
-                collection=_text(loop, "bpmn:loopDataInputRef"),
+                collection=_text(loop, "bpmn:loopDataInputRef") or properties(el).get("collection"),
                 completion=_text(loop, "bpmn:completionCondition"),
                 sequential=loop.get("isSequential") == "true",
             )

@@ -106,10 +106,6 @@ def test_a_collection_outside_the_bound_stops_with_a_clear_error(regions: list[s
             "completionCondition reads done",
         ),
         (
-            _THREE + _condition("completed &gt;= 0"),
-            "holds before any instance completes",
-        ),
-        (
             _THREE + _condition("approved &gt;= 4"),
             "can never hold with 3 instance(s)",
         ),
