@@ -143,9 +143,9 @@ def test_load_process_matches_design_table_when_shipped_diagram() -> None:
         "review_proposal": "proposal_review.decision == 'approve'",
         "review_report_template": "report_template_review.decision == 'approve'",
     }
-    assert {t.id: t.sends for t in model.tasks.values() if t.sends} == {
-        "send_launch_notice": "launch_notice_email"
-    }
+    assert {t.id: t.sends for t in model.tasks.values() if t.sends} == {}, "v2: a send task e-mails it"
+    notice = model.connectors["email_launch_notice"]
+    assert (notice.connector, notice.template, notice.document) == ("email", "launch_notice", "launch_notice")
     assert all(t.due_in_business_days for t in model.tasks.values())
 
 
