@@ -6,6 +6,8 @@
   starts for a collection from the launch data).
 - Timers wait at most `MAX_TIMER_DAYS`: a duration that long, a date no later than that from now.
   (SpiffWorkflow walks a duration month by month, so 'P99999999999999999999Y' would never finish.)
+- Timer cycles `R<n>/...` repeat at most `MAX_CYCLE_COUNT` times, at least `MIN_CYCLE_INTERVAL` apart;
+  an unbounded `R/...` is refused.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 __all__ = [
+    "MAX_CYCLE_COUNT",
     "MAX_INSTANCES",
     "MAX_TIMER_DAYS",
+    "MIN_CYCLE_INTERVAL",
     "WAIT_STATES",
+    "cycle_bound_problem",
     "cycles_without_wait_state",
     "duration_days",
     "timer_bound_problem",
@@ -27,6 +32,8 @@ __all__ = [
 MAX_INSTANCES: Final = 100
 MAX_TIMER_YEARS: Final = 5
 MAX_TIMER_DAYS: Final = MAX_TIMER_YEARS * 366
+MAX_CYCLE_COUNT: Final = 1000
+MIN_CYCLE_INTERVAL: Final = timedelta(minutes=1)
 WAIT_STATES: Final = frozenset(
     {"userTask", "manualTask", "task", "receiveTask", "intermediateCatchEvent", "boundaryEvent"}
 )
@@ -119,3 +126,16 @@ def _strongly_connected(nodes: Iterable[str], graph: Mapping[str, list[str]]) ->
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
     return components
+
+
+def cycle_bound_problem(value: str, count: int | None, interval: timedelta) -> str | None:
+    """Why a timer cycle repeats too often or without end (None when within the bounds)."""
+    if count is None:
+        return f"timer cycle {value!r} repeats without end: write a count, like 'R3/PT1H'"
+    if count < 1 or count > MAX_CYCLE_COUNT:
+        return f"timer cycle {value!r} must repeat between 1 and {MAX_CYCLE_COUNT} times"
+    if interval < MIN_CYCLE_INTERVAL:
+        return f"timer cycle {value!r} repeats more often than once a minute"
+    if interval > timedelta(days=MAX_TIMER_DAYS):
+        return f"timer cycle {value!r} waits longer than the limit of {MAX_TIMER_YEARS} years"
+    return None

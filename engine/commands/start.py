@@ -69,7 +69,7 @@ def start_launch(ctx: EngineContext, *, data: Mapping[str, Any], actor: Actor, p
     snapshot = LaunchSnapshot(
         launch=launch,
         facts={f.key: f for f in facts},
-        ready=tuple(t.row for t in new_tasks),
+        ready=tuple(sorted((t.row for t in new_tasks), key=lambda t: (t.created_at, t.id))),
         authors={t.reviews: None for t in model.tasks.values() if t.reviews},
     )
     ctx.cache.put(launch_id, 1, workflow, snapshot)

@@ -133,6 +133,8 @@ def waiting_events(workflow: Any) -> list[WaitingEvent]:
             if kind is None:
                 continue
             due = timer_due(task) if kind == TIMER else None
+            if kind == TIMER and due is None and _spent(task):
+                continue  # a cycle whose rounds are all done waits for nothing any more
             found.append(WaitingEvent(kind, _name(part), bpmn_id, due, boundary, interrupting))
     return sorted(found, key=lambda e: (e.bpmn_id, e.kind, e.name))
 
@@ -158,6 +160,13 @@ def _waiting_tasks(workflow: Any) -> list[Any]:
         for t in tasks
         if t.state == TaskState.WAITING and getattr(t.task_spec, "event_definition", None) is not None
     ]
+
+
+def _spent(task: Any) -> bool:
+    value = task._get_internal_data("event_value")
+    return bool(task._get_internal_data("event_fired", False)) or (
+        isinstance(value, dict) and value.get("cycles") == 0
+    )
 
 
 def timer_due(task: Any) -> datetime | None:

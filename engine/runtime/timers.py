@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 
-from engine.bounds import timer_bound_problem
+from engine.bounds import cycle_bound_problem, timer_bound_problem
 from engine.errors import ExpressionEvaluationError, UnsafeExpressionError
 from engine.expressions import evaluate, parse_expression
 
@@ -117,24 +117,34 @@ CLOCKED = {
 }
 
 
-def timer_problem(kind: str, expression: str) -> str | None:
-    """Why a timer expression cannot run (None when it can). `kind` is timeDuration or timeDate.
+_EXAMPLES = {"timeDuration": "PT2H", "timeDate": "2030-06-01T09:00:00+00:00", "timeCycle": "R3/PT1H"}
 
-    Only a quoted ISO 8601 literal is accepted: a duration like 'PT2H' or 'P3D', or a date-time with
-    its UTC offset like '2030-06-01T09:00:00+00:00'."""
-    example = "'PT2H'" if kind == "timeDuration" else "'2030-06-01T09:00:00+00:00'"
+
+def _timer_value(expression: str) -> str | None:
+    """A timer's value: a quoted literal of our grammar, or a bare ISO 8601 value (no spaces)."""
     try:
         parsed = parse_expression(expression)
     except UnsafeExpressionError:
         parsed = None
-    value = evaluate(parsed, {}) if parsed is not None and not parsed.names else None
-    if not isinstance(value, str):
-        return (
-            f"timer expression {expression!r} is not supported: write a quoted ISO 8601 literal, "
-            f"like {example}"
-        )
+    if parsed is not None and not parsed.names:
+        value = evaluate(parsed, {})
+        return value if isinstance(value, str) else None
+    bare = expression.strip()
+    return bare if bare and len(bare) <= 100 and not any(c.isspace() for c in bare) else None
+
+
+def timer_problem(kind: str, expression: str) -> str | None:
+    """Why a timer expression cannot run (None when it can). `kind` is timeDuration, timeDate or
+    timeCycle. An ISO 8601 value, bare or quoted: a duration like PT2H or 'P3D', a date-time with its UTC
+    offset like 2030-06-01T09:00:00+00:00, a cycle like R3/PT1H or R3/2030-06-01T09:00:00+00:00/P1W."""
+    example = _EXAMPLES.get(kind, "PT2H")
+    value = _timer_value(expression)
+    if value is None:
+        return f"timer expression {expression!r} is not supported: write an ISO 8601 value, like {example}"
     duration: dict[str, float] | None = None
     try:
+        if kind == "timeCycle":
+            return _cycle_problem(value)
         if kind == "timeDuration":
             if not value.upper().startswith("P") or len(value) > 64:
                 raise ValueError(value)
@@ -144,6 +154,26 @@ def timer_problem(kind: str, expression: str) -> str | None:
     except Exception:  # SpiffWorkflow raises a bare Exception for a bad duration
         return f"timer expression {expression!r} is not a valid ISO 8601 value, like {example}"
     return timer_bound_problem(kind, value, duration)
+
+
+def _cycle_problem(value: str) -> str | None:
+    """A cycle's count and interval within engine.bounds (raises on a value that does not parse)."""
+    parts = value.strip().split("/")
+    if len(parts) not in (2, 3) or not parts[0].upper().startswith("R"):
+        raise ValueError(value)
+    if len(parts) == 3 and datetime.fromisoformat(parts[1]).tzinfo is None:
+        return f"timer cycle {value!r}: its start needs a UTC offset, like R3/2030-06-01T09:00:00+00:00/P1W"
+    if len(parts[-1]) > 64 or timer_bound_problem("timeDuration", parts[-1], _duration(parts[-1])):
+        return f"timer cycle {value!r} waits longer than the timer limit"
+    count = int(parts[0][1:]) if parts[0][1:] else None
+    _, _, interval = cycle_plan(value if count is not None else "R1" + value[1:], datetime.now(UTC))
+    return cycle_bound_problem(value, count, interval)
+
+
+def _duration(value: str) -> dict[str, float]:
+    if not value.upper().startswith("P"):
+        raise ValueError(value)
+    return dict(TimerEventDefinition.parse_iso_duration(value))
 
 
 def _clocked(definition: Any) -> Any:

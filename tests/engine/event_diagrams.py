@@ -37,8 +37,15 @@ def diagram(body: str, *, process_id: str = "events", name: str = "Events") -> s
     )
 
 
-def user_task(task_id: str, name: str | None = None) -> str:
-    return f'<bpmn:userTask id="{task_id}" name="{name or task_id}"/>'
+def user_task(task_id: str, name: str | None = None, **properties: str) -> str:
+    """A user task; `properties` become its spiffworkflow properties (gate_item, go_live, ...)."""
+    if not properties:
+        return f'<bpmn:userTask id="{task_id}" name="{name or task_id}"/>'
+    props = "".join(f'<spiffworkflow:property name="{k}" value="{v}"/>' for k, v in properties.items())
+    return (
+        f'<bpmn:userTask id="{task_id}" name="{name or task_id}"><bpmn:extensionElements>'
+        f"<spiffworkflow:properties>{props}</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>"
+    )
 
 
 def flow(flow_id: str, source: str, target: str) -> str:

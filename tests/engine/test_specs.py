@@ -59,7 +59,7 @@ DEFECTS: dict[str, tuple[str | None, str]] = {
 
 TIMER = b"""    <bpmn:boundaryEvent id="signoff_overdue" attachedToRef="signoff" cancelActivity="false">
       <bpmn:timerEventDefinition id="signoff_overdue_timer">
-        <bpmn:timeDuration>PT24H</bpmn:timeDuration>
+        <bpmn:timeDuration>in 24 hours</bpmn:timeDuration>
       </bpmn:timerEventDefinition>
     </bpmn:boundaryEvent>
 """
