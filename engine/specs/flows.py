@@ -87,21 +87,26 @@ def _check_gateway_flows(
     node_id: str | None, node: etree._Element, flows: list[etree._Element], found: Findings
 ) -> None:
     """An exclusive or inclusive gateway with several ways out: one is the default, each other has a
-    condition. (An inclusive gateway takes every flow whose condition holds and the default only when
-    none does, so a flow it is to take every time carries the condition `True`.) An exclusive gateway
-    without a default is a warning: when no condition holds at run time the launch stops with an
-    incident."""
+    condition. An inclusive gateway takes every flow whose condition holds and the default only when
+    none does, so a flow it takes every time carries the condition `True`; such a gateway needs no
+    default (some condition always holds). An exclusive gateway without a default is a warning: when no
+    condition holds at run time the launch stops with an incident."""
     kind = local_name(node.tag).removesuffix("Gateway")  # exclusive / inclusive
     default = node.get("default")
+    always = kind == "inclusive" and any(
+        (c.text or "").strip() == "True"
+        for c in (f.find("bpmn:conditionExpression", NS) for f in flows)
+        if c is not None
+    )
     if not default and kind == "exclusive":
         found.warning(
             node_id,
             "exclusive gateway has no default flow: when none of its conditions holds, the launch stops "
             "with an incident until an admin resolves it",
         )
-    elif not default:
+    elif not default and not always:
         found.problem(node_id, f"{kind} gateway has no default flow")
-    elif default not in {f.get("id") for f in flows}:
+    elif default and default not in {f.get("id") for f in flows}:
         found.problem(node_id, f"default flow {default!r} does not leave this gateway")
     for flow in flows:
         if flow.get("id") != default and flow.find("bpmn:conditionExpression", NS) is None:

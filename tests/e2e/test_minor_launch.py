@@ -49,7 +49,14 @@ def test_pm_chooses_minor_launch_on_the_new_launch_page_and_support_reviews_it(
     expect(page.locator("#gate-summary")).to_have_text("Go live is blocked by 2 items.")
     expect(page.locator("#diagram[data-rendered=true]")).to_be_attached()
     expect(page.locator(".djs-element.lg-ready[data-element-id=write_proposal]")).to_be_attached()
-    for element in ("support_review", "faq_needed", "write_faq", "acknowledge_launch_notice", "go_live"):
+    for element in (
+        "support_review",
+        "faq_needed",
+        "write_faq",
+        "faq_merge",
+        "acknowledge_launch_notice",
+        "go_live",
+    ):
         expect(page.locator(f".djs-element[data-element-id={element}]")).to_be_attached()
     page.locator("#diagram").screenshot(path=str(artifacts / "minor-launch-diagram.png"))
 

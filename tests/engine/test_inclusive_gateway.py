@@ -168,3 +168,24 @@ def test_a_gate_item_on_one_branch_of_an_inclusive_split_is_a_bypass_refused_at_
     )
     found = [(p.element_id, p.message) for p in check_diagram(data)]
     assert any(e == "wrap_up" and "'docs'" in m for e, m in found), found
+
+
+def _without_default(condition: str) -> bytes:
+    return (
+        _diagram()
+        .replace(b' default="flow_split_to_none"', b"")
+        .replace(
+            b'<bpmn:sequenceFlow id="flow_split_to_none" name="None" sourceRef="extras_split" '
+            b'targetRef="confirm_no_extras" />',
+            b'<bpmn:sequenceFlow id="flow_split_to_none" name="None" sourceRef="extras_split" '
+            b'targetRef="confirm_no_extras"><bpmn:conditionExpression>'
+            + condition.encode()
+            + b"</bpmn:conditionExpression></bpmn:sequenceFlow>",
+        )
+    )
+
+
+def test_an_inclusive_gateway_needs_a_default_unless_one_flow_is_always_taken() -> None:
+    found = [(p.element_id, p.message) for p in check_diagram(_without_default("plan.docs == False"))]
+    assert found == [("extras_split", "inclusive gateway has no default flow")]
+    assert check_diagram(_without_default("True")) == []

@@ -4,13 +4,17 @@ After EVERY command the engine is replaced by a fresh one (no cached workflows: 
 alone), the stored workflow state must round-trip through restore/dump unchanged, the view the command
 returned must equal a fresh read, and the launch must show exactly the expected open tasks (ids, roles,
 assignees, due dates), gate progress and blockers. Paths: straight through (no new question types, so no
-FAQ), the FAQ path, request-changes rounds (a revision that starts expecting new question types takes the
-FAQ path), and the go-live refusal with its exact blockers until the gate items are done."""
+FAQ), the FAQ path (an inclusive split: the notice and the FAQ side by side, the join before the
+acknowledgement waiting for both, in either order), request-changes rounds (a revision that starts
+expecting new question types takes the FAQ path), the go-live refusal with its exact blockers until the
+gate items are done, and a launch started on version 1 (the exclusive FAQ choice) finishing on it after
+this version is deployed."""
 
 from __future__ import annotations
 
 import copy
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from sqlalchemy import update
 
 from engine import (
     DEFAULT_PROCESS_ID,
+    Database,
     FixedClock,
     GateBlockedError,
     GateItemStatus,
@@ -28,11 +33,23 @@ from engine import (
 )
 from engine.clock import add_business_days
 from engine.db.models import GateItemRecord
+from engine.forms.diagram import read_form_files
 from engine.gate import document_hash
-from tests.engine.driver import AUDITOR, PM, SUPPORT, actor_for, assert_state_round_trips, open_task, restart
+from tests.engine.driver import (
+    ADMIN,
+    AUDITOR,
+    PM,
+    SUPPORT,
+    actor_for,
+    assert_state_round_trips,
+    open_task,
+    restart,
+)
 from tests.engine.form_examples import MINOR_FORM_DATA, VALID_LAUNCH_START
 
 PROCESS = "minor_launch"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 GATE = ("proposal_signoff", "launch_notice")
 HOLDERS = {
     "proposal_signoff": {"write_proposal", "support_review", "revise_proposal"},
@@ -168,14 +185,14 @@ NOTICE_TO_LIVE = [
 ]
 
 
-def _finished(journey: Journey, tasks: list[str]) -> None:
+def _finished(journey: Journey, tasks: list[str], version: int = 1) -> None:
     launch = journey.launch
     assert launch.status is LaunchStatus.LIVE and launch.ready_to_go_live is False
     assert launch.gate_passed == len(GATE) and launch.blockers == ()
     history = journey.engine.launch_history(launch_id=launch.id, actor=AUDITOR)
     assert [e.detail["task"] for e in history if e.action == "task.completed"] == tasks
     started = next(e for e in history if e.action == "launch.started")
-    assert (started.detail["process_id"], started.detail["process_version"]) == (PROCESS, 1)
+    assert (started.detail["process_id"], started.detail["process_version"]) == (PROCESS, version)
 
 
 def test_minor_launch_without_new_question_types_skips_the_faq(
@@ -191,18 +208,27 @@ def test_minor_launch_without_new_question_types_skips_the_faq(
     _finished(journey, ["write_proposal", "support_review", *[s[0] for s in NOTICE_TO_LIVE]])
 
 
-def test_minor_launch_expecting_new_question_types_takes_the_faq_step(
-    engine: WorkflowEngine, clock: FixedClock
+BOTH = ("send_launch_notice", "write_faq")  # what the inclusive split opens for new question types
+ACK_TO_LIVE = NOTICE_TO_LIVE[1:]
+
+
+@pytest.mark.parametrize("first", ["write_faq", "send_launch_notice"], ids=["faq_first", "notice_first"])
+def test_minor_launch_expecting_new_question_types_writes_the_faq_beside_the_notice(
+    engine: WorkflowEngine, clock: FixedClock, first: str
 ) -> None:
+    """The inclusive split opens both; the join waits for the second whichever it is, and only then is
+    the acknowledgement open."""
+    second = next(t for t in BOTH if t != first)
     journey = Journey(engine, clock).run(
         [
             ("write_proposal", data("write_proposal", **NEW_QUESTIONS), ("support_review",)),
-            ("support_review", APPROVE, ("write_faq",)),
-            ("write_faq", data("write_faq"), ("send_launch_notice",)),
-            *NOTICE_TO_LIVE,
+            ("support_review", APPROVE, BOTH),
+            (first, data(first), (second,)),
+            (second, data(second), ("acknowledge_launch_notice",)),
+            *ACK_TO_LIVE,
         ]
     )
-    _finished(journey, ["write_proposal", "support_review", "write_faq", *[s[0] for s in NOTICE_TO_LIVE]])
+    _finished(journey, ["write_proposal", "support_review", first, second, *[s[0] for s in ACK_TO_LIVE]])
 
 
 @pytest.mark.parametrize("rounds", [1, 2])
@@ -219,11 +245,12 @@ def test_minor_launch_goes_round_review_and_revision_and_the_revision_decides_th
             ("revise_proposal", revision, ("support_review",)),
         ]
     steps += [
-        ("support_review", APPROVE, ("write_faq",)),
+        ("support_review", APPROVE, BOTH),
         ("write_faq", data("write_faq"), ("send_launch_notice",)),
+        ("send_launch_notice", data("send_launch_notice"), ("acknowledge_launch_notice",)),
     ]
-    journey = Journey(engine, clock).run([*steps, *NOTICE_TO_LIVE])
-    _finished(journey, [s[0] for s in steps] + [s[0] for s in NOTICE_TO_LIVE])
+    journey = Journey(engine, clock).run([*steps, *ACK_TO_LIVE])
+    _finished(journey, [s[0] for s in steps] + [s[0] for s in ACK_TO_LIVE])
 
 
 def test_minor_launch_go_live_is_refused_with_the_exact_blockers_until_the_gate_items_are_done(
@@ -283,3 +310,38 @@ def test_the_default_process_is_still_the_launch_gate(engine: WorkflowEngine) ->
     launch = engine.start_launch(data=dict(VALID_LAUNCH_START), actor=PM)
     assert (launch.process_id, launch.process_name) == (DEFAULT_PROCESS_ID, "Launch Gate")
     assert [t.bpmn_id for t in launch.open_tasks] == ["draft_proposal"]
+
+
+def test_a_launch_started_on_version_1_keeps_its_exclusive_faq_choice_after_version_2_is_deployed(
+    database: Database, clock: FixedClock
+) -> None:
+    """Version 1 (tests/fixtures/bpmn/minor_launch_v1.bpmn, what shipped before the inclusive gateway)
+    chose the FAQ OR went straight on, and wrote the FAQ before the notice. A launch started on it goes
+    on that way after the shipped diagram is deployed as version 2; a new launch runs version 2."""
+    engine = WorkflowEngine(database, clock=clock)
+    v1 = engine.deploy_process(
+        xml=(FIXTURES / "minor_launch_v1.bpmn").read_bytes(),
+        actor=ADMIN,
+        files=read_form_files(BPMN_DIR.parent / "forms" / PROCESS),
+    )
+    assert (v1.process_id, v1.version) == (PROCESS, 1)
+    old = Journey(engine, clock).run(
+        [("write_proposal", data("write_proposal", **NEW_QUESTIONS), ("support_review",))]
+    )
+    deployed = {(v.process_id, v.version) for v in old.engine.sync_shipped_processes(BPMN_DIR)}
+    assert (PROCESS, 2) in deployed
+    old.run(
+        [
+            ("support_review", APPROVE, ("write_faq",)),  # version 1: the FAQ alone, then the notice
+            ("write_faq", data("write_faq"), ("send_launch_notice",)),
+            *NOTICE_TO_LIVE,
+        ]
+    )
+    _finished(old, ["write_proposal", "support_review", "write_faq", *[s[0] for s in NOTICE_TO_LIVE]])
+    new = Journey(old.engine, clock).run(
+        [
+            ("write_proposal", data("write_proposal", **NEW_QUESTIONS), ("support_review",)),
+            ("support_review", APPROVE, BOTH),
+        ]
+    )
+    assert (new.launch.process_id, new.launch.process_version) == (PROCESS, 2)
