@@ -142,7 +142,14 @@ def send_email() -> Entry:
         ),
         "A send task bound to the e-mail connector (to a role): completes at once, the mail goes out through the outbox.",
         ["send task", "e-mail connector"],
-        [Run("sent", ["write_summary"], [done("write_summary", "confirm_sent"), done("confirm_sent")])],
+        [
+            Run(
+                "sent",
+                ["write_summary"],
+                [done("write_summary", "confirm_sent"), done("confirm_sent")],
+                outbox=["connector_email"],
+            )
+        ],
     )
 
 
@@ -170,6 +177,7 @@ def service_webhook() -> Entry:
                 "posted",
                 ["write_release_notes"],
                 [done("write_release_notes", "check_tracker"), done("check_tracker")],
+                outbox=["connector_webhook"],
             )
         ],
     )
@@ -187,6 +195,7 @@ def lane_less_task() -> Entry:
         "A user task in no lane, in a process with no pool: it goes to the launch's starter (a warning at deploy).",
         ["user task in no lane", "process without a pool"],
         [Run("starter", ["tidy_up"], [done("tidy_up")])],
+        warnings=["tidy_up"],
     )
 
 
@@ -257,6 +266,7 @@ def exclusive_without_default() -> Entry:
         "An exclusive gateway whose every flow has a condition and none is the default (a warning at deploy).",
         ["exclusive gateway without default"],
         _LOOP_RUNS,
+        warnings=["copy_approved"],
     )
 
 
@@ -680,6 +690,7 @@ def call_activity_other_diagram() -> Entry:
             )
         ],
         needs=["support_readiness"],
+        warnings=["get_support_ready"],
     )
 
 
@@ -1016,7 +1027,14 @@ def message_throw_to_partner() -> Entry:
         diagram,
         "An intermediate message throw; a collaboration with a second, non-executable pool (only the executable one runs).",
         ["message intermediate throw", "collaboration with several pools", "message flow"],
-        [Run("thrown", ["write_notice"], [done("write_notice", "archive_notice"), done("archive_notice")])],
+        [
+            Run(
+                "thrown",
+                ["write_notice"],
+                [done("write_notice", "archive_notice"), done("archive_notice")],
+                outbox=["bpmn_event"],
+            )
+        ],
         process="message_throw_to_partner",
     )
 
@@ -1050,6 +1068,7 @@ def signal_catch_throw() -> Entry:
                 "signalled",
                 ["prepare_rollout"],
                 [done("prepare_rollout", "start_rollout"), done("start_rollout")],
+                outbox=["bpmn_event"],
             )
         ],
     )
@@ -1243,6 +1262,7 @@ def boundary_signal() -> Entry:
                 "frozen",
                 ["roll_out_wave", "security_review"],
                 [changes("security_review", "freeze_rollout"), done("freeze_rollout")],
+                outbox=["bpmn_event"],
             ),
         ],
     )
@@ -1448,7 +1468,7 @@ def message_end() -> Entry:
         ),
         "A message end event: the launch ends by throwing deal_closed (its payload is the deal_closed document).",
         ["message end event"],
-        [Run("closed", ["close_deal"], [done("close_deal")])],
+        [Run("closed", ["close_deal"], [done("close_deal")], outbox=["bpmn_event"])],
     )
 
 
@@ -1469,7 +1489,7 @@ def signal_end() -> Entry:
         ),
         "A signal end event: the launch ends by throwing migration_done to whoever waits for it.",
         ["signal end event"],
-        [Run("signalled", ["finish_migration"], [done("finish_migration")])],
+        [Run("signalled", ["finish_migration"], [done("finish_migration")], outbox=["bpmn_event"])],
     )
 
 
@@ -1653,6 +1673,7 @@ def real_launch_gated() -> Entry:
             )
         ],
         needs=["support_readiness"],
+        warnings=["support_ready"],
     )
 
 
@@ -1853,6 +1874,7 @@ def real_launch_beta_cycle() -> Entry:
                     done("weekly_beta_report", "acknowledge_notice"),
                     done("acknowledge_notice"),
                 ],
+                outbox=["connector_email"],
             )
         ],
     )

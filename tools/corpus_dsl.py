@@ -184,6 +184,7 @@ class Run:
     open_at_start: list[str]
     steps: list[dict[str, Any]]
     status: str = "live"
+    outbox: list[str] = field(default_factory=list)  # what the diagram sends: connector_email, bpmn_event
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -191,6 +192,7 @@ class Run:
             "open_at_start": sorted(self.open_at_start),
             "steps": self.steps,
             "status": self.status,
+            "outbox": self.outbox,
         }
 
 
@@ -205,6 +207,7 @@ class Entry:
     runs: list[Run]
     process: str = ""
     needs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the elements deploy warns about
 
     def script(self) -> dict[str, Any]:
         return {
@@ -212,5 +215,6 @@ class Entry:
             "covers": self.covers,
             "process": self.process or self.diagram.pools[0].process_id,
             "needs": self.needs,
+            "warnings": sorted(self.warnings),
             "runs": [r.as_json() for r in self.runs],
         }

@@ -6,8 +6,9 @@ plain form's {}), delivers a message (the messages API's engine method) or lets 
 and fires the timers that are due. After EVERY step the engine is replaced by a fresh one (no cached
 workflow: the launch comes back from its stored row alone), the stored state must round-trip through
 restore/dump unchanged, and the open tasks (BPMN ids, one per multi-instance instance) must be exactly what
-the script says. At the end the launch has the script's status, nothing is open, and the history holds one
-`task.completed` per completed step, in the script's order.
+the script says. At the end the launch has the script's status, nothing is open, the history holds one
+`task.completed` per completed step, in the script's order, and the outbox holds what the diagram sent
+(connector messages, thrown messages and signals), in order.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from tests.engine.form_examples import VALID_LAUNCH_START
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 FORMS = CORPUS / "forms"
+EFFECT_KINDS = ("connector_", "bpmn_event")
 ACTORS = {"pm": PM, "support_lead": SUPPORT, "support_manager": MANAGER}
 _FORM_FILE = re.compile(rb'name="formJsonSchemaFilename" value="([^"]+)"')
-MINIMUM = 8  # diagrams on main so far; the issue asks for at least 30 (docs/corpus.md)
+MINIMUM = 18  # diagrams on main so far; the issue asks for at least 30 (docs/corpus.md)
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
 
@@ -57,10 +59,12 @@ def package_files(name: str) -> list[tuple[str, bytes]]:
     return [(f"{name}.bpmn", xml), *((f, (FORMS / f).read_bytes()) for f in forms)]
 
 
-def deploy(engine: WorkflowEngine, name: str) -> None:
+def deploy(engine: WorkflowEngine, name: str) -> list[str]:
+    """Check and deploy a corpus diagram; the ids of the elements the check warned about."""
     report = engine.check_package(read_upload(package_files(name)))
     assert report.deployable, report.lines()
     engine.deploy_package(package=read_upload(package_files(name)), actor=ADMIN)
+    return sorted({p.element_id or "" for p in report.problems if p.severity == "warning"})
 
 
 def duration(text: str) -> timedelta:
@@ -97,6 +101,18 @@ def _act(engine: WorkflowEngine, clock: FixedClock, launch: LaunchView, step: di
     raise AssertionError(f"unknown script step {step}")
 
 
+def _effects(engine: WorkflowEngine, launch_id: str) -> list[str]:
+    """What the launch's diagram sent through the outbox (connector messages, thrown BPMN events), in order;
+    the engine's own notifications (task available, reminders) left out."""
+    from sqlalchemy import select
+
+    from engine.db.models import OutboxMessageRecord as Row
+
+    with engine.db.read() as session:
+        kinds = session.execute(select(Row.kind).where(Row.launch_id == launch_id).order_by(Row.id)).scalars()
+        return [k for k in kinds if k.startswith(EFFECT_KINDS)]
+
+
 def _fresh(engine: WorkflowEngine, launch_id: str) -> tuple[WorkflowEngine, LaunchView]:
     """A new engine on the same rows (nothing cached), after checking the stored state round-trips."""
     engine = WorkflowEngine(engine.db, clock=engine.clock, holidays=engine.holidays)
@@ -110,8 +126,9 @@ def test_corpus_run_goes_to_its_end_with_save_and_restore_after_every_step(
 ) -> None:
     engine = WorkflowEngine(database, clock=clock)
     add_people(engine)
-    for name in [*case.script["needs"], case.diagram]:
+    for name in case.script["needs"]:
         deploy(engine, name)
+    assert deploy(engine, case.diagram) == case.script["warnings"]
     launch = engine.start_launch(data=dict(VALID_LAUNCH_START), actor=PM, process_id=case.script["process"])
     engine, launch = _fresh(engine, launch.id)
     assert _open_ids(launch) == case.run["open_at_start"]
@@ -126,6 +143,7 @@ def test_corpus_run_goes_to_its_end_with_save_and_restore_after_every_step(
     assert launch.open_tasks == ()
     history = engine.launch_history(launch_id=launch.id, actor=AUDITOR)
     assert [e.detail["task"] for e in history if e.action == "task.completed"] == completed
+    assert _effects(engine, launch.id) == case.run["outbox"]
     assert engine.verify_audit().ok
 
 
