@@ -136,7 +136,25 @@ def waiting_events(workflow: Any) -> list[WaitingEvent]:
             if kind == TIMER and due is None and _spent(task):
                 continue  # a cycle whose rounds are all done waits for nothing any more
             found.append(WaitingEvent(kind, _name(part), bpmn_id, due, boundary, interrupting))
+    found.extend(_event_sub_process_starts(workflow))
     return sorted(found, key=lambda e: (e.bpmn_id, e.kind, e.name))
+
+
+def _event_sub_process_starts(workflow: Any) -> list[WaitingEvent]:
+    """The message and signal starts of the top process's event sub-processes: SpiffWorkflow starts such
+    a sub-process when its event is caught (a timer start waits as a task, listed with the others)."""
+    if workflow.is_completed():
+        return []
+    found = []
+    for name in getattr(workflow.spec.start, "trigger_specs", ()):
+        spec = workflow.subprocess_specs.get(name)
+        for start in getattr(spec, "bpmn_start_events", ()):
+            kind = _kind(start.event_definition)
+            if kind in (MESSAGE, SIGNAL):
+                found.append(
+                    WaitingEvent(kind, _name(start.event_definition), start.bpmn_id, None, False, False)
+                )
+    return found
 
 
 def _parts(spec: Any, definition: Any) -> list[tuple[str, Any]]:
