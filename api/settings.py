@@ -113,7 +113,14 @@ class Settings(BaseSettings):
     )
     # ---- webhooks (optional)
     webhook_url: str = Field(default="", description="POST every message here as signed JSON (empty: off)")
-    webhook_secret: SecretStr = Field(default=SecretStr(""), description="HMAC-SHA256 key for signatures")
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC-SHA256 key for signatures (of webhook_url and of the diagrams' webhook connectors)",
+    )
+    webhook_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts the diagrams' webhook connectors may call (comma-separated; empty: any)",
+    )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # ---- delivery
     delivery_max_attempts: int = Field(default=5, ge=1, le=100, description="Attempts before an incident")
@@ -181,6 +188,16 @@ class Settings(BaseSettings):
     @classmethod
     def _days(cls, value: Any) -> Any:
         return _split(value)
+
+    @field_validator("webhook_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        items = _split(value)
+        return (
+            [str(item).strip().lower() for item in items if str(item).strip()]
+            if isinstance(items, list)
+            else items
+        )
 
     @field_validator("timezone")
     @classmethod
@@ -277,6 +294,9 @@ class Settings(BaseSettings):
             webhook=webhook,
             base_url=self.public_url,
             support_distribution=tuple(self.support_distribution),
+            webhook_secret=self.webhook_secret.get_secret_value(),
+            webhook_hosts=tuple(self.webhook_hosts),
+            webhook_timeout_seconds=self.webhook_timeout_seconds,
             retry=RetryPolicy(
                 max_attempts=self.delivery_max_attempts,
                 backoff_seconds=self.delivery_backoff_seconds,

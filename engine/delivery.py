@@ -277,7 +277,11 @@ def channels_for(config: DeliveryConfig) -> list[Channel]:
     return found
 
 
-def connector_channel(config: DeliveryConfig) -> ConnectorWebhookChannel:
+def connector_channel(config: DeliveryConfig, *, clock: Any = None) -> ConnectorWebhookChannel:
+    """The channel of webhook connectors; `clock` gives the signature's timestamp (unix seconds)."""
     return ConnectorWebhookChannel(
-        config.webhook_secret, hosts=config.webhook_hosts, timeout_seconds=config.webhook_timeout_seconds
+        config.webhook_secret,
+        hosts=config.webhook_hosts,
+        timeout_seconds=config.webhook_timeout_seconds,
+        clock=clock,
     )

@@ -83,7 +83,9 @@ class Worker:
         self.engine = engine
         self.config = config
         self.channels = list(channels) if channels is not None else channels_for(config)
-        self.connector_channel: Channel = connector_channel(config)
+        self.connector_channel: Channel = connector_channel(
+            config, clock=lambda: engine.clock.now().timestamp()
+        )
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.maintenance_every = maintenance_every
         self._maintained_at: datetime | None = None
