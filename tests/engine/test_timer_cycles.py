@@ -88,3 +88,22 @@ def test_cycles_outside_the_bounds_are_refused_at_deploy_naming_the_event(
     assert reason in problems[0].message
     with pytest.raises(DiagramRejectedError):
         EventWorld(engine).deploy(_weekly(value))
+
+
+def test_a_launch_whose_start_event_is_a_timer_waits_then_runs(
+    engine: WorkflowEngine, clock: FixedClock
+) -> None:
+    world = EventWorld(engine)
+    world.deploy(
+        f'<bpmn:startEvent id="start">{timer("timeDuration", "P1D")}</bpmn:startEvent>'
+        + user_task("kick_off")
+        + '<bpmn:endEvent id="end"/>'
+        + chain("start", "kick_off", "end")
+    )
+    started = world.start()
+    assert started.status is LaunchStatus.ACTIVE and started.open_tasks == ()
+    assert [(w.kind, w.due_at) for w in started.waiting] == [("timer", clock.now() + timedelta(days=1))]
+    clock.advance(timedelta(days=1))
+    assert world.tick() == 1
+    assert world.open() == ["kick_off"]
+    assert world.complete("kick_off").status is LaunchStatus.LIVE
