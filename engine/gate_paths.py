@@ -20,7 +20,6 @@ loose answer would refuse well-formed diagrams:
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -100,16 +99,6 @@ class FlowGraph:
         found = {n for n, o in self.origin.items() if o == element_id}
         return found | ({element_id} if element_id in self.kinds and element_id not in self.origin else set())
 
-    def inside(self, scope: str) -> set[str]:
-        """Every node below a scope, at any depth."""
-        below = {n for n, p in self.parent.items() if p == scope}
-        for sub in [n for n in below if n in self.scopes]:
-            below |= self.inside(sub)
-        below |= {
-            n for s in self.scopes.values() if s.event_sub and s.parent == scope for n in self.inside(s.id)
-        }
-        return below
-
 
 def reachable(graph: FlowGraph, goals: Iterable[str], *, avoid: Iterable[str] = ()) -> bool:
     """Can a token arrive at one of `goals` in a run in which no node of `avoid` completes?"""
@@ -128,10 +117,18 @@ class _Paths:
         for b in graph.boundaries:
             self.on.setdefault(b.host, []).append(b)
         self.boundary = {b.id: b for b in graph.boundaries}
-        self.throws = {n: t for n, (t, _) in graph.events.items() if t in THROWN and self._throws(n)}
+        self.catchers: dict[tuple[str, str], list[tuple[bool, str | None]]] = {}
+        for b in graph.boundaries:
+            self.catchers.setdefault((b.host, b.trigger), []).append((b.interrupting, b.code))
+        for e in graph.scopes.values():
+            if e.event_sub:
+                self.catchers.setdefault((e.parent or "", e.trigger), []).append((e.interrupting, e.code))
+        self.throws = {n: (t, c) for n, (t, c) in graph.events.items() if t in THROWN and self._throws(n)}
         # what may fail with an error without an error end: a connector, a process called from elsewhere
-        self.raisers = {n: "error" for n, k in graph.kinds.items() if k in FAILING and n not in graph.scopes}
-        self.below = {s: graph.inside(s) for s in graph.scopes}
+        self.throws |= {
+            n: ("error", None) for n, k in graph.kinds.items() if k in FAILING and n not in graph.scopes
+        }
+        self.heard = {n: set(self._propagation(n)) for n in self.throws}
         self.finishing = self._finishing()
 
     def _throws(self, node: str) -> bool:
@@ -195,45 +192,53 @@ class _Paths:
             s.event_sub
             and s.parent == scope_id
             and s.interrupting
-            and self._can_fire(s.trigger, scope_id)
+            and self._can_fire(s.trigger, scope_id, s.code)
             and self._body_finishes(s.id, finishes)
             for s in self.g.scopes.values()
         )
 
-    def _caught(self, node: str) -> bool:
-        """A thrown error / escalation that an interrupting catcher of an enclosing scope takes: the body
-        is left abnormally, it does not finish. A catcher takes it when it names no code or the same."""
-        trigger, code = self.g.events[node]
+    def _propagation(self, node: str) -> list[str]:
+        """The scopes a throw travels up through, each of whose catchers may take it: it stops at the first
+        one with a catcher that surely takes it (one without a code, or with the thrown code)."""
+        trigger, code = self.throws[node]
+        scopes: list[str] = []
         scope: str | None = self.g.parent.get(node, "")
         while scope is not None:
-            catchers = [
-                (s.interrupting, s.code)
-                for s in self.g.scopes.values()
-                if s.event_sub and s.parent == scope and s.trigger == trigger
-            ]
-            catchers += [(b.interrupting, b.code) for b in self.on.get(scope, ()) if b.trigger == trigger]
-            if any(stops and (c is None or (code is not None and c == code)) for stops, c in catchers):
-                return True
+            scopes.append(scope)
+            if any(_surely(c, code) for _, c in self.catchers.get((scope, trigger), ())):
+                break
             scope = self.g.scopes[scope].parent if scope in self.g.scopes else None
+        return scopes
+
+    def _caught(self, node: str) -> bool:
+        """A thrown error / escalation surely taken by an interrupting catcher: the body is left abnormally,
+        it does not finish. Any doubt (a catcher that may not take it, a non-interrupting one that may)
+        answers no: finishing is the direction that refuses more."""
+        trigger, code = self.throws[node]
+        for scope in self._propagation(node):
+            found = [(stops, c) for stops, c in self.catchers.get((scope, trigger), ()) if _maybe(c, code)]
+            if any(not stops for stops, _ in found):
+                return False
+            if any(_surely(c, code) for _, c in found):
+                return True
         return False
 
-    def _can_fire(self, trigger: str, host: str, entered: set[str] | None = None) -> bool:
+    def _can_fire(self, trigger: str, host: str, code: str | None, entered: set[str] | None = None) -> bool:
         """Something from outside fires at any time, and a task may fail with an error at any time; on a
-        body (a sub-process, the process) an error or escalation needs a throw inside it — one that can be
-        reached, when `entered` is known."""
+        body (a sub-process, the process) an error or escalation catcher needs a throw inside it that
+        travels up to it and may match it — one that can be reached, when `entered` is known."""
         if trigger not in THROWN or host not in self.g.scopes:
             return True
-        inside = self.below[host]
         return any(
-            t == trigger and n in inside and (entered is None or n in entered)
-            for n, t in itertools.chain(self.throws.items(), self.raisers.items())
+            t == trigger and host in self.heard[n] and _maybe(code, c) and (entered is None or n in entered)
+            for n, (t, c) in self.throws.items()
         )
 
     def _boundaries(self, node: str, *, interrupting: bool) -> list[Boundary]:
         return [
             b
             for b in self.on.get(node, ())
-            if b.interrupting == interrupting and self._can_fire(b.trigger, node)
+            if b.interrupting == interrupting and self._can_fire(b.trigger, node, b.code)
         ]
 
     # ---------------------------------------------------------------- forward: where can tokens be?
@@ -266,19 +271,28 @@ class _Paths:
         body (an event sub-process's when its trigger can fire)."""
         boundary = self.boundary.get(node)
         if boundary is not None:
-            return boundary.host in entered and self._can_fire(boundary.trigger, boundary.host, entered)
+            host = boundary.host
+            return host in entered and self._can_fire(boundary.trigger, host, boundary.code, entered)
         scope = self.g.scopes.get(self.g.parent.get(node, ""))
         if self.g.kinds[node] != "startEvent" or scope is None or scope.id == "":
             return False
         if not scope.event_sub:
             return scope.id in entered
         host = scope.parent or ""
-        return (host == "" or host in entered) and self._can_fire(scope.trigger, host, entered)
+        return (host == "" or host in entered) and self._can_fire(scope.trigger, host, scope.code, entered)
 
     def _passes_on(self, node: str) -> bool:
         if self.g.kinds[node] not in ACTIVITIES:
             return True
         return self._completes(node, self._finished)
+
+
+def _surely(catches: str | None, thrown: str | None) -> bool:
+    return catches is None or (thrown is not None and catches == thrown)
+
+
+def _maybe(catches: str | None, thrown: str | None) -> bool:
+    return catches is None or thrown is None or catches == thrown
 
 
 # ------------------------------------------------------------------------------- multi-instance activities
