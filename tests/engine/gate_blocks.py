@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 
 from tests.engine.bpmn_builder import Diagram
 
-# A multi-instance marker: one that runs at least one instance, and two that may run none.
+# Multi-instance markers: two that run at least one instance (the engine refuses to start one over an
+# empty collection), and one that may complete with none done.
 RUNS = {"cardinality": "2"}
-MAY_SKIP = ({"collection": "regions"}, {"cardinality": "3", "completion": "completed >= 0"})
+OVER_REGIONS = {"collection": "regions"}
+MAY_SKIP = ({"cardinality": "3", "completion": "completed >= 0"},)
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def blocks(draw: st.DrawFn, where: Where, depth: int = 2, *, structured: bool = 
 def _multi(draw: st.DrawFn, where: Where) -> dict[str, str] | None:
     if not where.rich or draw(st.integers(0, 3)):
         return None
-    return draw(st.sampled_from([RUNS, *MAY_SKIP]))
+    return draw(st.sampled_from([RUNS, OVER_REGIONS, *MAY_SKIP]))
 
 
 def _sub(draw: st.DrawFn, name: str, where: Where, depth: int) -> Sub:

@@ -33,6 +33,7 @@ from tests.engine.driver import ADMIN, AUDITOR, PM, assert_state_round_trips, re
 from tests.engine.form_examples import VALID_LAUNCH_START
 from tests.engine.gate_blocks import (
     MAY_SKIP,
+    OVER_REGIONS,
     RUNS,
     Block,
     Choice,
@@ -66,8 +67,9 @@ _INNER = Sub("p1", Choice("x2", (Task("t3", False), Stop("stop4", "error"))), ca
 @example(body=Sub("p1", Seq((Task("g3", True), Choice("x4", (Task("t5", False), Stop("s6")))))))
 @example(body=Sub("p1", Task("g2", True), event=EventSub("p1_ev", Task("t3", False), True)))
 @example(body=Sub("p1", Task("g2", True), event=EventSub("p1_ev", Task("t3", False), False)))
-@example(body=Seq((Task("g1", True, MAY_SKIP[1]), Task("g2", True, RUNS))))
+@example(body=Seq((Task("g1", True, MAY_SKIP[0]), Task("g2", True, RUNS))))
 @example(body=Sub("p1", Task("g2", True), multi=MAY_SKIP[0]))
+@example(body=Sub("p1", Task("g2", True), multi=OVER_REGIONS))
 def test_deploy_check_names_exactly_the_gate_items_a_run_can_skip(body: Block) -> None:
     problems = check_diagram(render(body, "prop").xml())
     named = {t for t in gate_items(body) for p in problems if f"gate item {t!r}" in p.message}
