@@ -24,6 +24,15 @@ from engine.gate_paths import FlowGraph, reachable, skip_reason
 from engine.model import ProcessModel, UserTaskModel
 
 
+class InstanceOutcome(Protocol):
+    """What the gate reads of a completed multi-instance instance (engine.runtime.InstanceProgress fits)."""
+
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def passed(self) -> bool: ...
+
+
 class HeldTask(Protocol):
     """What the gate reads of an open task: a task index row (engine.db.rows.TaskRow) fits."""
 
@@ -67,17 +76,23 @@ def changes_after_completion(
     actor: str,
     at: datetime,
     facts: Mapping[str, GateFact],
+    instance: InstanceOutcome | None = None,
 ) -> list[GateChange]:
     """What completing `task` does to the gate.
 
     - A gate item task passes its item when its pass rule holds (default: completion passes) and re-opens it
       otherwise (a review asking for changes).
+    - A multi-instance gate item task (`instance`: the instance just completed) decides its item only when
+      its multi-instance finishes: passed when its completion condition holds counting the instances that
+      passed their pass rule ("2 of 3 regions approved"), open otherwise; an earlier instance changes
+      nothing.
     - A task that is part of an item (a draft, a revision) re-opens a passed item: the signed-off
       material changed.
     """
     changes: list[GateChange] = []
-    if task.gate_item:
-        passed = _passes(task, data_after)
+    # A multi-instance that goes on leaves its item as it is: it waits for the last instance it needs.
+    if task.gate_item and (instance is None or instance.finished):
+        passed = instance.passed if instance is not None else _passes(task, data_after)
         reviewed = data_after.get(task.reviews) if task.reviews else data_after.get(task.document)
         if passed:
             changes.append(

@@ -234,7 +234,13 @@ def _run(
     before_doc = workflow.data_for(task.id).get(spec.document)
     data_after = workflow.complete_user_task(task.id, document=spec.document, data=values)
     changes = gate.changes_after_completion(
-        process.model, spec, data_after=data_after, actor=actor.username, at=now, facts=snapshot.facts
+        process.model,
+        spec,
+        data_after=data_after,
+        actor=actor.username,
+        at=now,
+        facts=snapshot.facts,
+        instance=workflow.completed_instance,
     )
     facts = gate.apply_changes(snapshot.facts, changes)
     outcome = settle(workflow, snapshot.launch, facts.values())

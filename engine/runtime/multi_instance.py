@@ -8,7 +8,8 @@ engine.specs.multi_instance), which decide:
 - the instances: `cardinality` of them, or one per element of a list in the launch data (`collection`,
   a dotted name like `proposal.regions`), at most `engine.bounds.MAX_INSTANCES`;
 - what each instance sees: its data holds `instance` = {label, index (from 1), total, item};
-- what the multi-instance leaves behind: its `document` holds each instance's document by instance label;
+- what the multi-instance leaves behind: its `document` holds each instance's document by instance label,
+  and `instances.<id>` its counts (completed, approved, rejected, total) and `passed`;
 - when it is done: after each instance completes, the completion condition (our safe grammar) is
   evaluated with the counts `completed`, `approved` (instances whose pass rule — the task's
   `gate_pass_when` — holds; every completed instance without one), `rejected` and `total`. Default: all
@@ -33,6 +34,7 @@ from engine.errors import EngineError, ExpressionEvaluationError
 from engine.expressions import Expression, evaluate, evaluate_condition
 
 INSTANCE_KEY = "instance"
+OUTCOME_KEY = "instances"  # the outcome of each finished multi-instance, by its id
 COUNT_NAMES = frozenset({"completed", "approved", "rejected", "total"})
 _STATE = "launchgate_mi"  # our bookkeeping in the multi-instance task's internal data
 
@@ -173,12 +175,31 @@ class LaunchMultiInstance(ParallelMultiInstanceTask):  # type: ignore[misc]
             for instance in self._instances(my_task):
                 if not instance.has_state(TaskState.FINISHED_MASK):
                     instance.cancel()
+            self._record_outcome(my_task)
             my_task._set_state(TaskState.READY)
         elif len(state["merged"]) >= total:
+            self._record_outcome(my_task)
             my_task._set_state(TaskState.READY)
         elif self.plan.sequential:
             index = len(state["merged"])
             self._add_instance(my_task, index, state["items"][index])
+
+    def _record_outcome(self, my_task: Any) -> None:
+        """What the finished multi-instance leaves for the conditions after it: `instances.<id>` holds
+        its counts and whether it passed (its completion condition counting passing instances only),
+        e.g. a gateway's `instances.review_proposal.rejected > 0`."""
+        state = my_task.internal_data[_STATE]
+        total, completed, approved = len(state["labels"]), len(state["merged"]), len(state["approved"])
+        outcomes = my_task.data.get(OUTCOME_KEY)
+        outcomes = dict(outcomes) if isinstance(outcomes, dict) else {}
+        outcomes[self.plan.bpmn_id] = {
+            "completed": completed,
+            "approved": approved,
+            "rejected": completed - approved,
+            "total": total,
+            "passed": self.plan.holds(completed=approved, approved=approved, total=total),
+        }
+        my_task.data[OUTCOME_KEY] = outcomes
 
     def _passes(self, child: Any) -> bool:
         if self.plan.passes is None:

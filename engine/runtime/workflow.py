@@ -83,6 +83,8 @@ class RunningWorkflow:
         self.launch_id = launch_id
         self._events = EventLog()
         self._automated: list[AutomatedStep] = []
+        # The instance the last completed user task was (counts after it), or None: what the gate reads.
+        self.completed_instance: InstanceProgress | None = None
 
     @property
     def raw(self) -> Any:
@@ -157,6 +159,7 @@ class RunningWorkflow:
             raise self._stuck(f"task {task.task_spec.bpmn_id} could not complete: {exc.message}") from exc
         except SpiffWorkflowException as exc:
             raise self._stuck(f"task {task.task_spec.bpmn_id} could not complete: {exc}") from exc
+        self.completed_instance = progress_of(task)  # before compaction may splice its multi-instance
         self._advance()
         return after
 
