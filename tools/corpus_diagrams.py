@@ -1155,7 +1155,16 @@ def boundary_timer_non_interrupting() -> Entry:
                 "reminded",
                 ["run_beta"],
                 [wait("P1D", "remind_users", "run_beta"), done("remind_users", "run_beta"), done("run_beta")],
-            )
+            ),
+            Run(
+                "beta_done_before_the_reminder",
+                ["run_beta"],
+                [
+                    wait("P1D", "remind_users", "run_beta"),
+                    done("run_beta", "remind_users"),
+                    done("remind_users"),
+                ],
+            ),
         ],
     )
 

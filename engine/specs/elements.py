@@ -137,6 +137,10 @@ _KNOWN_PROPERTIES = {
     "due_in_business_days",
     "sends",
     "main",
+    "collection",  # multi-instance: the list in the launch data (engine.specs.multi_instance)
+    "in",  # call activity: the documents passed in / out (engine.specs.structure)
+    "out",
+    "messageSchema",  # a message catch event's payload schema (engine.commands.messages)
     *FORM_FILE_PROPERTIES,
     *CONNECTOR_PROPERTIES,
 }
