@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.real_diagrams import main, reason, summarise
+from tools.real_diagrams import kind, main, reason, summarise
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -69,6 +69,8 @@ def test_counts_and_groups(suite: Path) -> None:
     assert (summary.total, summary.loaded, summary.warned, summary.refused) == (3, 1, 1, 1)
     [refusal] = summary.refusals.values()
     assert "script" in refusal.reason
+    assert refusal.kind == "deliberate"
+    assert summary.deliberate_only == 1
     assert (refusal.files, refusal.alone) == (1, 1)
     assert (refusal.example_file, refusal.example_element, refusal.example_tag) == (
         "refused.bpmn",
@@ -122,3 +124,14 @@ def test_reason_blanks_unquoted_generated_ids() -> None:
         "the loop Activity_1 → Gateway_0x9 has no wait state"
     )
     assert reason("the diagram must be UTF-8 encoded") == "the diagram must be UTF-N encoded"
+
+
+def test_refusals_are_told_apart() -> None:
+    assert (
+        kind(reason("script tasks are not allowed: Launch Gate never runs code from a diagram"))
+        == "deliberate"
+    )
+    assert kind(reason("condition rejected: syntax error: invalid syntax (column 1)")) == "deliberate"
+    assert kind(reason("the diagram is not well-formed XML: Blank needed here, line 1")) == "invalid"
+    assert kind(reason("element has no outgoing flow")) == "rule"
+    assert kind(reason("<resource> is not supported at the top level")) == "gap"

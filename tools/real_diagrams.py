@@ -59,6 +59,62 @@ def reason(message: str) -> str:
 _ID = re.compile(r"(?<![\w.-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z_])[\w.-]{6,}(?![\w.-])")
 
 
+# How a refusal reads against issue 12: refused on purpose (the constructs Launch Gate never runs), the
+# file itself is broken (not a Launch Gate limit), one of Launch Gate's structural rules that stay errors
+# (every path ends, every loop waits, a start is unambiguous), or else a gap (a construct or tolerance
+# still missing).
+DELIBERATE = (
+    "script",  # script tasks, <preScript>/<postScript>
+    "never runs code",  # data transformations too
+    "business-rule",
+    "complex gateway",
+    "ComplexGateway",
+    "compensation",
+    "transaction",
+    "cancel event",
+    "condition rejected",  # conditions outside the safe grammar
+    "cardinality rejected",
+    "standard loops",
+    "conditional events",
+    "link events",
+    "ad-hoc",
+    "DOCTYPE",
+    "entit",
+    "longer than the limit",
+    "not allowed",  # hostile markup, foreign interchange content, code of any kind
+)
+INVALID = (
+    "not well-formed XML",
+    "invalid UTF-",
+    "is not a BPMN",
+    "connects unknown elements",
+    "names no <",
+    "does not leave this gateway",
+    "needs an event definition",
+    "must sit on a task, sub-process or call activity beside it",
+    "(no diagram found)",
+)
+
+
+RULES = (
+    "has no outgoing flow",
+    "needs a condition or to be the default",
+    "has no wait state",
+    "expected exactly one start event",
+    "a timer needs exactly one",
+    "is supported with one event definition",
+)
+
+
+def kind(reason_text: str) -> str:
+    """One of "deliberate", "invalid" (the file is broken), "rule" (a structural rule that stays) or
+    "gap"."""
+    for name, marks in (("invalid", INVALID), ("deliberate", DELIBERATE), ("rule", RULES)):
+        if any(mark in reason_text for mark in marks):
+            return name
+    return "gap"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem of one file, with its reason and the tag of the element it names."""
@@ -133,6 +189,10 @@ class Group:
     example_element: str | None = None
     example_tag: str | None = None
     example_message: str = ""
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        self.kind = self.kind or kind(self.reason)
 
     def add(self, result: FileResult, finding: Finding, *, alone: bool) -> None:
         self.files += 1
@@ -152,9 +212,11 @@ class SuiteSummary:
     refused: int = 0
     refusals: dict[str, Group] = field(default_factory=dict)
     warnings: dict[str, Group] = field(default_factory=dict)
+    deliberate_only: int = 0  # refused files with no gap among their reasons
 
     def add(self, result: FileResult) -> None:
         self.total += 1
+        self.deliberate_only += bool(result.errors) and all(kind(f.reason) != "gap" for f in result.errors)
         self.loaded += result.status == "loaded"
         self.warned += result.status == "warnings"
         self.refused += result.status == "refused"
@@ -172,6 +234,7 @@ class SuiteSummary:
             "loaded": self.loaded,
             "loaded_with_warnings": self.warned,
             "refused": self.refused,
+            "refused_without_a_gap": self.deliberate_only,
             "refusals": [vars(g) for g in self.ranked(self.refusals)],
             "warnings": [vars(g) for g in self.ranked(self.warnings)],
         }
@@ -218,12 +281,16 @@ def render(suites: Sequence[SuiteSummary], *, top: int) -> list[str]:
             f"== {suite.name}: {suite.total} files, {suite.loaded + suite.warned} load "
             f"({suite.loaded} clean, {suite.warned} with warnings), {suite.refused} refused"
         )
+        lines.append(
+            f"   refused with no gap among its reasons (deliberate, rule, broken): {suite.deliberate_only}"
+        )
         for title, groups in (("refusals", suite.refusals), ("warnings", suite.warnings)):
             ranked = suite.ranked(groups)
             lines.append(f"-- {title} by reason (files having it / refused for it alone)")
             for group in ranked[:top]:
                 alone = f" / {group.alone}" if title == "refusals" else ""
-                lines.append(f"{group.files:6d}{alone:>7}  {group.reason}")
+                tag = f"[{group.kind}] " if title == "refusals" else ""
+                lines.append(f"{group.files:6d}{alone:>7}  {tag}{group.reason}")
                 lines.append(f"{'':15}{_example(group)}")
             if len(ranked) > top:
                 lines.append(f"        … and {len(ranked) - top} more reasons")
