@@ -111,3 +111,12 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
     assert "different request" in other.json()["detail"]
     # without the key, a second message finds nothing waiting any more
     assert pm_client.post(_url(launch_id), json={"payload": {"testers": 5}}).status_code == 409
+
+
+def test_the_launch_page_lists_what_the_launch_waits_for(pm_client: TestClient, launch_id: str) -> None:
+    page = pm_client.get(f"/launches/{launch_id}")
+    assert page.status_code == 200
+    assert "Waiting for" in page.text
+    assert '<tr data-element="beta">' in page.text and "beta_ended" in page.text
+    pm_client.post(_url(launch_id), json={"payload": {"testers": 2}})
+    assert "Waiting for" not in pm_client.get(f"/launches/{launch_id}").text
