@@ -35,7 +35,7 @@ from engine.db.rows import LaunchRow, TaskRow
 from engine.domain import SYSTEM_ACTOR, Actor, GateFact, LaunchStatus, LaunchView
 from engine.errors import ConflictError, FieldProblem, NotFoundError, ValidationFailedError, must_exist
 from engine.runtime import RunningWorkflow
-from engine.runtime.events import MESSAGE, SIGNAL
+from engine.runtime.events import MESSAGE, SIGNAL, value_at
 from engine.serialization import dump_state
 from engine.snapshots import LaunchSnapshot
 from engine.specs import LoadedProcess
@@ -55,6 +55,7 @@ class Delivery:
     actor: Actor
     key: str | None = None  # the outbox key of a thrown event (None: from the API)
     from_launch: str | None = None
+    correlate: tuple[str, Any] | None = None  # only launches whose data has this value at this path
 
 
 def send_message(
@@ -81,7 +82,9 @@ def deliver_thrown(ctx: EngineContext, payload: Mapping[str, Any], *, key: str) 
     its workflow fails) is audited and skipped; the others still get it."""
     kind, name = str(payload.get("kind")), str(payload.get("name"))
     sender = str(payload.get("from_launch"))
-    same_process = payload.get("process_version_id") if kind == MESSAGE else None
+    rule = payload.get("correlate")
+    correlate = (str(rule["path"]), rule.get("value")) if isinstance(rule, dict) and "path" in rule else None
+    same_process = payload.get("process_version_id") if kind == MESSAGE and correlate is None else None
     with ctx.db.read() as session:
         targets = repo.active_launches_of(
             session,
@@ -90,7 +93,9 @@ def deliver_thrown(ctx: EngineContext, payload: Mapping[str, Any], *, key: str) 
             limit=MAX_RECEIVERS,
         )
     body = payload.get("payload")
-    delivery = Delivery(kind, name, body if isinstance(body, dict) else {}, SYSTEM_ACTOR, key, sender)
+    delivery = Delivery(
+        kind, name, body if isinstance(body, dict) else {}, SYSTEM_ACTOR, key, sender, correlate
+    )
     reached = []
     for launch_id in targets:
         try:
@@ -123,7 +128,11 @@ def _attempt(ctx: EngineContext, launch_id: str, delivery: Delivery, *, strict: 
     waiting = [
         e.bpmn_id for e in workflow.waiting_events() if e.kind == delivery.kind and e.name == delivery.name
     ]
-    if not waiting or (delivery.key is not None and workflow.has_received(delivery.key)):
+    if (
+        not waiting
+        or (delivery.key is not None and workflow.has_received(delivery.key))
+        or _uncorrelated(workflow, delivery)
+    ):
         if not strict:
             return None
         raise ConflictError(f"nothing in launch {launch_id} waits for the {delivery.kind} {delivery.name!r}")
@@ -196,6 +205,14 @@ def _write(ctx: EngineContext, got: _Received, workflow: RunningWorkflow, delive
     ready.sort(key=lambda t: (t.created_at, t.id))  # the index order, as a fresh read gives it
     snapshot = LaunchSnapshot(launch=after, facts={f.key: f for f in got.facts}, ready=tuple(ready))
     return full_view(snapshot, got.process.model, ctx.label(after.process_version_id))
+
+
+def _uncorrelated(workflow: RunningWorkflow, delivery: Delivery) -> bool:
+    """A correlated message whose value the receiving launch's data does not hold."""
+    if delivery.correlate is None:
+        return False
+    path, value = delivery.correlate
+    return value is None or value_at(workflow.latest_data(), path) != value
 
 
 def _validated(

@@ -107,6 +107,8 @@ def _thrown_messages(launch: LaunchRow, events: EventLog) -> list[Message]:
             "process_version_id": launch.process_version_id,
             "payload": dict(body) if isinstance(body, dict) else {},
         }
+        if thrown.correlate is not None:
+            payload["correlate"] = {"path": thrown.correlate[0], "value": thrown.correlate[1]}
         key = f"{THROWN_KIND}:{launch.id}:{version}:{index}"
         found.append(Message(THROWN_KIND, key, None, payload))
     return found

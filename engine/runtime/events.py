@@ -60,12 +60,52 @@ class WaitingEvent:
 
 @dataclass(frozen=True)
 class ThrownEvent:
-    """A message or signal a throw event sent, with the data its task held (what correlation reads)."""
+    """A message or signal a throw event sent, with the data its task held, and for a message thrown by
+    an event with the `correlate` property: that data path and its value in the thrower's data."""
 
     kind: str
     name: str
     bpmn_id: str
     data: dict[str, Any]
+    correlate: tuple[str, Any] | None = None
+
+
+CORRELATE = "correlate"
+_SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_THROWS = ("intermediateThrowEvent", "endEvent")
+
+
+def throw_properties(root: Any) -> dict[str, dict[str, str]]:
+    """The spiffworkflow properties of the diagram's throw events (intermediate throw, end), by id."""
+    found: dict[str, dict[str, str]] = {}
+    for element in root.iter():
+        if not isinstance(element.tag, str) or element.tag.rsplit("}", 1)[-1] not in _THROWS:
+            continue
+        props = {
+            str(p.get("name")): str(p.get("value"))
+            for p in element.iter(f"{{{_SPIFF}}}property")
+            if p.get("name") is not None and p.get("value") is not None
+        }
+        if props and element.get("id"):
+            found[str(element.get("id"))] = props
+    return found
+
+
+def attach_throw_properties(specs: Any, root: Any) -> None:
+    """Give the throw events' task specs their properties (SpiffWorkflow's base parser keeps none)."""
+    props = throw_properties(root)
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            found = props.get(getattr(task_spec, "bpmn_id", None) or "")
+            if found:
+                task_spec.extensions = {**getattr(task_spec, "extensions", {}), **found}
+
+
+def value_at(data: Any, path: str) -> Any:
+    """The value at a dotted data path (None when a part is missing)."""
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
 
 
 @dataclass
@@ -87,9 +127,10 @@ class EventLog:
             return
         kind = _kind(definition)
         if kind in (MESSAGE, SIGNAL) and definition is not None:
-            self.thrown.append(
-                ThrownEvent(kind, str(definition.name), spec.bpmn_id, deepcopy(dict(task.data)))
-            )
+            data = deepcopy(dict(task.data))
+            path = (getattr(spec, "extensions", None) or {}).get(CORRELATE)
+            correlate = (path, value_at(data, path)) if path and kind == MESSAGE else None
+            self.thrown.append(ThrownEvent(kind, str(definition.name), spec.bpmn_id, data, correlate))
 
     def note_unhandled(self, workflow: Any) -> None:
         """Events that left the workflow uncaught: errors become incidents; the rest were recorded as

@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 
+from engine.runtime.events import attach_throw_properties
 from engine.runtime.multi_instance import InstancePlan, apply_plans
 from engine.runtime.subworkflows import CallMapping, apply_call_mappings
 from engine.runtime.timers import clock_timers
@@ -71,6 +72,7 @@ def build_spec(
     every = {process_id: top, **subprocesses}
     for spec in every.values():
         clock_timers(spec)
+    attach_throw_properties(every.values(), root)
     apply_plans(every, plans or {})
     apply_call_mappings(every, calls or {})
     return SpecBundle(top=top, subprocesses=subprocesses)

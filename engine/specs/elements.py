@@ -141,6 +141,7 @@ _KNOWN_PROPERTIES = {
     "in",  # call activity: the documents passed in / out (engine.specs.structure)
     "out",
     "messageSchema",  # a message catch event's payload schema (engine.commands.messages)
+    "correlate",  # a message throw event's correlation path (engine.commands.messages)
     *FORM_FILE_PROPERTIES,
     *CONNECTOR_PROPERTIES,
 }

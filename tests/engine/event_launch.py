@@ -25,10 +25,9 @@ class EventWorld:
         package = read_upload([("events.bpmn", xml), *(files or {}).items()])
         self.engine.deploy_package(package=package, actor=driver.ADMIN)
 
-    def start(self, name: str = "a") -> LaunchView:
-        view = self.engine.start_launch(
-            data=dict(VALID_LAUNCH_START), actor=driver.PM, process_id=self.process_id
-        )
+    def start(self, name: str = "a", **changes: Any) -> LaunchView:
+        data = {**VALID_LAUNCH_START, **changes}
+        view = self.engine.start_launch(data=data, actor=driver.PM, process_id=self.process_id)
         self.launches[name] = view.id
         return self.settled(view)
 

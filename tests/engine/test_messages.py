@@ -170,3 +170,33 @@ def test_a_message_thrown_by_one_launch_reaches_the_other_launches_of_its_proces
     world.complete("beta_ended", "b")  # throws again: a no longer waits
     assert world.tick() >= 1
     assert world.view("b").status is LaunchStatus.LIVE
+
+
+def test_a_correlated_message_reaches_only_the_launches_with_the_same_value(world: EventWorld) -> None:
+    receiver = EventWorld(world.engine, process_id="receiver")
+    receiver.deploy(
+        '<bpmn:startEvent id="start"/>'
+        + catch("hear", MESSAGE)
+        + user_task("report")
+        + '<bpmn:endEvent id="end"/>'
+        + chain("start", "hear", "report", "end")
+    )
+    world.deploy(
+        '<bpmn:startEvent id="start"/>'
+        + user_task("beta_ended")
+        + '<bpmn:endEvent id="tell"><bpmn:extensionElements><spiffworkflow:properties>'
+        + '<spiffworkflow:property name="correlate" value="launch.product_name"/>'
+        + "</spiffworkflow:properties></bpmn:extensionElements>"
+        + '<bpmn:messageEventDefinition messageRef="m_beta"/></bpmn:endEvent>'
+        + chain("start", "beta_ended", "tell")
+    )
+    receiver.start("alpha", product_name="Alpha")
+    receiver.start("beta", product_name="Beta")
+    world.start("sender", product_name="Alpha")
+    world.complete("beta_ended", "sender")
+    receiver.engine = world.engine
+    assert world.tick() == 1
+    receiver.engine = world.engine
+    assert receiver.open("alpha") == ["report"]
+    assert receiver.open("beta") == []
+    assert receiver.waiting("beta") == [("message", "beta_ended", "hear")]
