@@ -16,6 +16,7 @@ _NS: Final = {"bpmn": _BPMN, "spiffworkflow": _SPIFF}
 _FORM_ELEMENTS: Final = (
     "userTask",
     "manualTask",
+    "task",
     "startEvent",
     "intermediateCatchEvent",
     "receiveTask",

@@ -16,6 +16,7 @@ class Node:
     props: Mapping[str, str] = field(default_factory=dict)
     name: str = ""
     attrs: Mapping[str, str] = field(default_factory=dict)  # e.g. default="flow_id"
+    inner: str = ""  # raw XML after the flows, e.g. a timerEventDefinition
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ def diagram(pid: str, nodes: Sequence[Node], flows: Sequence[Flow]) -> bytes:
             out.append(_props(node.props, indent="      "))
         out += [f"      <bpmn:incoming>{f.flow_id}</bpmn:incoming>\n" for f in flows if f.target == node.id]
         out += [f"      <bpmn:outgoing>{f.flow_id}</bpmn:outgoing>\n" for f in flows if f.source == node.id]
+        if node.inner:
+            out.append(f"      {node.inner}\n")
         out.append(f"    </bpmn:{node.tag}>\n")
     for flow in flows:
         ref = f'id="{flow.flow_id}" sourceRef="{flow.source}" targetRef="{flow.target}"'

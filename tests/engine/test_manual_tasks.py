@@ -110,3 +110,28 @@ def test_the_plain_done_form_refuses_unknown_fields(manual: WorkflowEngine) -> N
     assert [t.bpmn_id for t in restart(manual).get_launch(launch_id=launch.id, actor=PM).open_tasks] == [
         "print_flyers"
     ]
+
+
+COUNT_FORM = b"""{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "Flyers printed",
+  "type": "object",
+  "properties": {"copies": {"type": "integer", "minimum": 1, "maximum": 100000, "title": "Copies"}},
+  "required": ["copies"],
+  "additionalProperties": false
+}"""
+
+
+@pytest.mark.parametrize("tag", ["manualTask", "task"])
+def test_a_manual_or_plain_task_takes_the_form_its_package_gives(engine: WorkflowEngine, tag: str) -> None:
+    props = {"formJsonSchemaFilename": "flyers-schema.json", "document": "flyers"}
+    nodes = [Node("startEvent", "start"), Node(tag, "flyers", props=props), Node("endEvent", "end")]
+    xml = diagram("counted", nodes, chain("start", "flyers", "end"))
+    engine.deploy_process(xml=xml, actor=ADMIN, files={"flyers-schema.json": COUNT_FORM})
+    launch = engine.start_launch(data=dict(VALID_LAUNCH_START), actor=PM, process_id="counted")
+    [task] = launch.open_tasks
+    assert list(engine.get_task(task_id=task.id, actor=PM).form_schema["properties"]) == ["copies"]
+    with pytest.raises(ValidationFailedError):
+        engine.complete_task(task_id=task.id, data={"comment": "done"}, actor=PM)
+    launch = _step(engine, launch, "flyers", {"copies": 500})
+    assert launch.status is LaunchStatus.LIVE

@@ -4,12 +4,13 @@ in the same transaction as the launch's new state. Fresh engine and state round 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from engine import LaunchStatus, LaunchView, WorkflowEngine
+from engine import FixedClock, LaunchStatus, LaunchView, WorkflowEngine
 from engine.db.models import OutboxMessageRecord
 from tests.engine import driver
 from tests.engine.diagram_builder import Node, chain, diagram
@@ -159,3 +160,33 @@ def test_http_to_localhost_and_the_launch_notice_template_are_accepted() -> None
     xml = diagram("ok", nodes, chain("start", "local_hook", "notice", "end"))
     problems = WorkflowEngine.check_diagram(xml)
     assert problems == []
+
+
+TIMER = (
+    '<bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">'
+    "'PT1H'</bpmn:timeDuration></bpmn:timerEventDefinition>"
+)
+
+
+def test_a_send_task_after_a_timer_is_queued_when_the_timer_fires(
+    engine: WorkflowEngine, clock: FixedClock
+) -> None:
+    nodes = [
+        Node("startEvent", "start"),
+        Node("userTask", "prepare"),
+        Node("intermediateCatchEvent", "an_hour_later", inner=TIMER),
+        Node("sendTask", "remind", props=EMAIL),
+        Node("task", "done"),
+        Node("endEvent", "end"),
+    ]
+    xml = diagram("timed", nodes, chain("start", "prepare", "an_hour_later", "remind", "done", "end"))
+    engine.deploy_process(xml=xml, actor=ADMIN)
+    launch = engine.start_launch(data=dict(VALID_LAUNCH_START), actor=PM, process_id="timed")
+    launch = _complete(engine, launch, "prepare", {})
+    assert launch.open_tasks == () and _messages(engine, launch.id) == []
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert restart(engine).fire_due_timers() == [launch.id]
+    assert_state_round_trips(engine, launch.id)
+    assert [k for k, _ in _messages(engine, launch.id)] == ["connector_email"]
+    again = restart(engine).get_launch(launch_id=launch.id, actor=PM)
+    assert [t.bpmn_id for t in again.open_tasks] == ["done"]
