@@ -127,6 +127,20 @@ class TaskView:
     process_id: str = ""
     process_version: int = 0
     process_name: str = ""
+    # An instance of a multi-instance task: "Regional review — EMEA, 1 of 3 done, needs 2".
+    instance_label: str | None = None
+    instance_index: int | None = None
+    instance_total: int | None = None
+    instance_done: int | None = None
+    instance_needed: int | None = None
+
+    @property
+    def instance_summary(self) -> str | None:
+        """How far its multi-instance is, e.g. "EMEA, 1 of 3 done, needs 2" (None: no instance)."""
+        if self.instance_label is None:
+            return None
+        needs = f", needs {self.instance_needed}" if self.instance_needed is not None else ""
+        return f"{self.instance_label}, {self.instance_done or 0} of {self.instance_total} done{needs}"
 
 
 @dataclass(frozen=True)
@@ -177,6 +191,9 @@ class GateFact:
     passed_by: str | None
     content_hash: str | None
     opened_at: datetime
+    progress_done: int | None = None  # a multi-instance gate item: passing instances so far,
+    progress_total: int | None = None  # its instances,
+    progress_needed: int | None = None  # and the passing ones it needs
 
 
 @dataclass(frozen=True)
@@ -194,6 +211,17 @@ class GateItemView:
     since: datetime
     due_at: datetime | None
     escalated_at: datetime | None = None  # the holding task was escalated (the reminder ladder)
+    progress_done: int | None = None  # a multi-instance gate item: "2 of 3 regional sign-offs"
+    progress_total: int | None = None
+    progress_needed: int | None = None
+
+    @property
+    def progress(self) -> str | None:
+        """E.g. "2 of 3 (needs 2)" for a multi-instance gate item (None: not one, or not started)."""
+        if self.progress_total is None:
+            return None
+        needs = f" (needs {self.progress_needed})" if self.progress_needed is not None else ""
+        return f"{self.progress_done or 0} of {self.progress_total}{needs}"
 
 
 @dataclass(frozen=True)

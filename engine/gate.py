@@ -31,6 +31,12 @@ class InstanceOutcome(Protocol):
     def finished(self) -> bool: ...
     @property
     def passed(self) -> bool: ...
+    @property
+    def approved(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def needed(self) -> int | None: ...
 
 
 class HeldTask(Protocol):
@@ -61,6 +67,7 @@ class GateChange:
     passed_at: datetime | None
     passed_by: str | None
     content_hash: str | None
+    progress: tuple[int, int, int | None] | None = None  # a multi-instance item: (passing, total, needed)
 
 
 def document_hash(document: Mapping[str, Any] | None) -> str:
@@ -85,26 +92,45 @@ def changes_after_completion(
     - A multi-instance gate item task (`instance`: the instance just completed) decides its item only when
       its multi-instance finishes: passed when its completion condition holds counting the instances that
       passed their pass rule ("2 of 3 regions approved"), open otherwise; an earlier instance changes
-      nothing.
+      only the item's progress (passing instances so far, instances, passing ones needed).
     - A task that is part of an item (a draft, a revision) re-opens a passed item: the signed-off
       material changed.
     """
     changes: list[GateChange] = []
-    # A multi-instance that goes on leaves its item as it is: it waits for the last instance it needs.
-    if task.gate_item and (instance is None or instance.finished):
+    if task.gate_item and instance is not None and not instance.finished:
+        fact = facts.get(task.gate_item)
+        if fact is not None:  # it waits for the last instance it needs: only its progress moves
+            changes.append(
+                GateChange(
+                    fact.key,
+                    fact.status,
+                    fact.passed_at,
+                    fact.passed_by,
+                    fact.content_hash,
+                    _progress(instance),
+                )
+            )
+    elif task.gate_item:
         passed = instance.passed if instance is not None else _passes(task, data_after)
+        progress = _progress(instance) if instance is not None else None
         reviewed = data_after.get(task.reviews) if task.reviews else data_after.get(task.document)
         if passed:
             changes.append(
-                GateChange(task.gate_item, GateItemStatus.PASSED, at, actor, document_hash(reviewed))
+                GateChange(
+                    task.gate_item, GateItemStatus.PASSED, at, actor, document_hash(reviewed), progress
+                )
             )
         else:
-            changes.append(GateChange(task.gate_item, GateItemStatus.OPEN, None, None, None))
+            changes.append(GateChange(task.gate_item, GateItemStatus.OPEN, None, None, None, progress))
     if task.gate_part_of:
         fact = facts.get(task.gate_part_of)
         if fact is not None and fact.status is GateItemStatus.PASSED:
             changes.append(GateChange(task.gate_part_of, GateItemStatus.OPEN, None, None, None))
     return changes
+
+
+def _progress(instance: InstanceOutcome) -> tuple[int, int, int | None]:
+    return (instance.approved, instance.total, instance.needed)
 
 
 def _passes(task: UserTaskModel, data_after: Mapping[str, Any]) -> bool:
@@ -126,6 +152,9 @@ def apply_changes(facts: Mapping[str, GateFact], changes: Iterable[GateChange]) 
             passed_at=change.passed_at,
             passed_by=change.passed_by,
             content_hash=change.content_hash,
+            progress_done=change.progress[0] if change.progress else None,
+            progress_total=change.progress[1] if change.progress else None,
+            progress_needed=change.progress[2] if change.progress else None,
         )
     return merged
 

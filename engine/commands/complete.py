@@ -27,7 +27,7 @@ from engine.domain import Actor, GateFact, LaunchView, TaskStatus
 from engine.errors import EngineError, PreconditionFailedError, must_exist
 from engine.forms.submissions import validate_task_submission
 from engine.model import ProcessModel, UserTaskModel
-from engine.runtime import ReadyTask, RunningWorkflow
+from engine.runtime import InstanceProgress, ReadyTask, RunningWorkflow
 from engine.serialization import dump_state
 from engine.snapshots import LaunchSnapshot
 from engine.specs import LoadedProcess
@@ -112,6 +112,7 @@ class _Ran:
     facts: dict[str, GateFact]  # the gate facts after the completion
     outcome: Outcome
     ready: list[ReadyTask]
+    instance: InstanceProgress | None  # the completed task's multi-instance, after it
     state: str
     next_timer_at: datetime | None
     waiting: tuple[dict[str, Any], ...]
@@ -158,6 +159,7 @@ def _complete(
             new_tasks=new_tasks,
             gone=known - ready_ids,
             gate=[ran.facts[key] for key in {c.key for c in ran.changes}],
+            instances_done=_done_counts(task, ran.instance),
             messages=_messages(
                 snapshot.launch,
                 task,
@@ -171,17 +173,45 @@ def _complete(
             audit=_audit_entry(task, spec, ran, new_tasks, actor, status=after.status),
         ),
     )
-    still_ready = [t for t in snapshot.ready if t.id in ready_ids and t.id != task.id]
     result = LaunchSnapshot(
         launch=after,
         facts=ran.facts,
-        ready=tuple(sorted([*still_ready, *(t.row for t in new_tasks)], key=lambda t: (t.created_at, t.id))),
+        ready=_still_ready(snapshot, task, ran, ready_ids, new_tasks),
         authors={**snapshot.authors, spec.document: actor.username},
     )
     ctx.cache.put(after.id, after.version, workflow, result)
     logger.info("launch %s task %s (%s) completed by %s", after.id, task.id, task.bpmn_id, actor.username)
     ctx.committed("complete_task")
     return full_view(result, process.model, ctx.label(after.process_version_id))
+
+
+def _still_ready(
+    snapshot: LaunchSnapshot, task: TaskRow, ran: _Ran, ready_ids: set[str], new_tasks: Sequence[NewTask]
+) -> tuple[TaskRow, ...]:
+    """The ready rows after the completion: those still ready (their instance counts as written), then
+    the new ones, in index order."""
+    still = _instances_done(
+        [t for t in snapshot.ready if t.id in ready_ids and t.id != task.id], task, ran.instance
+    )
+    return tuple(sorted([*still, *(t.row for t in new_tasks)], key=lambda t: (t.created_at, t.id)))
+
+
+def _done_counts(task: TaskRow, instance: InstanceProgress | None) -> tuple[tuple[str, int], ...]:
+    """The ready sibling instances of a completed instance learn how many are done now."""
+    if instance is None or task.instance_total is None:
+        return ()
+    return ((task.bpmn_id, instance.done),)
+
+
+def _instances_done(ready: list[TaskRow], task: TaskRow, instance: InstanceProgress | None) -> list[TaskRow]:
+    """The remembered ready rows as `_done_counts` leaves them."""
+    counts = dict(_done_counts(task, instance))
+    return [
+        replace(t, instance_done=counts[t.bpmn_id])
+        if t.bpmn_id in counts and t.instance_total is not None
+        else t
+        for t in ready
+    ]
 
 
 def _refuse_unexpected_version(launch: LaunchRow, expected: int | None) -> None:
@@ -233,6 +263,7 @@ def _run(
     """Complete the task in the workflow (in memory) and work out what that does to the gate."""
     before_doc = workflow.data_for(task.id).get(spec.document)
     data_after = workflow.complete_user_task(task.id, document=spec.document, data=values)
+    instance = workflow.completed_instance
     changes = gate.changes_after_completion(
         process.model,
         spec,
@@ -240,7 +271,7 @@ def _run(
         actor=actor.username,
         at=now,
         facts=snapshot.facts,
-        instance=workflow.completed_instance,
+        instance=instance,
     )
     facts = gate.apply_changes(snapshot.facts, changes)
     outcome = settle(workflow, snapshot.launch, facts.values())
@@ -251,6 +282,7 @@ def _run(
         facts=facts,
         outcome=outcome,
         ready=outcome.ready,
+        instance=instance,
         state=dump_state(workflow),
         next_timer_at=workflow.next_timer_at(),
         waiting=waiting_rows(workflow),

@@ -76,6 +76,7 @@ class LaunchChange:
     new_tasks: Sequence[NewTask] = ()
     gone: Collection[str] = ()  # ids of tasks no longer ready (cancelled)
     gate: Sequence[GateFact] = ()  # gate facts that changed
+    instances_done: Sequence[tuple[str, int]] = ()  # (multi-instance BPMN id, instances done now)
     messages: Sequence[Message] = field(default_factory=tuple)
 
 
@@ -98,6 +99,8 @@ def write_change(ctx: EngineContext, change: LaunchChange) -> None:
             rows.set_assignee(session, task_id=change.assignment[0], assignee=change.assignment[1])
         _write_task_index(session, change.after, change.new_tasks, gone=change.gone, now=change.now)
         rows.update_gate_items(session, change.before.id, change.gate)
+        for bpmn_id, count in change.instances_done:
+            rows.update_instances_done(session, change.before.id, bpmn_id, count)
         if change.completion is not None:
             rows.delete_drafts(session, change.completion.task_id)
         for message in change.messages:
@@ -178,9 +181,24 @@ def plan_new_tasks(
             completed_at=None,
             completed_by=None,
             escalated_at=None,
+            **_instance_columns(item),
         )
         planned.append(NewTask(row=row, ladder_step=step, remind_at=remind_at))
     return planned
+
+
+def _instance_columns(item: ReadyTask) -> dict[str, Any]:
+    """Which instance of a multi-instance task a new task is (nothing for a task that is none)."""
+    found = item.instance
+    if found is None:
+        return {}
+    return {
+        "instance_label": found.label,
+        "instance_index": found.index,
+        "instance_total": found.total,
+        "instance_done": found.done,
+        "instance_needed": found.needed,
+    }
 
 
 def _update_launch(session: Session, change: LaunchChange) -> None:

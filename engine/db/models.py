@@ -68,6 +68,9 @@ class ProcessVersionRecord(Base):
     created_by: Mapped[str] = mapped_column(String(100), nullable=False)
     # The version's form files and which element uses which (engine.forms.stored); JSON text.
     forms: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The versions of the deployed processes its call activities call, pinned at deploy: JSON text
+    # {process id: process_version id} (None: it calls none from outside its diagram).
+    calls: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class LaunchRecord(Base):
@@ -170,6 +173,13 @@ class TaskRecord(Base):
     ladder_step: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # An instance of a multi-instance task: its label (the region), position (from 1), the number of
+    # instances, how many are done (kept current while it runs) and how many passing ones it needs.
+    instance_label: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    instance_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    instance_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    instance_done: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    instance_needed: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class GateItemRecord(Base):
@@ -187,6 +197,10 @@ class GateItemRecord(Base):
     passed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # A multi-instance gate item: passing instances so far, instances, and passing ones it needs.
+    progress_done: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    progress_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    progress_needed: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AuditEventRecord(Base):

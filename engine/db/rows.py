@@ -66,6 +66,11 @@ class TaskRow:
     completed_at: datetime | None
     completed_by: str | None
     escalated_at: datetime | None
+    instance_label: str | None = None  # an instance of a multi-instance task (None: none)
+    instance_index: int | None = None
+    instance_total: int | None = None
+    instance_done: int | None = None
+    instance_needed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +127,21 @@ _UPDATE_GATE = (
         passed_at=bindparam("at"),
         passed_by=bindparam("by"),
         content_hash=bindparam("hash"),
+        progress_done=bindparam("done"),
+        progress_total=bindparam("total"),
+        progress_needed=bindparam("needed"),
     )
+)
+# The instances of a multi-instance still open learn how many of theirs are done.
+_UPDATE_INSTANCES_DONE = (
+    update(_TASK)
+    .where(
+        _TASK.c.launch_id == bindparam("of_launch"),
+        _TASK.c.bpmn_id == bindparam("bpmn"),
+        _TASK.c.status == TaskStatus.READY.value,
+        _TASK.c.instance_total.is_not(None),
+    )
+    .values(instance_done=bindparam("done"))
 )
 _DELETE_DRAFTS = delete(_DRAFT).where(_DRAFT.c.task_id == bindparam("task_id"))
 
@@ -253,8 +272,18 @@ def update_gate_items(session: Session, launch_id: str, facts: Iterable[GateFact
                 "at": fact.passed_at,
                 "by": fact.passed_by,
                 "hash": fact.content_hash,
+                "done": fact.progress_done,
+                "total": fact.progress_total,
+                "needed": fact.progress_needed,
             },
         )
+
+
+def update_instances_done(session: Session, launch_id: str, bpmn_id: str, done: int) -> None:
+    """The ready instances of a multi-instance task now show `done` instances completed."""
+    session.connection().execute(
+        _UPDATE_INSTANCES_DONE, {"of_launch": launch_id, "bpmn": bpmn_id, "done": done}
+    )
 
 
 def delete_drafts(session: Session, task_id: str) -> None:

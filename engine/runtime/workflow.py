@@ -111,8 +111,13 @@ class RunningWorkflow:
         ]
 
     def instance_progress(self, task_id: str) -> InstanceProgress | None:
-        """Where the multi-instance of a task (ready or completed) stands: None when it is no instance."""
-        return progress_of(self._task(task_id))
+        """Where the multi-instance of a task (ready or completed) stands: None when it is no instance
+        (a completed task that is no instance may be compacted away already)."""
+        try:
+            task = self._task(task_id)
+        except WorkflowStuckError:
+            return None
+        return progress_of(task)
 
     def take_automated(self) -> list[AutomatedStep]:
         """The send and service tasks that completed since the last call, in the order they ran (the
