@@ -135,3 +135,12 @@ def test_refusals_are_told_apart() -> None:
     assert kind(reason("the diagram is not well-formed XML: Blank needed here, line 1")) == "invalid"
     assert kind(reason("element has no outgoing flow")) == "rule"
     assert kind(reason("<resource> is not supported at the top level")) == "gap"
+
+
+def test_lists_of_ids_group_whatever_their_length() -> None:
+    two = "cannot tell which process a launch starts: 2 executable processes are called by none (_1, _2)"
+    three = (
+        "cannot tell which process a launch starts: 3 executable processes are called by none (a_1, b_1, c_1)"
+    )
+    assert reason(two) == reason(three)
+    assert kind(reason("<schemaObjectDescription> is not supported by Launch Gate")) == "gap"

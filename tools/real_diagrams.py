@@ -51,7 +51,13 @@ def reason(message: str) -> str:
     text = re.sub(r"\(line \d+(, column \d+)?\)|\bline \d+(, column \d+)?", "(line …)", text)
     text = _ID.sub("…", text)  # unquoted generated ids (a loop's elements, for one)
     text = re.sub(r"…(?: → …)+", "… → …", text)
+    text = re.sub(r"\([\w…. -]*(?:, [\w…. -]*)+\)", _id_list, text)
     return re.sub(r"\d+", "N", text)
+
+
+def _id_list(match: re.Match[str]) -> str:
+    """A parenthesised list of ids, whatever their number, reads `(…)`."""
+    return "(…)" if re.search(r"[…\d_]", match.group()) else match.group()
 
 
 # A word of six or more id characters with a digit and a letter or underscore in it: `_2f24e6da-b44f`,
@@ -64,7 +70,10 @@ _ID = re.compile(r"(?<![\w.-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z_])[\w.-]{6,}(?![\w.
 # (every path ends, every loop waits, a start is unambiguous), or else a gap (a construct or tolerance
 # still missing).
 DELIBERATE = (
-    "script",  # script tasks, <preScript>/<postScript>
+    "script task",
+    "<preScript>",
+    "<postScript>",
+    "runs no code",  # a service or send task that names no built-in connector
     "never runs code",  # data transformations too
     "business-rule",
     "complex gateway",
@@ -79,7 +88,8 @@ DELIBERATE = (
     "link events",
     "ad-hoc",
     "DOCTYPE",
-    "entit",
+    "entities",
+    "entity",
     "longer than the limit",
     "not allowed",  # hostile markup, foreign interchange content, code of any kind
 )
@@ -93,6 +103,8 @@ INVALID = (
     "needs an event definition",
     "must sit on a task, sub-process or call activity beside it",
     "(no diagram found)",
+    "the diagram has no process",
+    "names no process",
 )
 
 
@@ -103,6 +115,9 @@ RULES = (
     "expected exactly one start event",
     "a timer needs exactly one",
     "is supported with one event definition",
+    "every process says isExecutable",  # the modeler said so; a missing attribute counts as executable
+    "cannot tell which process a launch starts",
+    "neither in this diagram nor deployed",  # checked one file at a time, the called file is not there
 )
 
 
