@@ -18,7 +18,7 @@ from engine.specs.elements import check_interchange, check_process_elements, che
 from engine.specs.findings import Findings
 from engine.specs.flows import check_flows
 from engine.specs.graph import flow_graph
-from engine.specs.processes import FileProcesses, list_processes
+from engine.specs.processes import list_processes
 from engine.specs.tasks import lane_roles, user_tasks
 from engine.xml_safety import check_markup
 
@@ -38,23 +38,10 @@ def check_definitions(
         found.problem(None, listing.problem)
     checked = listing.checked or listing.entries
     results = {e.id: _check_process(root, e.element, known_forms, found) for e in checked}
-    _check_called(root, listing, found)
     warn_ignored(root, found)
     if listing.main is None:
         return None, {}
     return listing.main.element, results[listing.main.id]
-
-
-def _check_called(root: etree._Element, listing: FileProcesses, found: Findings) -> None:
-    """A call activity names a process: a warning when it is not of this file (it must be deployed)."""
-    for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
-        called = (call.get("calledElement") or "").strip()
-        if not called:
-            found.problem(call.get("id"), "call activity names no process (calledElement)")
-        elif listing.by_id(called) is None:
-            found.warning(
-                call.get("id"), f"calls process {called!r}, which is not in this file: it must be deployed"
-            )
 
 
 def _check_process(

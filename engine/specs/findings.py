@@ -24,10 +24,15 @@ class Findings:
     ignored: dict[str, str | None] = field(default_factory=dict)
 
     def problem(self, element_id: str | None, message: str) -> None:
-        self.problems.append(DiagramProblem(element_id, message))
+        self._add(DiagramProblem(element_id, message))
 
     def warning(self, element_id: str | None, message: str) -> None:
-        self.problems.append(DiagramProblem(element_id, message, severity="warning"))
+        self._add(DiagramProblem(element_id, message, severity="warning"))
+
+    def _add(self, found: DiagramProblem) -> None:
+        """Once each: a process called from two places is read twice, its problems are news once."""
+        if found not in self.problems:
+            self.problems.append(found)
 
     def note_ignored(self, namespace: str, element: etree._Element) -> None:
         self.ignored.setdefault(namespace, nearest_id(element))
