@@ -185,6 +185,15 @@ class GateItemRead(Read):
     escalated_at: datetime | None = Field(
         default=None, description="When the reminder ladder escalated the holding task."
     )
+    progress_done: int | None = Field(
+        default=None, description="A multi-instance gate item: its instances that passed so far."
+    )
+    progress_total: int | None = Field(default=None, description="A multi-instance gate item: its instances.")
+    progress_needed: int | None = Field(
+        default=None,
+        description="A multi-instance gate item: the passing instances its completion condition needs.",
+    )
+    progress: str | None = Field(default=None, examples=["2 of 3 (needs 2)"])
 
 
 class BlockerRead(Read):
@@ -216,6 +225,18 @@ class TaskRead(Read):
     process_id: str = Field(default="", examples=["launch_gate"], description="The process the launch runs.")
     process_version: int = 0
     process_name: str = Field(default="", examples=["Launch Gate"])
+    instance_label: str | None = Field(
+        default=None, examples=["EMEA"], description="An instance of a multi-instance task: which one."
+    )
+    instance_index: int | None = Field(default=None, description="Its position among the instances, from 1.")
+    instance_total: int | None = Field(
+        default=None, description="How many instances the multi-instance runs."
+    )
+    instance_done: int | None = Field(default=None, description="How many of them are done.")
+    instance_needed: int | None = Field(
+        default=None, description="How many passing instances its completion condition needs."
+    )
+    instance_summary: str | None = Field(default=None, examples=["EMEA, 1 of 3 done, needs 2"])
 
 
 class FormRead(Read):
