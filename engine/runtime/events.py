@@ -72,6 +72,7 @@ class ThrownEvent:
 
 CORRELATE = "correlate"
 _SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _THROWS = ("intermediateThrowEvent", "endEvent")
 
 
@@ -91,14 +92,29 @@ def throw_properties(root: Any) -> dict[str, dict[str, str]]:
     return found
 
 
+def _interrupting_starts(root: Any) -> dict[str, bool]:
+    """Each start event of an event sub-process: whether it interrupts (BPMN's default: it does)."""
+    found = {}
+    for sub in root.iter(f"{{{_BPMN}}}subProcess"):
+        if sub.get("triggeredByEvent") == "true":
+            for start in sub.iterfind(f"{{{_BPMN}}}startEvent"):
+                found[str(start.get("id"))] = start.get("isInterrupting", "true") != "false"
+    return found
+
+
 def attach_throw_properties(specs: Any, root: Any) -> None:
-    """Give the throw events' task specs their properties (SpiffWorkflow's base parser keeps none)."""
+    """Give the throw events' task specs their properties (SpiffWorkflow's base parser keeps none), and
+    the start events of event sub-processes whether they interrupt (`interrupting_start`)."""
     props = throw_properties(root)
+    starts = _interrupting_starts(root)
     for spec in specs:
         for task_spec in spec.task_specs.values():
-            found = props.get(getattr(task_spec, "bpmn_id", None) or "")
+            bpmn_id = getattr(task_spec, "bpmn_id", None) or ""
+            found = props.get(bpmn_id)
             if found:
                 task_spec.extensions = {**getattr(task_spec, "extensions", {}), **found}
+            if bpmn_id in starts:
+                task_spec.interrupting_start = starts[bpmn_id]
 
 
 def value_at(data: Any, path: str) -> Any:
@@ -192,9 +208,9 @@ def _event_sub_process_starts(workflow: Any) -> list[WaitingEvent]:
         for start in getattr(spec, "bpmn_start_events", ()):
             kind = _kind(start.event_definition)
             if kind in (MESSAGE, SIGNAL):
-                found.append(
-                    WaitingEvent(kind, _name(start.event_definition), start.bpmn_id, None, False, False)
-                )
+                interrupting = bool(getattr(start, "interrupting_start", False))
+                known_as = _name(start.event_definition)
+                found.append(WaitingEvent(kind, known_as, start.bpmn_id, None, False, interrupting))
     return found
 
 
@@ -248,7 +264,28 @@ def deliver(workflow: Any, kind: str, name: str, payload: dict[str, Any] | None)
     definition = _DEFINITIONS[kind](name)
     data = {name: deepcopy(payload)} if kind == MESSAGE and payload is not None else {}
     event = BpmnEvent(definition, payload=data)
-    return int(workflow.event_manager.catch(event, internal=False))
+    before = set(workflow.subprocesses)
+    caught = int(workflow.event_manager.catch(event, internal=False))
+    for sub_id in [s for s in workflow.subprocesses if s not in before]:
+        starts = getattr(workflow.subprocesses[sub_id].spec, "bpmn_start_events", ())
+        if any(getattr(s, "interrupting_start", False) and s.event_definition == definition for s in starts):
+            _interrupt(workflow, workflow.get_task_from_id(sub_id))
+    return caught
+
+
+def _interrupt(workflow: Any, started: Any) -> None:
+    """An interrupting event sub-process started: every other unfinished task of the process is
+    cancelled (SpiffWorkflow 3.2 starts it beside the running path and leaves the rest to us)."""
+    keep = set()
+    node = started
+    while node is not None:
+        keep.add(node.id)
+        node = node.parent
+    for task in list(workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK)):
+        if task.id in keep or task.workflow is not workflow or task.is_descendant_of(started):
+            continue
+        if task.state != TaskState.CANCELLED:
+            task.cancel()
 
 
 def waits_for(workflow: Any, kind: str, name: str) -> bool:

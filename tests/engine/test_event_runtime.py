@@ -330,11 +330,13 @@ def test_a_message_start_of_an_event_sub_process_runs_it(interrupting: bool) -> 
     )
     assert ("message", "halt", "halt_start") in run.waiting()
     assert run.receive("message", "halt", {"why": "x"}) == 1
-    # SpiffWorkflow 3.2 starts a triggered event sub-process beside the running path (isInterrupting
-    # is not honoured; docs/design.md "Events")
-    assert run.ready() == ["explain_halt", "work"]
+    [start] = [e for e in run.wf.waiting_events() if e.bpmn_id == "halt_start"]
+    assert start.interrupting is interrupting
+    assert run.ready() == (["explain_halt"] if interrupting else ["explain_halt", "work"])
     run.complete("explain_halt")
-    run.complete("work")
+    if not interrupting:
+        assert not run.wf.is_finished()
+        run.complete("work")
     assert run.wf.is_finished()
 
 

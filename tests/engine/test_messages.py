@@ -200,3 +200,32 @@ def test_a_correlated_message_reaches_only_the_launches_with_the_same_value(worl
     assert receiver.open("alpha") == ["report"]
     assert receiver.open("beta") == []
     assert receiver.waiting("beta") == [("message", "beta_ended", "hear")]
+
+
+@pytest.mark.parametrize("interrupting", [True, False])
+def test_a_message_starts_an_event_sub_process_interrupting_or_not(
+    world: EventWorld, interrupting: bool
+) -> None:
+    flag = "true" if interrupting else "false"
+    world.deploy(
+        '<bpmn:startEvent id="start"/>'
+        + user_task("beta_running")
+        + '<bpmn:endEvent id="end"/>'
+        + chain("start", "beta_running", "end")
+        + '<bpmn:subProcess id="on_halt" triggeredByEvent="true">'
+        + f'<bpmn:startEvent id="halt_start" isInterrupting="{flag}">{HALT}</bpmn:startEvent>'
+        + user_task("explain_halt")
+        + '<bpmn:endEvent id="halt_end"/>'
+        + chain("halt_start", "explain_halt", "halt_end", prefix="e")
+        + "</bpmn:subProcess>"
+    )
+    world.start()
+    assert ("message", "halt", "halt_start") in world.waiting()
+    after = world.send("halt", {"why": "legal"})
+    assert sorted(t.bpmn_id for t in after.open_tasks) == (
+        ["explain_halt"] if interrupting else ["beta_running", "explain_halt"]
+    )
+    done = world.complete("explain_halt")
+    if not interrupting:
+        done = world.complete("beta_running")
+    assert done.status is LaunchStatus.LIVE
