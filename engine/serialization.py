@@ -85,6 +85,9 @@ def dump_state(workflow: RunningWorkflow) -> str:
         serializer.registry._encoder_mode = True
         try:
             dct = serializer.to_dict(workflow.raw)
+            # One order for the sub-workflows: SpiffWorkflow lists them as created, and after a restore
+            # depth first (the instances of a multi-instance sub-process holding a sub-process differ).
+            dct["subprocesses"] = dict(sorted(dct.get("subprocesses", {}).items()))
             dct[_VERSION_KEY] = serializer.VERSION
             dct["format"] = STATE_FORMAT
             return json.dumps(dct, cls=serializer._encoder_cls, separators=(",", ":"))

@@ -186,6 +186,7 @@ class Where:
     rich: bool
     stops: bool = True
     errors: bool = False
+    runs: bool = False  # to be run by the engine: no collection (the launch data has no list)
 
 
 @st.composite
@@ -222,23 +223,24 @@ def blocks(draw: st.DrawFn, where: Where, depth: int = 2, *, structured: bool = 
 def _multi(draw: st.DrawFn, where: Where) -> dict[str, str] | None:
     if not where.rich or draw(st.integers(0, 3)):
         return None
-    return draw(st.sampled_from([RUNS, OVER_REGIONS, *MAY_SKIP]))
+    return draw(st.sampled_from([RUNS, *MAY_SKIP] if where.runs else [RUNS, OVER_REGIONS, *MAY_SKIP]))
 
 
 def _sub(draw: st.DrawFn, name: str, where: Where, depth: int) -> Sub:
     catches = draw(st.booleans())
-    body = draw(blocks(Where(True, stops=where.stops, errors=catches), depth - 1, structured=True))
-    caught = draw(blocks(Where(True, stops=where.stops), 0)) if catches else None
+    inner = Where(True, stops=where.stops, errors=catches, runs=where.runs)
+    body = draw(blocks(inner, depth - 1, structured=True))
+    caught = draw(blocks(Where(True, stops=where.stops, runs=where.runs), 0)) if catches else None
     event = None
     if draw(st.booleans()):
-        ev_body = draw(blocks(Where(True, stops=False), 0))
+        ev_body = draw(blocks(Where(True, stops=False, runs=where.runs), 0))
         event = EventSub(f"{name}_ev", ev_body, draw(st.booleans()))
     return Sub(name, body, caught, event, _multi(draw, where))
 
 
 @st.composite
-def diagrams(draw: st.DrawFn, rich: bool) -> Block:
-    body = draw(blocks(Where(rich), 3 if rich else 2))
+def diagrams(draw: st.DrawFn, rich: bool, *, runs: bool = False) -> Block:
+    body = draw(blocks(Where(rich, runs=runs), 2 if runs else 3))
     if not gate_items(body):
         body = Seq((body, Task("t_last", True)))
     return body
@@ -370,6 +372,22 @@ def choices(block: Block) -> list[Choice | Split]:
         return [c for b in inner for c in choices(b)]
     found: list[Choice | Split] = [block] if isinstance(block, Choice | Split) else []
     return found + [c for b in _parts(block) for c in choices(b)]
+
+
+def messages(block: Block) -> list[str]:
+    """The messages the diagram waits for: event-based gateways' and event sub-processes' starts."""
+    names = [c.name for c in choices(block) if c.kind == "event"]
+    return names + [s.event.name for s in subs(block) if s.event is not None]
+
+
+def subs(block: Block) -> list[Sub]:
+    if isinstance(block, Task | Stop):
+        return []
+    if isinstance(block, Timer):
+        return subs(block.alt)
+    if isinstance(block, Sub):
+        return [block] + [s for b in _inner(block) for s in subs(b)]
+    return [s for b in _parts(block) for s in subs(b)]
 
 
 def first_of(block: Block) -> str:

@@ -48,7 +48,9 @@ from tests.engine.gate_blocks import (
     diagrams,
     first_of,
     gate_items,
+    messages,
     render,
+    subs,
 )
 
 # ---------------------------------------------------------------------------------------- the property
@@ -96,7 +98,7 @@ def _property(engine: WorkflowEngine, clock: FixedClock) -> None:
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
-    @given(body=diagrams(rich=False), data=st.data())
+    @given(body=diagrams(rich=True, runs=True), data=st.data())
     def run(body: Block, data: st.DataObject) -> None:
         diagram = render(body, f"prop_{next(_names)}")
         skipped = bypassed(body)
@@ -111,6 +113,8 @@ def _property(engine: WorkflowEngine, clock: FixedClock) -> None:
                 engine.deploy_process(xml=xml, actor=ADMIN)
             return
         event("accepted")
+        if subs(body):
+            event("accepted with a sub-process")
         _drive(engine, clock, diagram, body, data)
 
     run()
@@ -136,7 +140,7 @@ def _drive(
             clock.advance(timedelta(hours=2))
             engine.fire_due_timers()
         elif action == "message":
-            name = data.draw(st.sampled_from([c.name for c in found if c.kind == "event"] or ["none"]))
+            name = data.draw(st.sampled_from(messages(body) or ["none"]))
             with contextlib.suppress(ConflictError):  # nothing waits for it
                 engine.send_message(launch_id=launch.id, name=name, payload={}, actor=PM)
         elif launch.open_tasks:
@@ -169,3 +173,17 @@ def _comment(task_id: str, choices: list[Choice | Split], data: st.DataObject) -
                 return "".join(f"[{f}]" for f in data.draw(st.lists(st.sampled_from(firsts), unique=True)))
             return data.draw(st.sampled_from(firsts))
     return ""
+
+
+def test_state_round_trips_when_a_multi_instance_sub_process_holds_a_sub_process(
+    engine: WorkflowEngine,
+) -> None:
+    """Found by the property: SpiffWorkflow lists sub-workflows as created, and after a restore depth
+    first; the stored state holds them in one order."""
+    body = Sub("p0", Sub("p1", Task("t2", True)), multi=RUNS)
+    version = engine.deploy_process(xml=render(body, "nested_multi").xml(), actor=ADMIN)
+    launch = engine.start_launch(data=dict(VALID_LAUNCH_START), actor=PM, process_id=version.process_id)
+    assert [t.bpmn_id for t in launch.open_tasks] == ["t2", "t2"]
+    assert_state_round_trips(engine, launch.id)
+    launch = engine.complete_task(task_id=launch.open_tasks[0].id, data={"comment": ""}, actor=PM)
+    assert_state_round_trips(engine, launch.id)
