@@ -1579,6 +1579,116 @@ def data_and_artifacts() -> Entry:
     )
 
 
+# ------------------------------------------------------------------------------------ modeler tolerances
+
+
+@entry
+def message_without_reference() -> Entry:
+    event = node(
+        "intermediateCatchEvent",
+        "contract_signed",
+        "Contract Signed",
+        2,
+        0,
+        "<bpmn:messageEventDefinition />",
+    )
+    nodes = [
+        start(),
+        user("send_contract", "Send Contract", 1, 0),
+        event,
+        user("countersign", "Countersign", 3, 0),
+        end(4),
+    ]
+    return Entry(
+        single(
+            "message_without_reference",
+            "Message Without Reference",
+            nodes,
+            chain("start", "send_contract", "contract_signed", "countersign", "end"),
+        ),
+        "A message catch whose definition references no <message> (as modelers often export it): the message is known by the event's name.",
+        ["message catch without a message reference"],
+        [
+            Run(
+                "signed",
+                ["send_contract"],
+                [done("send_contract"), send("Contract Signed", "countersign"), done("countersign")],
+            )
+        ],
+    )
+
+
+@entry
+def vendor_extensions() -> Entry:
+    review = user("review_terms", "Review Terms", 1, 0)
+    review.attrs["camunda:formKey"] = "embedded:app:forms/review-terms.html"
+    publish = user("publish_terms", "Publish Terms", 2, 0)
+    publish.extensions = '<zeebe:formDefinition formKey="camunda-forms:bpmn:publish-terms" />'
+    nodes = [start(), review, publish, end(3)]
+    diagram = single(
+        "vendor_extensions",
+        "Vendor Extensions",
+        nodes,
+        chain("start", "review_terms", "publish_terms", "end"),
+    )
+    diagram.namespaces = {
+        "camunda": "http://camunda.org/schema/1.0/bpmn",
+        "zeebe": "http://camunda.org/schema/zeebe/1.0",
+    }
+    return Entry(
+        diagram,
+        "Other modelers' extensions (a camunda:formKey attribute, a zeebe:formDefinition element): ignored, with a warning.",
+        ["vendor extensions (camunda, zeebe)"],
+        [Run("through", ["review_terms"], [done("review_terms", "publish_terms"), done("publish_terms")])],
+        warnings=["publish_terms", "review_terms"],
+    )
+
+
+@entry
+def lanes_named_by_role() -> Entry:
+    lanes = [
+        Lane("lane_product", "Product Manager", None, (0, 1)),
+        Lane("lane_support_team", "Support Team", None, (1, 2)),
+    ]
+    nodes = [
+        start(),
+        user("draft_notes", "Draft Notes", 1, 0),
+        user("check_notes", "Check Notes", 2, 1),
+        end(3, 1),
+    ]
+    return Entry(
+        single(
+            "lanes_named_by_role",
+            "Lanes Named By Role",
+            nodes,
+            chain("start", "draft_notes", "check_notes", "end"),
+            lanes,
+        ),
+        "Lanes without our role property, as another modeler draws them: each lane's name is taken as a role (a warning each).",
+        ["lanes without a role property"],
+        [Run("by_lane_name", ["draft_notes"], [done("draft_notes", "check_notes"), done("check_notes")])],
+        warnings=["lane_product", "lane_support_team"],
+    )
+
+
+@entry
+def latin1_encoding() -> Entry:
+    nodes = [
+        start(),
+        user("pruefung", "Prüfung der Übersetzung", 1, 0),
+        user("freigabe", "Freigabe für Café-Kunden", 2, 0),
+        end(3, name="Erledigt"),
+    ]
+    diagram = single("latin1_encoding", "Übersetzung", nodes, chain("start", "pruefung", "freigabe", "end"))
+    diagram.encoding = "ISO-8859-1"
+    return Entry(
+        diagram,
+        "A diagram saved in ISO-8859-1 (declared in its XML declaration) with accented names: transcoded on deploy.",
+        ["declared encoding other than UTF-8"],
+        [Run("through", ["pruefung"], [done("pruefung", "freigabe"), done("freigabe")])],
+    )
+
+
 # ------------------------------------------------------------------------------------------ real launches
 
 GATE_LANES = [
@@ -1683,6 +1793,137 @@ def real_launch_gated() -> Entry:
         ],
         needs=["support_readiness"],
         warnings=["support_ready"],
+    )
+
+
+@entry
+def real_launch_readiness() -> Entry:
+    review = user(
+        "review_proposal",
+        "Review Proposal",
+        3,
+        1,
+        "decision",
+        document="proposal_review",
+        gate_item="proposal_signoff",
+        gate_item_title="Proposal sign-off",
+        gate_pass_when="proposal_review.decision == 'approve'",
+    )
+    inner = [
+        start(2, 1, id_="review_start"),
+        review,
+        gateway("exclusive", "proposal_approved", "Approved?", 4, 1),
+        user(
+            "clarify_proposal",
+            "Clarify Proposal",
+            4,
+            2,
+            document="proposal_notes",
+            gate_part_of="proposal_signoff",
+        ),
+        end(5, 1, id_="review_end", name="Signed Off"),
+    ]
+    inner_flows = [
+        *chain("review_start", "review_proposal", "proposal_approved"),
+        Flow("proposal_approved", "review_end", "Approved", default=True),
+        Flow(
+            "proposal_approved",
+            "clarify_proposal",
+            "Changes",
+            "proposal_review.decision == 'request_changes'",
+        ),
+        Flow("clarify_proposal", "review_proposal"),
+    ]
+    regional = user(
+        "regional_signoff",
+        "Regional Sign-off",
+        7,
+        1,
+        "decision",
+        document="regional_signoff",
+        gate_item="regional_signoff",
+        gate_item_title="Regional sign-offs",
+        gate_pass_when="regional_signoff.decision == 'approve'",
+    )
+    regional.body = _mi(cardinality=3, condition="approved >= 2")
+    notice = node("sendTask", "send_launch_notice", "Send Launch Notice", 9, 0)
+    notice.props = {
+        "connector": "email",
+        "to": "role:support_lead",
+        "subject": "{product_name} goes live on {planned_launch_date}",
+    }
+    nodes = [
+        start(),
+        user("draft_proposal", "Draft Proposal", 1, 0, document="proposal", gate_part_of="proposal_signoff"),
+        sub("proposal_review_stage", "Proposal Review", 2, 1, (4, 2), inner, inner_flows),
+        gateway("parallel", "split_readiness", "", 6, 1),
+        regional,
+        user("write_faq", "Write FAQ", 7, 2),
+        boundary("faq_late", "Three Days", "write_faq", timer("timeDuration", "'P3D'"), interrupting=False),
+        user("remind_faq", "Remind FAQ Author", 8, 3),
+        end(9, 3, id_="reminded", name="Reminded"),
+        gateway("parallel", "join_readiness", "", 8, 1),
+        notice,
+        user(
+            "acknowledge_notice",
+            "Acknowledge Notice",
+            10,
+            1,
+            gate_item="launch_notice",
+            gate_item_title="Launch notice",
+        ),
+        user("go_live", "Go Live", 11, 0, go_live="true"),
+        end(12),
+    ]
+    flows = [
+        *chain("start", "draft_proposal", "proposal_review_stage", "split_readiness"),
+        *chain("split_readiness", "regional_signoff", "join_readiness"),
+        *chain("split_readiness", "write_faq", "join_readiness"),
+        *chain("faq_late", "remind_faq", "reminded"),
+        *chain("join_readiness", "send_launch_notice", "acknowledge_notice", "go_live", "end"),
+    ]
+    lanes = [
+        Lane("lane_pm", "Product Manager", "pm", (0, 1)),
+        Lane("lane_support", "Support Lead", "support_lead", (1, 4)),
+    ]
+    return Entry(
+        single("real_launch_readiness", "Real Launch Readiness", nodes, flows, lanes),
+        "A gated launch combining a sub-process (the proposal sign-off and its clarification loop), a parallel split into a multi-instance regional sign-off (2 of 3) and an FAQ with a reminder timer, the launch notice by e-mail, its acknowledgement, go-live.",
+        [
+            "gate item in a sub-process",
+            "multi-instance gate item",
+            "parallel gateway",
+            "boundary timer (non-interrupting)",
+            "send task",
+            "go-live",
+        ],
+        [
+            Run(
+                "ready",
+                ["draft_proposal"],
+                [
+                    done("draft_proposal", "review_proposal"),
+                    changes("review_proposal", "clarify_proposal"),
+                    done("clarify_proposal", "review_proposal"),
+                    approve(
+                        "review_proposal",
+                        "regional_signoff",
+                        "regional_signoff",
+                        "regional_signoff",
+                        "write_faq",
+                    ),
+                    approve("regional_signoff", "regional_signoff", "regional_signoff", "write_faq"),
+                    changes("regional_signoff", "regional_signoff", "write_faq"),
+                    approve("regional_signoff", "write_faq"),
+                    wait("P3D", "remind_faq", "write_faq"),
+                    done("remind_faq", "write_faq"),
+                    done("write_faq", "acknowledge_notice"),
+                    done("acknowledge_notice", "go_live"),
+                    done("go_live"),
+                ],
+                outbox=["connector_email"],
+            )
+        ],
     )
 
 
@@ -1899,7 +2140,7 @@ def write(directory: Path = CORPUS) -> list[str]:
     (directory / "scripts").mkdir(parents=True, exist_ok=True)
     names = []
     for name, item in build().items():
-        (directory / f"{name}.bpmn").write_text(to_xml(item.diagram), encoding="utf-8")
+        (directory / f"{name}.bpmn").write_bytes(to_xml(item.diagram).encode(item.diagram.encoding))
         script = json.dumps(item.script(), indent=2, ensure_ascii=False) + "\n"
         (directory / "scripts" / f"{name}.json").write_text(script, encoding="utf-8")
         names.append(name)

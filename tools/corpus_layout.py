@@ -59,6 +59,7 @@ class Node:
     flows: list[Flow] = field(default_factory=list)
     documentation: str = ""
     lane: str | None = None  # the lane id (top-level nodes: found from the lanes' rows when None)
+    extensions: str = ""  # vendor extension XML inside extensionElements, as a modeler wrote it
 
 
 @dataclass
@@ -108,6 +109,8 @@ class Diagram:
     pools: list[Pool]
     globals: list[str] = field(default_factory=list)  # root elements: messages, signals, errors, ...
     message_flows: list[Flow] = field(default_factory=list)
+    namespaces: dict[str, str] = field(default_factory=dict)  # more prefixes (vendor extensions)
+    encoding: str = "UTF-8"  # the declared encoding the file is written in
 
 
 @dataclass(frozen=True)
@@ -248,16 +251,22 @@ def _attrs(values: dict[str, str]) -> str:
     return "".join(f" {k}={quoteattr(v)}" for k, v in values.items())
 
 
-def _properties(props: dict[str, str], indent: str) -> str:
-    if not props:
+def _properties(props: dict[str, str], indent: str, extensions: str = "") -> str:
+    """The extension elements: our properties, then other (vendor) extension XML as written."""
+    if not props and not extensions:
         return ""
     inner = "".join(
         f"{indent}    <spiffworkflow:property name={quoteattr(k)} value={quoteattr(v)} />\n"
         for k, v in props.items()
     )
+    ours = (
+        f"{indent}  <spiffworkflow:properties>\n{inner}{indent}  </spiffworkflow:properties>\n"
+        if props
+        else ""
+    )
     return (
-        f"{indent}<bpmn:extensionElements>\n{indent}  <spiffworkflow:properties>\n{inner}"
-        f"{indent}  </spiffworkflow:properties>\n{indent}</bpmn:extensionElements>\n"
+        f"{indent}<bpmn:extensionElements>\n{ours}{_indent(extensions, indent + '  ')}"
+        f"{indent}</bpmn:extensionElements>\n"
     )
 
 
@@ -299,7 +308,7 @@ def _node_xml(node: Node, flows: list[Flow], indent: str) -> str:
     parts = []
     if node.documentation:
         parts.append(f"{indent}  <bpmn:documentation>{escape(node.documentation)}</bpmn:documentation>\n")
-    parts.append(_properties(node.props, indent + "  "))
+    parts.append(_properties(node.props, indent + "  ", node.extensions))
     parts.append(_connections_xml(node, flows, indent + "  "))
     if node.body:
         parts.append(_indent(node.body, indent + "  "))
@@ -458,13 +467,17 @@ def _participant_or(ref: str, diagram: Diagram) -> str:
     return f"participant_{ref}" if any(p.process_id == ref for p in diagram.pools) else ref
 
 
+def _namespaces(diagram: Diagram) -> str:
+    return "".join(f" xmlns:{prefix}={quoteattr(uri)}" for prefix, uri in diagram.namespaces.items())
+
+
 def to_xml(diagram: Diagram) -> str:
     """The diagram as a .bpmn file's text."""
     boxes = layout(diagram)
     globals_xml = "".join(f"  {g}\n" for g in diagram.globals)
     return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<bpmn:definitions {NS} id="{diagram.name}_definitions" '
+        f'<?xml version="1.0" encoding="{diagram.encoding}"?>\n'
+        f'<bpmn:definitions {NS}{_namespaces(diagram)} id="{diagram.name}_definitions" '
         'targetNamespace="https://launchgate.example/bpmn/corpus" '
         'exporter="Launch Gate corpus" exporterVersion="1.0">\n'
         f"{_collaboration_xml(diagram)}{globals_xml}"

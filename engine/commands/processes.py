@@ -50,7 +50,7 @@ def _prepare(xml: bytes, files: Mapping[str, bytes] | None) -> _Prepared:
     return _Prepared(
         process_id=loaded.model.process_id,
         xml=loaded.xml,
-        identity=version_hash(xml, given),
+        identity=version_hash(loaded.xml.encode("utf-8"), given),  # the stored text, as loading checks it
         forms=dump_forms(given, refs, start_event=start_event),
     )
 

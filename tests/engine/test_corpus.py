@@ -33,7 +33,7 @@ FORMS = CORPUS / "forms"
 EFFECT_KINDS = ("connector_", "bpmn_event")
 ACTORS = {"pm": PM, "support_lead": SUPPORT, "support_manager": MANAGER}
 _FORM_FILE = re.compile(rb'name="formJsonSchemaFilename" value="([^"]+)"')
-MINIMUM = 34  # diagrams on main (docs/corpus.md); the issue asks for at least 30
+MINIMUM = 39  # diagrams on main so far; the issue asks for at least 30 (docs/corpus.md)
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
 
@@ -155,3 +155,17 @@ def test_every_corpus_diagram_has_a_script_and_diagram_interchange() -> None:
     for name in diagrams:
         xml = (CORPUS / f"{name}.bpmn").read_text(encoding="utf-8")
         assert "<bpmndi:BPMNPlane" in xml and "<bpmndi:BPMNShape" in xml, name
+
+
+def test_a_diagram_saved_in_latin1_keeps_its_accented_names(database: Database, clock: FixedClock) -> None:
+    engine = WorkflowEngine(database, clock=clock)
+    assert (
+        (CORPUS / "latin1_encoding.bpmn")
+        .read_bytes()
+        .startswith(b'<?xml version="1.0" encoding="ISO-8859-1"?>')
+    )
+    deploy(engine, "latin1_encoding")
+    launch = engine.start_launch(data=dict(VALID_LAUNCH_START), actor=PM, process_id="latin1_encoding")
+    engine, launch = _fresh(engine, launch.id)
+    assert [t.title for t in launch.open_tasks] == ["Prüfung der Übersetzung"]
+    assert launch.process_name == "Übersetzung"
