@@ -229,3 +229,17 @@ def test_a_message_starts_an_event_sub_process_interrupting_or_not(
     if not interrupting:
         done = world.complete("beta_running")
     assert done.status is LaunchStatus.LIVE
+
+
+def test_a_launch_whose_start_event_waits_for_a_message_starts_waiting(world: EventWorld) -> None:
+    world.deploy(
+        f'<bpmn:startEvent id="start">{MESSAGE}</bpmn:startEvent>'
+        + user_task("report")
+        + '<bpmn:endEvent id="end"/>'
+        + chain("start", "report", "end")
+    )
+    started = world.start()
+    assert started.status is LaunchStatus.ACTIVE and started.open_tasks == ()
+    assert world.waiting() == [("message", "beta_ended", "start")]
+    assert [t.bpmn_id for t in world.send("beta_ended", {"testers": 1}).open_tasks] == ["report"]
+    assert world.complete("report").status is LaunchStatus.LIVE
