@@ -146,6 +146,20 @@ _KNOWN_PROPERTIES = {
     *CONNECTOR_PROPERTIES,
 }
 
+# SpiffWorkflow extensions that mean something in spiff-arena's UI, not here: ignored with a warning.
+SPIFF_IGNORED = frozenset(
+    {
+        "instructionsForEndUser",
+        "allowGuest",
+        "guestConfirmation",
+        "signalButtonLabel",
+        "messageVariable",
+        "messagePayload",
+        "unitTests",
+        "unitTest",
+    }
+)
+
 
 def check_top_level(root: etree._Element, found: Findings) -> None:
     """The children of <definitions>, and of a <collaboration>."""
@@ -228,6 +242,11 @@ def _check_nested(nested: etree._Element, found: Findings) -> bool:
         if name == "property" and nested.get("name") not in _KNOWN_PROPERTIES:
             found.warning(nearest_id(nested), f"unknown extension property {nested.get('name')!r} is ignored")
         return True
+    if ns == SPIFF_NS and name in SPIFF_IGNORED:
+        found.warning(
+            nearest_id(parent if parent is not None else nested), f"<spiffworkflow:{name}> is ignored"
+        )
+        return False
     if ns == SPIFF_NS and name == "serviceTaskOperator":
         return False  # a service call: refused on its task by engine.specs.connector_tasks
     if ns == SPIFF_NS and name in {"preScript", "postScript", "script"}:
@@ -241,6 +260,11 @@ def _check_nested(nested: etree._Element, found: Findings) -> bool:
 
 def warn_ignored(root: etree._Element, found: Findings) -> None:
     """One warning per vendor namespace Launch Gate ignores (in extensions or as foreign attributes)."""
+    for extension in root.iter(f"{{{BPMN_NS}}}extensionElements"):  # anywhere: top level too
+        for vendor in extension:
+            ns = namespace(vendor.tag)
+            if isinstance(vendor.tag, str) and ns not in {BPMN_NS, SPIFF_NS} and not is_active_namespace(ns):
+                found.note_ignored(ns, vendor)
     for extension in root.iter(DI_EXTENSION):
         for vendor in extension:
             if isinstance(vendor.tag, str) and not is_active_namespace(namespace(vendor.tag)):

@@ -272,3 +272,58 @@ def test_load_process_stores_utf8_text_when_diagram_declares_latin1() -> None:
 
     assert 'encoding="UTF-8"' in loaded.xml and "Vérifier à la main" in loaded.xml
     assert load_process(loaded.xml.encode(), known_forms=None).model.process_id == "p"
+
+
+# ---------------------------------------------------------------------------------------- other vendors
+
+VENDORS = {
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
+    "zeebe": "http://camunda.org/schema/zeebe/1.0",
+    "signavio": "http://www.signavio.com",
+    "activiti": "http://activiti.org/bpmn",
+    "flowable": "http://flowable.org/bpmn",
+    "bizagi": "http://www.bizagi.com/bpmn20",
+}
+
+
+def test_inspect_diagram_warns_once_per_vendor_namespace_and_accepts() -> None:
+    xmlns = " ".join(f'xmlns:{p}="{u}"' for p, u in VENDORS.items() if p != "camunda")
+    data = (
+        EVERYTHING.decode()
+        .replace('id="defs"', f'id="defs" {xmlns} zeebe:version="8"')
+        .replace(
+            '<bpmn:userTask id="inside" name="Inside" />',
+            '<bpmn:userTask id="inside" name="Inside" camunda:formKey="embedded:app:form.html" '
+            'activiti:assignee="x" flowable:candidateGroups="y"><bpmn:extensionElements>'
+            '<camunda:formData><camunda:formField id="field_a" type="string" /></camunda:formData>'
+            '<zeebe:taskDefinition type="t" /><signavio:signavioMetaData metaKey="k" />'
+            "<bizagi:BizagiExtensions /></bpmn:extensionElements></bpmn:userTask>",
+        )
+        .replace(
+            '<bpmn:message id="msg_ready" name="ready" />',
+            '<bpmn:message id="msg_ready" name="ready"><bpmn:extensionElements><camunda:properties />'
+            "</bpmn:extensionElements></bpmn:message>",
+        )
+    ).encode()
+
+    found = inspect_diagram(data)
+
+    assert not found.errors, found.errors
+    warned = [p.message for p in found.problems if "are ignored" in p.message]
+    assert sorted(warned) == sorted(f"extensions of namespace {u!r} are ignored" for u in VENDORS.values())
+
+
+def test_inspect_diagram_warns_when_spiff_extension_means_nothing_here() -> None:
+    data = EVERYTHING.replace(
+        b'<bpmn:userTask id="inside" name="Inside" />',
+        b'<bpmn:userTask id="inside" name="Inside"><bpmn:extensionElements>'
+        b"<spiffworkflow:instructionsForEndUser>Do {{ it }}</spiffworkflow:instructionsForEndUser>"
+        b"</bpmn:extensionElements></bpmn:userTask>",
+    )
+
+    found = inspect_diagram(data)
+
+    assert not found.errors
+    assert ("inside", "<spiffworkflow:instructionsForEndUser> is ignored") in {
+        (p.element_id, p.message) for p in found.problems
+    }
