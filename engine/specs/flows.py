@@ -101,8 +101,8 @@ def _check_gateway_flows(
     if not default and kind == "exclusive":
         found.warning(
             node_id,
-            "exclusive gateway has no default flow: when none of its conditions holds, the launch stops "
-            "with an incident until an admin resolves it",
+            "exclusive gateway has no default flow: when none of its conditions holds, the launch fails "
+            "there with an incident (add a default flow to avoid it)",
         )
     elif not default and not always:
         found.problem(node_id, f"{kind} gateway has no default flow")
