@@ -158,13 +158,17 @@ class Diagram:
     # ------------------------------------------------------------------ XML
 
     def xml(self) -> bytes:
-        declared = _declarations(self, *self.others)
-        processes = "\n".join(d._process_xml(executable=d is self) for d in (self, *self.others))
+        every = [self, *self._called()]
+        declared = _declarations(*every)
+        processes = "\n".join(d._process_xml() for d in every)
         return (
             f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="{BPMN}" '
             f'xmlns:spiffworkflow="{SPIFF}" xmlns:xsi="{XSI}" id="defs_{self.process_id}" '
             f'targetNamespace="https://launchgate.example/test">\n{declared}{processes}\n</bpmn:definitions>\n'
         ).encode()
+
+    def _called(self) -> list[Diagram]:
+        return [c for d in self.others for c in (d, *d._called())]
 
     def _add(self, node_id: str, tag: str, inside: str | None, *, role: str | None = None) -> _Node:
         assert node_id not in self.nodes, f"{node_id} added twice"
@@ -172,7 +176,7 @@ class Diagram:
         self.nodes[node_id] = node
         return node
 
-    def _process_xml(self, *, executable: bool) -> str:
+    def _process_xml(self) -> str:
         roles: dict[str, list[str]] = {}
         for node in self.nodes.values():
             if node.role:
@@ -185,9 +189,8 @@ class Diagram:
         )
         lane_set = f'<bpmn:laneSet id="lanes_{self.process_id}">{lanes}</bpmn:laneSet>' if lanes else ""
         body = self._body(self.process_id)
-        flag = "true" if executable else "false"
         return (
-            f'<bpmn:process id="{self.process_id}" name="{self.process_id}" isExecutable="{flag}">'
+            f'<bpmn:process id="{self.process_id}" name="{self.process_id}" isExecutable="true">'
             f"{lane_set}{body}</bpmn:process>"
         )
 

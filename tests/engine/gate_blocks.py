@@ -3,9 +3,10 @@ tree — independently of engine.gate_paths — which gate items a run can skip.
 
 Blocks: user tasks (some gate items, some multi-instance), sequences, exclusive choices (a chooser task
 names the branch; a branch may be a terminate or error end), parallel and inclusive splits with their joins,
-an interrupting timer boundary on a task whose path rejoins after it, an event-based gateway (a message or
-a timer first), and embedded sub-processes: with an error boundary whose path rejoins after it, with an
-event sub-process (message start, interrupting or not), multi-instance.
+a timer or message boundary on a task (interrupting: its path rejoins after the task; not: it ends on its
+own), an event-based gateway (a message or a timer first), embedded sub-processes (with an error boundary
+whose path rejoins after it, with an event sub-process by message, interrupting or not, multi-instance),
+and call activities to a process of the same file.
 
 Where a terminate end sits decides what it ends: at the top the launch (no go-live), inside a
 sub-process the sub-process (it completes, whatever else ran in it). Error ends are drawn only right
@@ -54,9 +55,11 @@ class Split:  # parallel or inclusive, with its join
 
 
 @dataclass(frozen=True)
-class Timer:  # an interrupting timer on `task`; its path runs `alt` and rejoins after the task
-    task: Task
+class Timer:  # a boundary event on `task` (timer or message); interrupting: its path runs `alt` and rejoins
+    task: Task  # after the task; not: `alt` runs beside the still open task and ends on its own
     alt: Block
+    trigger: str = "timer"
+    interrupting: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,13 @@ class Sub:  # an embedded sub-process; `caught`: the path of its error boundary,
     multi: dict[str, str] | None = None
 
 
-Block = Task | Seq | Choice | Split | Timer | Stop | Sub
+@dataclass(frozen=True)
+class Call:  # a call activity to a process of the same file that runs `body` (no gate items in it)
+    name: str
+    body: Block
+
+
+Block = Task | Seq | Choice | Split | Timer | Stop | Sub | Call
 
 
 # ---------------------------------------------------------------------------------------- the oracle
@@ -104,7 +113,9 @@ def _passes(block: Block, item: str | None) -> bool:
     if isinstance(block, Stop):
         return False
     if isinstance(block, Timer):
-        return _passes(block.task, item) or _passes(block.alt, item)
+        return _passes(block.task, item) or (block.interrupting and _passes(block.alt, item))
+    if isinstance(block, Call):
+        return _passes(block.body, item) or _ends(block.body, item, "terminate")
     if isinstance(block, Sub):
         return _sub_passes(block, item)
     if isinstance(block, Seq) or (isinstance(block, Split) and block.kind == "parallel"):
@@ -128,7 +139,7 @@ def _ends(block: Block, item: str | None, kind: str) -> bool:
     completed: what ran before it in sequence passed on without it; parallel branches may still wait."""
     if isinstance(block, Stop):
         return block.kind == kind
-    if isinstance(block, Task | Sub):
+    if isinstance(block, Task | Sub | Call):
         return False
     if isinstance(block, Timer):
         return _ends(block.alt, item, kind)
@@ -153,13 +164,10 @@ def tasks_of(block: Block) -> list[Task]:
         return []
     if isinstance(block, Timer):
         return [block.task, *tasks_of(block.alt)]
+    if isinstance(block, Call):
+        return tasks_of(block.body)
     if isinstance(block, Sub):
-        inner = [
-            block.body,
-            *([block.caught] if block.caught else []),
-            *([block.event.body] if block.event else []),
-        ]
-        return [t for b in inner for t in tasks_of(b)]
+        return [t for b in _inner(block) for t in tasks_of(b)]
     return [t for b in _parts(block) for t in tasks_of(b)]
 
 
@@ -187,6 +195,7 @@ class Where:
     stops: bool = True
     errors: bool = False
     runs: bool = False  # to be run by the engine: no collection (the launch data has no list)
+    gates: bool = True  # gate items may be drawn (not inside a called process: not the launch's)
 
 
 @st.composite
@@ -198,15 +207,21 @@ def blocks(draw: st.DrawFn, where: Where, depth: int = 2, *, structured: bool = 
 
     kinds = [] if structured and depth > 0 else ["task", "task"]
     if depth > 0:
-        kinds += ["seq", "choice", "split", "timer", "event"] + (["sub", "sub"] if where.rich else [])
+        kinds += ["seq", "choice", "split", "timer", "event"] + (["sub", "sub", "call"] if where.rich else [])
     kind = draw(st.sampled_from(kinds))
     inner = blocks(where, depth - 1)
+    gate = where.gates and draw(st.integers(0, 3)) == 0
     if kind == "task":
-        return Task(name("t"), draw(st.integers(0, 3)) == 0, _multi(draw, where))
+        return Task(name("t"), gate, _multi(draw, where))
     if kind == "seq":
         return Seq(tuple(draw(st.lists(inner, min_size=2, max_size=3))))
     if kind == "timer":
-        return Timer(Task(name("t"), draw(st.integers(0, 3)) == 0), draw(inner))
+        interrupting = draw(st.booleans())
+        alt = draw(inner if interrupting else blocks(Where(True, stops=False, gates=where.gates), 0))
+        return Timer(Task(name("t"), gate), alt, draw(st.sampled_from(["timer", "message"])), interrupting)
+    if kind == "call":
+        called = Where(True, stops=where.stops, runs=where.runs, gates=False)
+        return Call(name("c"), draw(blocks(called, depth - 1, structured=True)))
     if kind == "sub":
         return _sub(draw, name("p"), where, depth)
     branches = draw(st.lists(inner, min_size=2, max_size=3))
@@ -228,12 +243,13 @@ def _multi(draw: st.DrawFn, where: Where) -> dict[str, str] | None:
 
 def _sub(draw: st.DrawFn, name: str, where: Where, depth: int) -> Sub:
     catches = draw(st.booleans())
-    inner = Where(True, stops=where.stops, errors=catches, runs=where.runs)
+    inner = Where(True, stops=where.stops, errors=catches, runs=where.runs, gates=where.gates)
     body = draw(blocks(inner, depth - 1, structured=True))
-    caught = draw(blocks(Where(True, stops=where.stops, runs=where.runs), 0)) if catches else None
+    side = Where(True, stops=where.stops, runs=where.runs, gates=where.gates)
+    caught = draw(blocks(side, 0)) if catches else None
     event = None
     if draw(st.booleans()):
-        ev_body = draw(blocks(Where(True, stops=False, runs=where.runs), 0))
+        ev_body = draw(blocks(Where(True, stops=False, runs=where.runs, gates=where.gates), 0))
         event = EventSub(f"{name}_ev", ev_body, draw(st.booleans()))
     return Sub(name, body, caught, event, _multi(draw, where))
 
@@ -272,14 +288,32 @@ def _render(d: Diagram, block: Block, inside: str | None) -> tuple[str, str | No
                 d.flow(last, first)
         return ends[0][0], ends[-1][1]
     if isinstance(block, Timer):
-        first, _ = _render(d, block.task, inside)
-        d.boundary(f"{block.task.name}_late", block.task.name, "timer")
-        return first, _rejoin(d, block.task.name, f"{block.task.name}_late", block.alt, inside)
+        return _render_boundary(d, block, inside)
+    if isinstance(block, Call):
+        called = Diagram(f"{block.name}_called")
+        first, last = _render(called, block.body, None)
+        called.chain(f"{block.name}_start", first)
+        if last is not None:
+            called.flow(last, f"{block.name}_end")
+        return d.call(block.name, called, inside=inside), block.name
     if isinstance(block, Sub):
         return _render_sub(d, block, inside)
     if isinstance(block, Choice):
         return _render_choice(d, block, inside)
     return _render_split(d, block, inside)
+
+
+def _render_boundary(d: Diagram, block: Timer, inside: str | None) -> tuple[str, str | None]:
+    host = block.task.name
+    first, _ = _render(d, block.task, inside)
+    d.boundary(f"{host}_late", host, block.trigger, code=f"{host}_late", interrupting=block.interrupting)
+    if block.interrupting:
+        return first, _rejoin(d, host, f"{host}_late", block.alt, inside)
+    alt_first, alt_last = _render(d, block.alt, inside)
+    d.flow(f"{host}_late", alt_first)
+    assert alt_last is not None
+    d.flow(alt_last, d.end(f"{host}_side_end", inside=inside))
+    return first, host
 
 
 def _rejoin(d: Diagram, main: str, side: str, alt: Block, inside: str | None) -> str:
@@ -363,13 +397,10 @@ def choices(block: Block) -> list[Choice | Split]:
         return []
     if isinstance(block, Timer):
         return choices(block.alt)
+    if isinstance(block, Call):
+        return choices(block.body)
     if isinstance(block, Sub):
-        inner = [
-            block.body,
-            *([block.caught] if block.caught else []),
-            *([block.event.body] if block.event else []),
-        ]
-        return [c for b in inner for c in choices(b)]
+        return [c for b in _inner(block) for c in choices(b)]
     found: list[Choice | Split] = [block] if isinstance(block, Choice | Split) else []
     return found + [c for b in _parts(block) for c in choices(b)]
 
@@ -377,7 +408,20 @@ def choices(block: Block) -> list[Choice | Split]:
 def messages(block: Block) -> list[str]:
     """The messages the diagram waits for: event-based gateways' and event sub-processes' starts."""
     names = [c.name for c in choices(block) if c.kind == "event"]
+    names += [f"{t.task.name}_late" for t in boundaries(block) if t.trigger == "message"]
     return names + [s.event.name for s in subs(block) if s.event is not None]
+
+
+def boundaries(block: Block) -> list[Timer]:
+    if isinstance(block, Task | Stop):
+        return []
+    if isinstance(block, Timer):
+        return [block, *boundaries(block.alt)]
+    if isinstance(block, Call):
+        return boundaries(block.body)
+    if isinstance(block, Sub):
+        return [t for b in _inner(block) for t in boundaries(b)]
+    return [t for b in _parts(block) for t in boundaries(b)]
 
 
 def subs(block: Block) -> list[Sub]:
@@ -385,13 +429,15 @@ def subs(block: Block) -> list[Sub]:
         return []
     if isinstance(block, Timer):
         return subs(block.alt)
+    if isinstance(block, Call):
+        return subs(block.body)
     if isinstance(block, Sub):
         return [block] + [s for b in _inner(block) for s in subs(b)]
     return [s for b in _parts(block) for s in subs(b)]
 
 
 def first_of(block: Block) -> str:
-    if isinstance(block, Task | Stop | Sub):
+    if isinstance(block, Task | Stop | Sub | Call):
         return block.name
     if isinstance(block, Timer):
         return block.task.name
