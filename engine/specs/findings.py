@@ -56,6 +56,13 @@ def checked_label(found: Findings, element_id: str, text: str | None) -> str | N
     return clean_label(text)
 
 
+SAFE_GRAMMAR = (
+    "Expressions use Launch Gate's safe grammar: literals, names and dotted names of the launch data, "
+    "comparisons, in / not in, and / or / not; no calls, arithmetic or subscripts "
+    "(e.g. proposal_review.decision == 'approve' and region in ['EMEA', 'APAC'])"
+)
+
+
 def checked_expression(found: Findings, element_id: str, source: str | None, what: str) -> Expression | None:
     """The parsed condition (engine.expressions' safe grammar), or None with a problem when it is unsafe."""
     if source is None:
@@ -63,5 +70,5 @@ def checked_expression(found: Findings, element_id: str, source: str | None, wha
     try:
         return parse_expression(source)
     except UnsafeExpressionError as exc:
-        found.problem(element_id, f"{what} rejected: {exc.message}")
+        found.problem(element_id, f"{what} rejected: {exc.message}. {SAFE_GRAMMAR}")
         return None

@@ -327,3 +327,13 @@ def test_inspect_diagram_warns_when_spiff_extension_means_nothing_here() -> None
     assert ("inside", "<spiffworkflow:instructionsForEndUser> is ignored") in {
         (p.element_id, p.message) for p in found.problems
     }
+
+
+def test_check_diagram_says_which_grammar_is_accepted_with_an_example_when_condition_unsafe() -> None:
+    data = EVERYTHING.replace(b"needs_support == true", b"len(needs_support) > 0")
+
+    [problem] = _errors(data)
+
+    assert problem.element_id == "f_incl_sub"
+    assert problem.message.startswith("condition rejected: ")
+    assert "safe grammar" in problem.message and "proposal_review.decision == 'approve'" in problem.message
