@@ -150,12 +150,21 @@ def _start_event(diagram: PackageFile) -> str | None:
         return None  # the diagram itself is reported
 
 
-def check_package(package: ProcessPackage, *, known_forms: Collection[str] | None = None) -> CheckReport:
-    """Every problem of a package; `known_forms` are the task ids with a built-in form."""
+def check_package(
+    package: ProcessPackage,
+    *,
+    known_forms: Collection[str] | None = None,
+    called: Mapping[str, Mapping[str, bytes]] | None = None,
+) -> CheckReport:
+    """Every problem of a package; `known_forms` are the task ids with a built-in form; `called`: by
+    diagram name, the diagrams of the processes it calls from outside itself (the package's others,
+    deployed versions)."""
     problems = list(package.problems)
     used: set[str] = set()
     for diagram in package.diagrams:
-        found = inspect_diagram(diagram.data, known_forms=known_forms)
+        found = inspect_diagram(
+            diagram.data, known_forms=known_forms, called=(called or {}).get(diagram.name)
+        )
         problems.extend(replace(p, file=diagram.name) for p in found.problems)
         problems.extend(check_form_files(diagram.name, found.form_files, package.files))
         problems.extend(_form_content_problems(diagram, package, reported=found.form_files.keys()))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import audit
 from engine.clock import Clock, SystemClock
+from engine.commands.calls import called_diagrams, pinned_identity
 from engine.db import repository as repo
 from engine.db.models import LaunchRecord, TaskRecord
 from engine.db.rows import LaunchRow, TaskRow
@@ -85,9 +86,10 @@ class EngineContext:
         # Stored versions were validated at deploy; loading validates again (the diagram and its stored
         # forms), so a running launch never meets a task it cannot validate.
         forms = load_stored_forms(record.forms, version_id=version_id)
-        loaded = replace(load_process(xml), forms=forms)
+        called = called_diagrams(session, record.calls)  # its pinned called versions
+        loaded = replace(load_process(xml, called=called), forms=forms)
         stored_files = {f.name: f.body for f in stored_form_files(record.forms)}
-        if version_hash(xml, stored_files) != record.content_hash:
+        if pinned_identity(version_hash(xml, stored_files), record.calls) != record.content_hash:
             raise WorkflowStuckError(f"process version {version_id} does not match its content hash")
         with self._processes_lock:
             self._processes[version_id] = loaded

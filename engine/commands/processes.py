@@ -4,12 +4,20 @@ process package, checked whole first and stored in ONE transaction (all of its d
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from engine import audit, permissions
 from engine.checking import check_package
+from engine.commands.calls import (
+    Resolved,
+    defined_processes,
+    dump_pins,
+    package_processes,
+    pinned_identity,
+    resolve_calls,
+)
 from engine.commands.context import EngineContext
 from engine.db import repository as repo
 from engine.domain import Actor, ProcessVersionView
@@ -36,11 +44,14 @@ class _Prepared:
     xml: str
     identity: str
     forms: str
+    pins: Mapping[str, int | None] = field(default_factory=dict)  # engine.commands.calls
 
 
-def _prepare(xml: bytes, files: Mapping[str, bytes] | None) -> _Prepared:
-    """Check a diagram and the form files it names (DiagramRejectedError naming file and pointer)."""
-    loaded = load_process(xml)
+def _prepare(xml: bytes, files: Mapping[str, bytes] | None, resolved: Resolved | None = None) -> _Prepared:
+    """Check a diagram (with the processes it calls: `resolved`) and the form files it names
+    (DiagramRejectedError naming file and pointer)."""
+    resolved = resolved or Resolved()
+    loaded = load_process(xml, called=resolved.called)
     given = dict(files or {})
     refs = form_refs_in(xml)
     start_event = start_event_of(parse_xml_document(xml))
@@ -52,12 +63,18 @@ def _prepare(xml: bytes, files: Mapping[str, bytes] | None) -> _Prepared:
         xml=loaded.xml,
         identity=version_hash(loaded.xml.encode("utf-8"), given),  # the stored text, as loading checks it
         forms=dump_forms(given, refs, start_event=start_event),
+        pins={pid: resolved.pins[pid] for pid in resolved.called},
     )
 
 
-def _store(session: Session, prepared: _Prepared, *, actor: Actor, now: datetime) -> ProcessVersionView:
-    """The version in the caller's transaction (or the existing one with the same content)."""
-    existing = repo.process_version_by_hash(session, prepared.identity)
+def _store(
+    session: Session, prepared: _Prepared, *, actor: Actor, now: datetime, stored: Mapping[str, int]
+) -> ProcessVersionView:
+    """The version in the caller's transaction (or the existing one with the same content). `stored`:
+    the versions this deploy stored so far, by process id (what a call to a diagram of the package pins)."""
+    calls = dump_pins({pid: stored[pid] if vid is None else vid for pid, vid in prepared.pins.items()})
+    identity = pinned_identity(prepared.identity, calls)
+    existing = repo.process_version_by_hash(session, identity)
     if existing is not None:
         latest = repo.latest_process_version(session, existing.process_id)
         return process_version_view(existing, latest_id=latest.id if latest else None)
@@ -66,9 +83,10 @@ def _store(session: Session, prepared: _Prepared, *, actor: Actor, now: datetime
         session,
         process_id=prepared.process_id,
         version=(latest.version + 1) if latest else 1,
-        content_hash=prepared.identity,
+        content_hash=identity,
         bpmn_xml=prepared.xml,
         forms=prepared.forms,
+        calls=calls,
         created_at=now,
         created_by=actor.username,
     )
@@ -87,7 +105,20 @@ def _store_all(ctx: EngineContext, prepared: list[_Prepared], *, actor: Actor) -
     ctx.hook("deploy_process")
     with ctx.db.write() as session:
         audit.lock_chain(session)  # serialises deploys across processes: version numbers never collide
-        return [_store(session, one, actor=actor, now=now) for one in prepared]
+        stored: dict[str, int] = {}
+        views: dict[int, ProcessVersionView] = {}
+        while len(views) < len(prepared):  # a called diagram of the package before its callers
+            ready = [
+                i
+                for i, one in enumerate(prepared)
+                if i not in views and all(v is not None or p in stored for p, v in one.pins.items())
+            ]
+            if not ready:
+                raise DiagramRejectedError([DiagramProblem(None, "the package's diagrams call each other")])
+            for i in ready:
+                views[i] = _store(session, prepared[i], actor=actor, now=now, stored=stored)
+                stored[prepared[i].process_id] = views[i].id
+        return [views[i] for i in range(len(prepared))]
 
 
 def deploy_process(
@@ -96,20 +127,30 @@ def deploy_process(
     """A new process version (or the existing one with the same content): the diagram and the form files
     it names (``files``: by the names the diagram uses), checked, stored together."""
     ctx.require(permissions.may_deploy_process(actor), actor, "process.deploy")
-    return _store_all(ctx, [_prepare(xml, files)], actor=actor)[0]
+    with ctx.db.read() as session:
+        resolved = resolve_calls(session, xml, {})
+    return _store_all(ctx, [_prepare(xml, files, resolved)], actor=actor)[0]
 
 
 def deploy_package(ctx: EngineContext, *, package: ProcessPackage, actor: Actor) -> list[ProcessVersionView]:
     """Check a package whole and deploy all of its diagrams in one transaction: nothing is stored when it
     has an error, or when storing any one of its diagrams fails."""
     ctx.require(permissions.may_deploy_process(actor), actor, "process.deploy")
-    report = check_package(package)
+    everything = package_processes(d.data for d in package.diagrams)
+    with ctx.db.read() as session:
+        resolved = {
+            d.name: resolve_calls(
+                session, d.data, {p: x for p, x in everything.items() if p not in defined_processes(d.data)}
+            )
+            for d in package.diagrams
+        }
+    report = check_package(package, called={name: r.called for name, r in resolved.items()})
     if not report.deployable:
         errors = report.errors or [DiagramProblem(None, "the package holds no diagram")]
         first = next((p for p in errors if p.element_id), errors[0])
         message = str(first) + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
         raise DiagramRejectedError(errors, message=message, lines=report.lines())
-    prepared = [_prepare(d.data, files_beside(d, package)) for d in package.diagrams]
+    prepared = [_prepare(d.data, files_beside(d, package), resolved[d.name]) for d in package.diagrams]
     return _store_all(ctx, prepared, actor=actor)
 
 

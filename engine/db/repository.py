@@ -57,6 +57,7 @@ def add_process_version(
     forms: str,
     created_at: datetime,
     created_by: str,
+    calls: str | None = None,
 ) -> ProcessVersionRecord:
     record = ProcessVersionRecord(
         process_id=process_id,
@@ -64,6 +65,7 @@ def add_process_version(
         content_hash=content_hash,
         bpmn_xml=bpmn_xml,
         forms=forms,
+        calls=calls,
         created_at=created_at,
         created_by=created_by,
     )
