@@ -280,6 +280,11 @@ class MessageSend(Strict):
     )
 
 
+class SignalSentRead(Read):
+    signal: str
+    reached: list[str] = Field(description="The ids of the launches whose waiting events took the signal")
+
+
 class TaskComplete(Strict):
     data: dict[str, Any] = Field(
         description="The task's form data; its JSON Schema is `form_schema` of GET /tasks/{id}.",

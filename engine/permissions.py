@@ -53,6 +53,10 @@ def may_send_message(actor: Actor) -> str | None:
     return "only a product manager (pm) or an admin can send a message to a launch"
 
 
+def may_broadcast_signal(actor: Actor) -> str | None:
+    return None if actor.has_role(Role.ADMIN) else "only an admin can broadcast a signal"
+
+
 def may_verify_audit(actor: Actor) -> str | None:
     return (
         None

@@ -257,6 +257,10 @@ class WorkflowEngine:
         launch; ConflictError: nothing waits for it; ValidationFailedError: the payload does not fit."""
         return messages.send_message(self._ctx, launch_id=launch_id, name=name, payload=payload, actor=actor)
 
+    def broadcast_signal(self, *, name: str, actor: Actor) -> list[str]:
+        """Admins: a signal to every active launch waiting for `name`; the ids of those that took it."""
+        return messages.broadcast_signal(self._ctx, name=name, actor=actor)
+
     def deliver_thrown_event(self, message: OutboxMessageView) -> list[str]:
         """The worker: hand a thrown message or signal (a `bpmn_event` outbox message) to the launches
         that wait for it, each in its own transaction; the ids of those that took it."""

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Path, Request, Response, status
 from api.authorization import in_threadpool
 from api.idempotency import IdempotencyKeyHeader, run_idempotent
 from api.openapi import ETAG_HEADER
-from api.routes.deps import MessageSenderDep
-from api.schemas import LaunchRead, MessageSend, ProblemRead
+from api.routes.deps import AdminDep, MessageSenderDep
+from api.schemas import LaunchRead, MessageSend, ProblemRead, SignalSentRead
 from api.security import EngineDep
 from engine import EngineError, ValidationFailedError
 
-router = APIRouter(prefix="/launches", tags=["launches"])
+router = APIRouter(tags=["launches"])
 
 MessageName = Annotated[
     str,
@@ -27,7 +27,7 @@ MessageName = Annotated[
 
 
 @router.post(
-    "/{launch_id}/messages/{name}",
+    "/launches/{launch_id}/messages/{name}",
     response_model=LaunchRead,
     summary="Send a message to a launch (PMs, admins, their API tokens)",
     responses={
@@ -68,6 +68,17 @@ def send_message(
         command=send,
         current=launch,
     )
+
+
+@router.post(
+    "/signals/{name}",
+    response_model=SignalSentRead,
+    summary="Broadcast a signal to every waiting launch (admins)",
+)
+@in_threadpool
+def broadcast_signal(name: MessageName, caller: AdminDep, engine: EngineDep) -> SignalSentRead:
+    reached = engine.broadcast_signal(name=name, actor=caller.actor)
+    return SignalSentRead(signal=name, reached=reached)
 
 
 def _with_prefix(exc: ValidationFailedError) -> EngineError:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, NoReturn
+from uuid import uuid4
 
 from engine import audit, permissions
 from engine.commands.connectors import connector_messages
@@ -110,6 +111,28 @@ def deliver_thrown(ctx: EngineContext, payload: Mapping[str, Any], *, key: str) 
             continue
         if took is not None:
             reached.append(launch_id)
+    return reached
+
+
+def broadcast_signal(ctx: EngineContext, *, name: str, actor: Actor) -> list[str]:
+    """Admins: a signal from outside to every active launch waiting for `name`; the ids of those that
+    took it (each in its own transaction, audited `signal.received`), audited `signal.sent` once."""
+    ctx.require(permissions.may_broadcast_signal(actor), actor, "signal.send")
+    key = f"signal:{uuid4()}"
+    with ctx.db.read() as session:
+        targets = repo.active_launches_of(session, process_version_id=None, exclude="", limit=MAX_RECEIVERS)
+    delivery = Delivery(SIGNAL, name, {}, actor, key)
+    reached = []
+    for launch_id in targets:
+        took = run_command(
+            "signal.receive",
+            f"launch {launch_id}",
+            partial(_attempt, ctx, launch_id, delivery, strict=False),
+            refusals=_LaunchRefusals(ctx, launch_id, actor),
+        )
+        if took is not None:
+            reached.append(launch_id)
+    ctx.record_event(actor=actor, action="signal.sent", detail={"signal": name, "reached": reached})
     return reached
 
 

@@ -93,6 +93,7 @@ EXPECTED: dict[tuple[str, str], Row | ByTask] = {
     ("GET", "/api/v1/launches/{launch_id}/incidents"):  Row(401, 200, 200, 200, 200, 200),
     # messages: PMs and admins (their API tokens); nothing in the matrix launch waits for one (409)
     ("POST", "/api/v1/launches/{launch_id}/messages/{name}"): Row(401, 409, 403, 403, 403, 409),
+    ("POST", "/api/v1/signals/{name}"):                  Row(401, 403, 403, 403, 403, 200),
     # ---- outbox: admins deliver a message again (here: the pending review outcome of the launch)
     ("POST", "/api/v1/outbox/{message_id}/retry"):      Row(401, 403, 403, 403, 403, 200),
     # ---- tasks: reads for everyone signed in; work by role, assignee and launch PM

@@ -120,3 +120,12 @@ def test_the_launch_page_lists_what_the_launch_waits_for(pm_client: TestClient, 
     assert '<tr data-element="beta">' in page.text and "beta_ended" in page.text
     pm_client.post(_url(launch_id), json={"payload": {"testers": 2}})
     assert "Waiting for" not in pm_client.get(f"/launches/{launch_id}").text
+
+
+def test_admins_broadcast_a_signal(
+    admin_client: TestClient, pm_client: TestClient, anon_client: TestClient, launch_id: str
+) -> None:
+    assert anon_client.post("/api/v1/signals/freeze").status_code == 401
+    assert pm_client.post("/api/v1/signals/freeze").status_code == 403
+    sent = admin_client.post("/api/v1/signals/freeze")
+    assert (sent.status_code, sent.json()) == (200, {"signal": "freeze", "reached": []})  # nothing waits

@@ -57,3 +57,19 @@ def test_a_thrown_signal_reaches_its_own_launch_and_every_other_waiting_launch(w
     assert received["cancelled_tasks"] == ["work"]
     assert world.tick() == 0
     assert listener.complete("after_freeze", "c").status is LaunchStatus.LIVE
+
+
+def test_an_admin_broadcasts_a_signal_to_every_waiting_launch(world: EventWorld) -> None:
+    from engine import PermissionDeniedError
+    from tests.engine import driver
+
+    world.process_id = "listener"
+    world.deploy(LISTENER)
+    world.start("c")
+    world.start("d")
+    with pytest.raises(PermissionDeniedError):
+        world.engine.broadcast_signal(name="freeze", actor=driver.PM)
+    reached = world.engine.broadcast_signal(name="freeze", actor=driver.ADMIN)
+    assert sorted(reached) == sorted(world.launches.values())
+    assert world.open("c") == ["after_freeze"] and world.open("d") == ["after_freeze"]
+    assert world.engine.broadcast_signal(name="freeze", actor=driver.ADMIN) == []  # nothing waits now
