@@ -50,3 +50,75 @@ def test_a_state_with_a_sub_process_the_spec_lacks_is_refused() -> None:
     other = bundle(fixture("plain_process"), "plain_process")
     with pytest.raises(WorkflowStuckError):
         restore_state(state, other, launch_id="x")
+
+
+# ---------------------------------------------------------------------------------------- through deploy
+
+from engine import LaunchStatus, WorkflowEngine  # noqa: E402
+from tests.engine.driver import ADMIN  # noqa: E402
+from tests.engine.test_call_activity import Launch  # noqa: E402
+
+
+def test_a_sub_process_through_the_engine_api_with_a_fresh_engine_after_every_step(
+    engine: WorkflowEngine,
+) -> None:
+    engine.deploy_process(xml=fixture("embedded_subprocess"), actor=ADMIN)
+    launch = Launch(engine, "readiness_sub")
+    launch.complete("draft_proposal", {"comment": "p"})
+    [faq] = launch.view.open_tasks
+    assert (faq.bpmn_id, faq.role, faq.title) == (
+        "write_faq",
+        "support_lead",
+        "Write FAQ",
+    )  # the sub-process's lane
+    assert launch.data_of("write_faq") == {}  # its own document: none yet
+    launch.complete("write_faq", {"comment": "faq"})
+    launch.complete("train_agents", {"comment": "trained"})
+    assert launch.open() == ["open_beta"]
+    launch.complete("open_beta", {})
+    assert launch.view.status is LaunchStatus.LIVE
+
+
+def _multi_sub() -> bytes:
+    """The embedded sub-process run once per region of the proposal (in parallel)."""
+    xml = fixture("embedded_subprocess")
+    loop = (
+        b"<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>proposal.regions</bpmn:loopDataInputRef>"
+        b"</bpmn:multiInstanceLoopCharacteristics>"
+    )
+    return xml.replace(
+        b'<bpmn:startEvent id="readiness_start" />', loop + b'<bpmn:startEvent id="readiness_start" />'
+    )
+
+
+def test_a_multi_instance_sub_process_runs_one_sub_process_per_region() -> None:
+    run = Run(bundle(_multi_sub(), "readiness_sub"), {})
+    run.complete("draft_proposal", "proposal", {"regions": ["EMEA", "APAC"]})
+    ready = run.workflow.ready_user_tasks()
+    assert sorted((t.bpmn_id, t.instance.label if t.instance else None) for t in ready) == [
+        ("write_faq", "APAC"),
+        ("write_faq", "EMEA"),
+    ]
+    assert run.workflow.data_for(ready[0].id)["instance"]["total"] == 2  # each sub-process sees its element
+    for label in ("EMEA", "APAC"):
+        run.complete("write_faq", "faq", {"q": label}, label=label)
+        run.complete("train_agents", "training", {"t": label}, label=label)
+    assert run.ready() == ["open_beta"]
+    run.complete("open_beta", "beta", {})
+    assert run.workflow.is_finished()
+
+
+def test_a_multi_instance_over_a_missing_list_refuses_the_command_and_stores_nothing(
+    engine: WorkflowEngine,
+) -> None:
+    import pytest
+
+    from engine.errors import WorkflowStuckError
+
+    engine.deploy_process(xml=_multi_sub(), actor=ADMIN)
+    launch = Launch(engine, "readiness_sub")
+    with pytest.raises(WorkflowStuckError) as caught:
+        launch.complete("draft_proposal", {"comment": "p"})  # the plain form: no regions list
+    assert "multi-instance support_readiness: 'proposal' has no key 'regions'" in caught.value.message
+    launch.check()  # the launch is as it was: the draft is still open, the state unchanged
+    assert launch.open() == ["draft_proposal"]
