@@ -1505,8 +1505,7 @@ def signal_end() -> Entry:
 # ------------------------------------------------------------------------------------------- artifacts
 
 
-@entry
-def data_and_artifacts() -> Entry:
+def _data_diagram(process_id: str, name: str, associated: bool) -> Diagram:
     notes = Node(
         "feedback_notes",
         "dataObjectReference",
@@ -1539,23 +1538,26 @@ def data_and_artifacts() -> Entry:
     ]
     flows = [
         *chain("start", "collect_feedback", "read_feedback", "end"),
-        Flow(
-            "collect_feedback",
-            "feedback_notes",
-            kind="dataOutputAssociation",
-            id="collect_feedback_writes_notes",
-        ),
-        Flow(
-            "read_feedback",
-            "customer_database",
-            kind="dataOutputAssociation",
-            id="read_feedback_writes_database",
-        ),
         Flow("why_feedback", "read_feedback", kind="association", id="why_feedback_association"),
     ]
+    if associated:
+        flows += [
+            Flow(
+                "collect_feedback",
+                "feedback_notes",
+                kind="dataOutputAssociation",
+                id="collect_feedback_writes_notes",
+            ),
+            Flow(
+                "read_feedback",
+                "customer_database",
+                kind="dataOutputAssociation",
+                id="read_feedback_writes_database",
+            ),
+        ]
     diagram = single(
-        "data_and_artifacts",
-        "Data And Artifacts",
+        process_id,
+        name,
         nodes,
         flows,
         PM_ROWS_2,
@@ -1565,17 +1567,31 @@ def data_and_artifacts() -> Entry:
         ],
     )
     diagram.pools[0].extra_xml = '<bpmn:dataObject id="feedback_notes_object" />'
+    return diagram
+
+
+_THROUGH_FEEDBACK = [
+    Run("through", ["collect_feedback"], [done("collect_feedback", "read_feedback"), done("read_feedback")])
+]
+
+
+@entry
+def data_and_artifacts() -> Entry:
     return Entry(
-        diagram,
-        "A data object, a data store, a text annotation and a group with its category: accepted, no runtime effect.",
+        _data_diagram("data_and_artifacts", "Data And Artifacts", associated=False),
+        "A data object, a data store, a text annotation (associated with a task) and a group with its category: accepted, no runtime effect.",
         ["data object", "data store", "text annotation", "group", "category"],
-        [
-            Run(
-                "through",
-                ["collect_feedback"],
-                [done("collect_feedback", "read_feedback"), done("read_feedback")],
-            )
-        ],
+        _THROUGH_FEEDBACK,
+    )
+
+
+@entry
+def data_associations() -> Entry:
+    return Entry(
+        _data_diagram("data_associations", "Data Associations", associated=True),
+        "The same with data output associations from the tasks to the data object and the data store, as modelers draw them.",
+        ["data output association"],
+        _THROUGH_FEEDBACK,
     )
 
 

@@ -11,9 +11,18 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+    EndEventParser,
+)
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, ServiceTask
 
 from engine.runtime.data_stores import without_data_stores
 from engine.runtime.events import attach_throw_properties
@@ -36,8 +45,30 @@ class ConnectorServiceTask(ServiceTask):  # type: ignore[misc]
         return True
 
 
+class _EndEventParser(EndEventParser):  # type: ignore[misc]
+    """An end event with every definition we run. SpiffWorkflow 3.2's own parser does not look for a
+    signal definition on an end event, so a signal end event would end quietly as a none end event and
+    its signal reach nobody (tests/fixtures/corpus/signal_end.bpmn, boundary_signal.bpmn)."""
+
+    def create_task(self) -> Any:
+        kinds = (
+            MESSAGE_EVENT_XPATH,
+            SIGNAL_EVENT_XPATH,
+            CANCEL_EVENT_XPATH,
+            ERROR_EVENT_XPATH,
+            ESCALATION_EVENT_XPATH,
+            TERMINATION_EVENT_XPATH,
+        )
+        task = self._create_task(self.get_event_definition(list(kinds)))
+        task.connect(self.spec.end)
+        return task
+
+
 class _Parser(BpmnParser):  # type: ignore[misc]
-    OVERRIDE_PARSER_CLASSES = {full_tag("serviceTask"): (TaskParser, ConnectorServiceTask)}
+    OVERRIDE_PARSER_CLASSES = {
+        full_tag("serviceTask"): (TaskParser, ConnectorServiceTask),
+        full_tag("endEvent"): (_EndEventParser, EndEvent),
+    }
 
 
 @dataclass(frozen=True)
