@@ -143,3 +143,16 @@ def test_a_call_to_another_diagram_of_the_package_pins_the_version_deployed_with
         ("support_readiness_process", 1),
     ]
     _run_to_end(Launch(engine, "calls_deployed"))
+
+
+def test_a_called_task_id_the_caller_also_uses_is_refused_at_deploy(engine: WorkflowEngine) -> None:
+    clash = fixture("readiness_called").replace(b'"train_agents"', b'"draft_proposal"')
+    clash = clash.replace(b'targetRef="train_agents"', b'targetRef="draft_proposal"')
+    clash = clash.replace(b'sourceRef="train_agents"', b'sourceRef="draft_proposal"')
+    clash = clash.replace(b"<bpmn:flowNodeRef>train_agents<", b"<bpmn:flowNodeRef>draft_proposal<")
+    clash = clash.replace(b'bpmnElement="train_agents"', b'bpmnElement="draft_proposal"')
+    engine.deploy_process(xml=clash, actor=ADMIN)
+    with pytest.raises(DiagramRejectedError) as caught:
+        engine.deploy_process(xml=fixture("calls_deployed"), actor=ADMIN)
+    assert [p.element_id for p in caught.value.problems] == ["draft_proposal"]
+    assert "task ids of a launch must differ" in caught.value.problems[0].message

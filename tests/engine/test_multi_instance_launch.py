@@ -96,3 +96,20 @@ def test_sequential_instances_come_one_at_a_time_in_order(engine: WorkflowEngine
         run.complete("regional_review", {"decision": "approve"})
     assert [t.bpmn_id for t in run.launch.open_tasks] == ["go_live"]
     assert run.launch.gate[0].status is GateItemStatus.PASSED
+
+
+def test_a_cardinality_over_the_bound_is_refused_at_deploy_naming_the_element(engine: WorkflowEngine) -> None:
+    import pytest
+
+    from engine import DiagramRejectedError
+
+    xml = fixture("sequential_review").replace(
+        b"<bpmn:loopCardinality>3</bpmn:loopCardinality>", b"<bpmn:loopCardinality>101</bpmn:loopCardinality>"
+    )
+    before = engine.list_process_versions(actor=ADMIN)
+    with pytest.raises(DiagramRejectedError) as caught:
+        engine.deploy_process(xml=xml, actor=ADMIN, files=form_files())
+    assert [(p.element_id, "from 1 to 100" in p.message) for p in caught.value.problems] == [
+        ("regional_review", True)
+    ]
+    assert engine.list_process_versions(actor=ADMIN) == before
