@@ -252,25 +252,26 @@ def check_gate_graph(
 ) -> list[DiagramProblem]:
     """Every gate problem of a diagram: the markings (one go-live task, gate items marked once, known
     `gate_part_of`), then the paths (go-live is reachable, and not while avoiding any gate item)."""
-    go_live = [t.id for t in tasks.values() if t.go_live]
+    called = {i: m for i, m in graph.called_marks.items() if i not in tasks}  # same-document calls
+    go_live = [t.id for t in tasks.values() if t.go_live] + [i for i, (live, _) in called.items() if live]
     if len(go_live) != 1:
         return [DiagramProblem(process_id, f"expected exactly one go-live task, found {len(go_live)}")]
-    gate_tasks = [t for t in tasks.values() if t.gate_item]
-    problems = _marking_problems(tasks, gate_tasks, process_id=process_id)
+    items = [(t.id, t.gate_item) for t in tasks.values() if t.gate_item]
+    items += [(i, key) for i, (_, key) in called.items() if key]
+    problems = _marking_problems(tasks, [key for _, key in items], process_id=process_id)
     if graph.start is not None:
-        problems += _path_problems(graph, go_live[0], gate_tasks)
+        problems += _path_problems(graph, go_live[0], items)
     return problems
 
 
 def _marking_problems(
-    tasks: Mapping[str, UserTaskModel], gate_tasks: Sequence[UserTaskModel], *, process_id: str | None
+    tasks: Mapping[str, UserTaskModel], keys: Sequence[str], *, process_id: str | None
 ) -> list[DiagramProblem]:
     problems = []
-    if not gate_tasks:
+    if not keys:
         problems.append(
             DiagramProblem(process_id, "no gate items are marked: the go-live step would be ungated")
         )
-    keys = [t.gate_item for t in gate_tasks]
     for key in {k for k in keys if keys.count(k) > 1}:
         problems.append(DiagramProblem(process_id, f"gate item {key!r} is marked on more than one task"))
     for task in tasks.values():
@@ -283,23 +284,21 @@ def _marking_problems(
     return problems
 
 
-def _path_problems(
-    graph: FlowGraph, go_live: str, gate_tasks: Sequence[UserTaskModel]
-) -> list[DiagramProblem]:
+def _path_problems(graph: FlowGraph, go_live: str, items: Sequence[tuple[str, str]]) -> list[DiagramProblem]:
     """Go-live is reachable, never around a gate item, never more than once; a multi-instance gate item
     needs at least one real sign-off (engine.gate_paths reads every construct)."""
     goals = graph.copies(go_live)
     if not reachable(graph, goals):
         return [DiagramProblem(go_live, "the go-live task cannot be reached from the start event")]
     problems = _go_live_once(graph, go_live, goals)
-    for task in gate_tasks:
-        copies = graph.copies(task.id)
+    for task_id, key in items:
+        copies = graph.copies(task_id)
         skips = [r for r in (skip_reason(graph.multi[c]) for c in copies if c in graph.multi) if r]
         if skips:
             problems.append(
                 DiagramProblem(
-                    task.id,
-                    f"gate item {task.gate_item!r} is multi-instance and could complete without a single "
+                    task_id,
+                    f"gate item {key!r} is multi-instance and could complete without a single "
                     f"sign-off: {skips[0]}",
                 )
             )
@@ -307,8 +306,7 @@ def _path_problems(
             problems.append(
                 DiagramProblem(
                     go_live,
-                    f"a path reaches the go-live task without passing gate item "
-                    f"{task.gate_item!r} ({task.id})",
+                    f"a path reaches the go-live task without passing gate item {key!r} ({task_id})",
                 )
             )
     return problems

@@ -93,6 +93,8 @@ class FlowGraph:
     origin: Mapping[str, str] = field(default_factory=dict)  # node id -> element id in its own process
     multi: Mapping[str, MultiInstance] = field(default_factory=dict)
     may_skip: frozenset[str] = frozenset()  # activities that may complete without running (0 instances)
+    # element id -> (go-live?, gate item key) of the marked human tasks of inlined called processes
+    called_marks: Mapping[str, tuple[bool, str | None]] = field(default_factory=dict)
 
     def copies(self, element_id: str) -> set[str]:
         """The nodes that are the element (a called process inlined twice has two copies of each)."""

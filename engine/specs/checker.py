@@ -37,7 +37,10 @@ def check_definitions(
     if listing.problem is not None:
         found.problem(None, listing.problem)
     checked = listing.checked or listing.entries
-    results = {e.id: _check_process(root, e.element, known_forms, found) for e in checked}
+    results = {
+        e.id: _check_process(root, e.element, known_forms, found, called=e.called and e != listing.main)
+        for e in checked
+    }
     warn_ignored(root, found)
     if listing.main is None:
         return None, {}
@@ -45,13 +48,19 @@ def check_definitions(
 
 
 def _check_process(
-    root: etree._Element, process: etree._Element, known_forms: Collection[str] | None, found: Findings
+    root: etree._Element,
+    process: etree._Element,
+    known_forms: Collection[str] | None,
+    found: Findings,
+    *,
+    called: bool = False,
 ) -> dict[str, UserTaskModel]:
     check_process_elements(process, found)
     tasks = user_tasks(process, lane_roles(process, found), known_forms, found)
     connector_tasks(process, found)
     check_flows(process, found)
-    _check_gate(process, tasks, found)
+    if not called:  # a called process's gate markings are its caller's (its graph is inlined there)
+        _check_gate(process, tasks, found)
     check_interchange(root, process, found)
     return tasks
 
@@ -60,7 +69,9 @@ def _check_gate(process: etree._Element, tasks: Mapping[str, UserTaskModel], fou
     """The gate must hold by construction (engine.gate owns the rule; this reads the flow graph).
 
     A process that marks nothing of the gate (no go-live task, gate item or step towards one) is a
-    plain process: no gate rule applies, and it runs to its end."""
-    if not any(t.go_live or t.gate_item or t.gate_part_of for t in tasks.values()):
+    plain process: no gate rule applies, and it runs to its end. The processes it calls from this file
+    count with it (their graphs are inlined)."""
+    graph = flow_graph(process)
+    if not any(t.go_live or t.gate_item or t.gate_part_of for t in tasks.values()) and not graph.called_marks:
         return
-    found.problems.extend(gate.check_gate_graph(flow_graph(process), tasks, process_id=process.get("id")))
+    found.problems.extend(gate.check_gate_graph(graph, tasks, process_id=process.get("id")))

@@ -144,5 +144,7 @@ def _holds_wait(scope: etree._Element) -> bool:
 
 def in_flow_order(process: etree._Element, tasks: Mapping[str, UserTaskModel]) -> list[UserTaskModel]:
     """User tasks in breadth-first order from the start event (a stable, readable gate order), into
-    sub-processes where they stand (engine.specs.graph.flow_order)."""
-    return [tasks[n] for n in flow_order(process) if n in tasks]
+    sub-processes and called processes of the same document where they stand (engine.specs.graph
+    .flow_order); any other (a deployed process's) last, in the order given."""
+    order = [n for n in flow_order(process) if n in tasks]
+    return [tasks[n] for n in order] + [t for n, t in tasks.items() if n not in set(order)]

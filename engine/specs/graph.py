@@ -19,6 +19,7 @@ _EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent", "interm
 _GATEWAYS = frozenset(
     {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
 )
+_HUMAN = frozenset({"userTask", "manualTask", "task"})
 _BODIES = frozenset({"subProcess", "adHocSubProcess", "transaction"})
 _TRIGGERS = {
     "timerEventDefinition": "timer",
@@ -57,13 +58,15 @@ def flow_graph(process: etree._Element, resolve: Resolver | None = None) -> Flow
         origin=build.origin,
         multi=build.multi,
         may_skip=frozenset(n for n, m in build.multi.items() if skip_reason(m)) | build.loops_before,
+        called_marks=build.marks,
     )
 
 
 def flow_order(process: etree._Element) -> list[str]:
     """Every element id of the process in breadth-first order from its start: a body is entered where its
     activity stands, boundary events follow their host, event sub-processes follow their body; whatever
-    no path reaches comes last, in document order. Inlined called processes are not listed."""
+    no path reaches comes last, in document order. A called process's elements stand where it is called
+    (by their own ids, once)."""
     graph = flow_graph(process)
     after: dict[str, list[str]] = {n: list(graph.edges.get(n, ())) for n in graph.kinds}
     for scope in graph.scopes.values():
@@ -83,7 +86,7 @@ def flow_order(process: etree._Element) -> list[str]:
             seen.update(fresh)
             queue += fresh
     order += [n for n in graph.kinds if n not in seen]
-    return [n for n in order if "/" not in n]
+    return list(dict.fromkeys(graph.origin.get(n, n) for n in order))
 
 
 @dataclass
@@ -98,6 +101,7 @@ class _Builder:
     origin: dict[str, str] = field(default_factory=dict)
     multi: dict[str, MultiInstance] = field(default_factory=dict)
     loops_before: set[str] = field(default_factory=set)
+    marks: dict[str, tuple[bool, str | None]] = field(default_factory=dict)
 
     def body(
         self,
@@ -134,6 +138,11 @@ class _Builder:
         self.kinds[node] = name
         self.parent[node] = scope_id
         self.origin[node] = el.get("id") or ""
+        if prefix and name in _HUMAN:
+            props = properties(el)
+            live, item = props.get("go_live", "false").lower() == "true", props.get("gate_item")
+            if live or item:
+                self.marks[el.get("id") or ""] = (live, item)
         trigger, code = _trigger(el)
         if name in _EVENTS or name == "boundaryEvent":
             self.events[node] = (trigger, code)

@@ -282,11 +282,8 @@ def test_gate_check_refuses_a_multi_instance_item_that_needs_no_sign_off(
     assert gate_check(build(False)) == []
 
 
-# A gate item inside a called process is not a gate item of the calling launch's model (engine.specs reads
-# the user tasks of the executable process): at deploy such a diagram has no gate item at all.
-CALLED_ITEM = {"call activity that skips"}
 # A service task's connector is the automation part's to check (a bare one may be refused on its own).
-UNCHECKED_HERE = CALLED_ITEM | {"error from a connector"}
+UNCHECKED_HERE = {"error from a connector"}
 
 
 @pytest.mark.parametrize("name", sorted(set(CONSTRUCTS) - UNCHECKED_HERE))
@@ -305,9 +302,23 @@ def test_deploy_refuses_a_multi_instance_item_that_needs_no_sign_off(
     assert check_diagram(build(False).xml()) == []
 
 
-def test_deploy_refuses_a_gate_item_only_a_called_process_holds() -> None:
-    problems = check_diagram(call_activity(False).xml())
-    assert any("no gate items are marked" in p.message for p in problems), problems
+def test_a_gate_item_of_a_called_process_is_the_launchs_and_go_live_stays_one() -> None:
+    model = load_process(call_activity(False).xml()).model
+    assert [(g.key, g.task_id) for g in model.gate_items] == [("signoff", "signoff")]
+    assert model.go_live_task == "go_live"
+    called = Diagram("readiness")
+    called.chain(
+        "r_start", called.task("signoff", gate="signoff"), called.task("own_go_live", go_live=True), "r_end"
+    )
+    d = Diagram()
+    d.chain(
+        "start",
+        d.task("check", gate="check"),
+        d.call("ready", called),
+        d.task("go_live", go_live=True),
+        "end",
+    )
+    assert [p.message for p in check_diagram(d.xml())] == ["expected exactly one go-live task, found 2"]
 
 
 @pytest.mark.parametrize(
