@@ -144,3 +144,11 @@ def test_lists_of_ids_group_whatever_their_length() -> None:
     )
     assert reason(two) == reason(three)
     assert kind(reason("<schemaObjectDescription> is not supported by Launch Gate")) == "gap"
+
+
+def test_an_apostrophe_is_not_a_quote() -> None:
+    message = "condition rejected: the expression is empty. Expressions use Launch Gate's grammar: 'a == 1'"
+    assert (
+        reason(message)
+        == "condition rejected: the expression is empty. Expressions use Launch Gate's grammar: '…'"
+    )
