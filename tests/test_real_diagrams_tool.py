@@ -67,6 +67,11 @@ def suite(tmp_path: Path) -> Path:
 def test_counts_and_groups(suite: Path) -> None:
     [summary] = summarise([suite])
     assert (summary.total, summary.loaded, summary.warned, summary.refused) == (3, 1, 1, 1)
+    assert summary.slowest[0] > 0 and summary.slowest[1] in {
+        "loads.bpmn",
+        "nested/warns.bpmn",
+        "refused.bpmn",
+    }
     [refusal] = summary.refusals.values()
     assert "script" in refusal.reason
     assert refusal.kind == "deliberate"

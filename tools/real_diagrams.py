@@ -21,6 +21,7 @@ import json
 import re
 import signal
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -149,6 +150,7 @@ class FileResult:
     status: str  # "loaded", "warnings", "refused"
     errors: tuple[Finding, ...] = ()
     warnings: tuple[Finding, ...] = ()
+    seconds: float = 0.0  # how long the check took (wall clock)
 
 
 def _tags_by_id(data: bytes) -> dict[str, str]:
@@ -231,9 +233,11 @@ class SuiteSummary:
     refusals: dict[str, Group] = field(default_factory=dict)
     warnings: dict[str, Group] = field(default_factory=dict)
     deliberate_only: int = 0  # refused files with no gap among their reasons
+    slowest: tuple[float, str] = (0.0, "")
 
     def add(self, result: FileResult) -> None:
         self.total += 1
+        self.slowest = max(self.slowest, (result.seconds, result.path))
         self.deliberate_only += bool(result.errors) and all(kind(f.reason) != "gap" for f in result.errors)
         self.loaded += result.status == "loaded"
         self.warned += result.status == "warnings"
@@ -253,6 +257,8 @@ class SuiteSummary:
             "loaded_with_warnings": self.warned,
             "refused": self.refused,
             "refused_without_a_gap": self.deliberate_only,
+            "slowest_s": round(self.slowest[0], 3),
+            "slowest_file": self.slowest[1],
             "refusals": [vars(g) for g in self.ranked(self.refusals)],
             "warnings": [vars(g) for g in self.ranked(self.warnings)],
         }
@@ -280,7 +286,9 @@ def summarise(roots: Sequence[Path], *, timeout: int = 30) -> list[SuiteSummary]
     for root, suite in zip(roots, suites, strict=True):
         for path in diagrams_under(root):
             shown = path.relative_to(root).as_posix() if path != root else path.name
+            started = time.perf_counter()
             result = check_file(path, timeout=timeout, shown=shown)
+            result = replace(result, seconds=time.perf_counter() - started)
             suite.add(result)
             overall.add(replace(result, path=f"{root.name}/{shown}"))
     return [*suites, overall] if len(suites) > 1 else suites
@@ -302,6 +310,7 @@ def render(suites: Sequence[SuiteSummary], *, top: int) -> list[str]:
         lines.append(
             f"   refused with no gap among its reasons (deliberate, rule, broken): {suite.deliberate_only}"
         )
+        lines.append(f"   slowest check: {suite.slowest[0]:.2f} s ({suite.slowest[1]})")
         for title, groups in (("refusals", suite.refusals), ("warnings", suite.warnings)):
             ranked = suite.ranked(groups)
             lines.append(f"-- {title} by reason (files having it / refused for it alone)")
