@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, ServiceTask
 
-from engine.runtime.data_stores import without_data_stores
+from engine.runtime.data_stores import without_inert_data
 from engine.runtime.events import attach_throw_properties
 from engine.runtime.multi_instance import InstancePlan, apply_plans
 from engine.runtime.subworkflows import CallMapping, apply_call_mappings
@@ -113,8 +113,8 @@ def build_spec(
 def _for_spiff(root: etree._Element, plans: Mapping[str, InstancePlan]) -> etree._Element:
     """The document as SpiffWorkflow's parser takes it: it wants a cardinality or an input reference on
     every multi-instance, and ours may name a collection instead (our class reads the plan, not this);
-    and it has no data stores (engine.runtime.data_stores)."""
-    root = without_data_stores(root)
+    and it has no data stores or data associations (engine.runtime.data_stores)."""
+    root = without_inert_data(root)
     if not any(_bare(loop) for loop in root.iter(_LOOP)):
         return root
     copied = copy.deepcopy(root)

@@ -1,12 +1,14 @@
-"""Data objects and data stores (docs/design.md, "The diagram contract"): accepted, no runtime effect. A
-data store has no implementation in Launch Gate (SpiffWorkflow refuses one without), so the spec is built
-without it; the launch runs as if it were not drawn. Through the engine API with a restart and a state
+"""Data objects and data stores (docs/design.md, "The diagram contract"): accepted, no runtime effect. The
+spec is built without data stores (SpiffWorkflow refuses one without an implementation), data
+associations (SpiffWorkflow would move task data into data objects, and fail when the key is not there)
+and activities' io specifications (it would demand their inputs): the launch runs as if they were not
+drawn. Through the engine API with a restart and a state
 round trip after every step."""
 
 from __future__ import annotations
 
 from engine import LaunchStatus, WorkflowEngine
-from engine.runtime.data_stores import without_data_stores
+from engine.runtime.data_stores import without_inert_data
 from engine.specs import inspect_diagram, load_process
 from engine.xml_safety import parse_xml_document
 from tests.engine.driver import ADMIN, AUDITOR, PM, SUPPORT, assert_state_round_trips, open_task, restart
@@ -26,8 +28,17 @@ DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:userTask id="draft" name="Draft">
       <bpmn:dataOutputAssociation id="draft_to_crm"><bpmn:targetRef>crm_ref</bpmn:targetRef>
       </bpmn:dataOutputAssociation>
+      <bpmn:dataOutputAssociation id="draft_to_notes"><bpmn:targetRef>notes</bpmn:targetRef>
+      </bpmn:dataOutputAssociation>
     </bpmn:userTask>
     <bpmn:userTask id="review" name="Review">
+      <bpmn:ioSpecification id="review_io">
+        <bpmn:dataInput id="review_in" name="notes_needed" />
+        <bpmn:inputSet id="review_inputs"><bpmn:dataInputRefs>review_in</bpmn:dataInputRefs></bpmn:inputSet>
+        <bpmn:outputSet id="review_outputs" />
+      </bpmn:ioSpecification>
+      <bpmn:dataInputAssociation id="notes_to_review"><bpmn:sourceRef>notes</bpmn:sourceRef>
+      </bpmn:dataInputAssociation>
       <bpmn:dataInputAssociation id="crm_to_review"><bpmn:sourceRef>crm_ref</bpmn:sourceRef>
       </bpmn:dataInputAssociation>
     </bpmn:userTask>
@@ -52,10 +63,11 @@ def test_inspect_diagram_accepts_data_stores_and_objects() -> None:
 def test_the_spec_is_built_without_the_data_store_and_the_stored_text_keeps_it() -> None:
     root = parse_xml_document(DIAGRAM)
 
-    stripped = without_data_stores(root)
+    stripped = without_inert_data(root)
 
     assert [el.get("id") for el in stripped.iter("{*}dataStore", "{*}dataStoreReference")] == []
     assert [el.get("id") for el in stripped.iter("{*}dataOutputAssociation", "{*}dataInputAssociation")] == []
+    assert [el.get("id") for el in stripped.iter("{*}ioSpecification")] == []
     assert "notes" in {el.get("id") for el in stripped.iter("{*}dataObjectReference")}
     assert {"crm", "crm_ref"} <= {el.get("id") for el in root.iter()}  # the original is untouched
     assert b"crm_ref" in load_process(DIAGRAM).xml.encode()
