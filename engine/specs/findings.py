@@ -35,7 +35,11 @@ class Findings:
             self.problems.append(found)
 
     def note_ignored(self, namespace: str, element: etree._Element) -> None:
-        self.ignored.setdefault(namespace, nearest_id(element))
+        """Note a vendor namespace, named by the BPMN element that uses it (a vendor element's own `id`,
+        like camunda:formField's, is not one of the diagram's)."""
+        parent = element.getparent()
+        vendor = etree.QName(element).namespace == namespace
+        self.ignored.setdefault(namespace, nearest_id(parent if vendor and parent is not None else element))
 
     @property
     def errors(self) -> list[DiagramProblem]:

@@ -296,7 +296,7 @@ def test_inspect_diagram_warns_once_per_vendor_namespace_and_accepts() -> None:
             '<bpmn:userTask id="inside" name="Inside" camunda:formKey="embedded:app:form.html" '
             'activiti:assignee="x" flowable:candidateGroups="y"><bpmn:extensionElements>'
             '<camunda:formData><camunda:formField id="field_a" type="string" /></camunda:formData>'
-            '<zeebe:taskDefinition type="t" /><signavio:signavioMetaData metaKey="k" />'
+            '<zeebe:taskDefinition id="zeebe_own_id" type="t" /><signavio:signavioMetaData metaKey="k" />'
             "<bizagi:BizagiExtensions /></bpmn:extensionElements></bpmn:userTask>",
         )
         .replace(
@@ -311,6 +311,8 @@ def test_inspect_diagram_warns_once_per_vendor_namespace_and_accepts() -> None:
     assert not found.errors, found.errors
     warned = [p.message for p in found.problems if "are ignored" in p.message]
     assert sorted(warned) == sorted(f"extensions of namespace {u!r} are ignored" for u in VENDORS.values())
+    named = {p.message: p.element_id for p in found.problems if "are ignored" in p.message}
+    assert named[f"extensions of namespace {VENDORS['zeebe']!r} are ignored"] == "inside"
 
 
 def test_inspect_diagram_warns_when_spiff_extension_means_nothing_here() -> None:
