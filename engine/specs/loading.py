@@ -4,7 +4,7 @@ validated process with its SpiffWorkflow spec (`load_process`), cached by conten
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -20,7 +20,7 @@ from engine.specs.connector_tasks import connector_tasks
 from engine.specs.findings import Findings
 from engine.specs.flows import in_flow_order
 from engine.specs.multi_instance import multi_instance_plans
-from engine.specs.structure import Structure, resolve_structure
+from engine.specs.structure import Structure, document_processes, resolve_structure
 from engine.xml_safety import clean_label, document_text, parse_xml_document
 
 # Called processes from outside the diagram: process id -> the diagram (bytes) that defines it.
@@ -77,7 +77,7 @@ def inspect_diagram(
     except DiagramRejectedError as exc:
         return DiagramCheck(problems=exc.problems, form_files={})
     found = Findings()
-    process, tasks = check_definitions(root, known_forms, found)
+    process, tasks = check_definitions(root, known_forms, found, resolve=_resolver(called_roots))
     if process is not None:
         structure = _structure(root, process, tasks, called_roots, found)
     problems = list(found.problems)
@@ -110,7 +110,7 @@ def _load(data: bytes, known_forms: Collection[str] | None, called: Called) -> L
     root = parse_xml_document(data)
     called_roots = _called_roots(called)
     found = Findings()
-    process, own_tasks = check_definitions(root, known_forms, found)
+    process, own_tasks = check_definitions(root, known_forms, found, resolve=_resolver(called_roots))
     if found.errors or process is None:
         raise DiagramRejectedError(found.errors)
     structure = _structure(root, process, own_tasks, called_roots, found)
@@ -130,6 +130,13 @@ def _load(data: bytes, known_forms: Collection[str] | None, called: Called) -> L
     )
     outside = tuple(sorted(i for i in structure.called_ids if i in called))
     return LoadedProcess(model=model, xml=document_text(data), spiff_spec=spec, calls_outside=outside)
+
+
+def _resolver(called_roots: Mapping[str, etree._Element]) -> Callable[[str], etree._Element | None]:
+    """The gate check's view of deployed processes: a called process id -> its element."""
+    return lambda process_id: (
+        document_processes(called_roots[process_id]).get(process_id) if process_id in called_roots else None
+    )
 
 
 def _called_roots(called: Called | None) -> dict[str, etree._Element]:

@@ -332,3 +332,28 @@ def test_a_gate_item_inside_a_sub_process_is_a_gate_item_of_the_loaded_model(
     model = load_process(build(False).xml()).model
     assert [(g.key, g.task_id) for g in model.gate_items] == [("signoff", "signoff")]
     assert model.go_live_task == "go_live"
+
+
+def test_a_deployed_called_process_counts_in_the_callers_gate_check() -> None:
+    """A process of another file (deployed, or of the same package) is inlined too: its go-live beside
+    the caller's is a second one; a plain caller is checked with the called process's gate."""
+    called = Diagram("readiness")
+    called.chain(
+        "r_start", called.task("signoff", gate="signoff"), called.task("go_live", go_live=True), "r_end"
+    )
+    deployed = {"readiness": called.xml()}
+    assert check_diagram(called.xml()) == []
+    gated = Diagram("main")
+    gated.chain("start", gated.task("check", gate="check"), gated.call("ready", "readiness"))
+    gated.chain("ready", gated.task("main_go_live", go_live=True), "end")
+    plain = Diagram("main")
+    plain.chain("start", plain.task("prepare"), plain.call("ready", "readiness"), "end")
+    plain.boundary("late", "ready", "timer")
+    plain.chain("late", plain.end("gave_up"))
+
+    assert [p.message for p in check_diagram(gated.xml(), called=deployed)] == [
+        "expected exactly one go-live task, found 2"
+    ]
+    assert check_diagram(plain.xml(), called=deployed) == []
+    model = load_process(plain.xml(), called=deployed).model
+    assert ([g.key for g in model.gate_items], model.go_live_task) == (["signoff"], "go_live")
