@@ -689,8 +689,7 @@ def call_activity_other_diagram() -> Entry:
                 ],
             )
         ],
-        needs=["support_readiness"],
-        warnings=["get_support_ready"],
+        deployed_first=["support_readiness"],
     )
 
 
@@ -1808,7 +1807,6 @@ def real_launch_gated() -> Entry:
             )
         ],
         needs=["support_readiness"],
-        warnings=["support_ready"],
     )
 
 

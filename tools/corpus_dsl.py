@@ -208,6 +208,7 @@ class Entry:
     process: str = ""
     needs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # the elements deploy warns about
+    deployed_first: list[str] = field(default_factory=list)  # corpus diagrams deployed before, alone
 
     def script(self) -> dict[str, Any]:
         return {
@@ -215,6 +216,7 @@ class Entry:
             "covers": self.covers,
             "process": self.process or self.diagram.pools[0].process_id,
             "needs": self.needs,
+            "deployed_first": self.deployed_first,
             "warnings": sorted(self.warnings),
             "runs": [r.as_json() for r in self.runs],
         }
