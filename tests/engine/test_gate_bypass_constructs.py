@@ -166,6 +166,45 @@ def error_from_a_connector(bypass: bool) -> Diagram:
     return d
 
 
+def signal_boundary(bypass: bool) -> Diagram:
+    """A signal from outside (another launch) can arrive while the sign-off is open."""
+    d = Diagram()
+    signoff, go_live = _gated(d)
+    d.chain("start", signoff, go_live, "end")
+    d.boundary("freeze", signoff, "signal", code="freeze", interrupting=False)
+    d.chain("freeze", d.task("note_freeze"), go_live if bypass else d.end("frozen"))
+    return d
+
+
+def escalation_in_sub_process(bypass: bool) -> Diagram:
+    """An escalation thrown inside a sub-process fires a non-interrupting boundary on it: its path runs
+    beside the still open sub-process."""
+    d = Diagram()
+    signoff, go_live = _gated(d)
+    review = d.sub("review")
+    d.nodes[signoff].body = review
+    d.chain("start", review, go_live, "end")
+    shout = d.event("shout", "intermediateThrowEvent", "escalation", code="late", inside=review)
+    d.chain(
+        "review_start", d.task("triage", inside=review), *([shout, signoff] if bypass else [signoff, shout])
+    )
+    d.chain(shout if not bypass else signoff, d.end("review_end", inside=review))
+    d.boundary("escalated", review, "escalation", code="late", interrupting=False)
+    d.chain("escalated", d.task("manager_look"), go_live if bypass else d.end("looked"))
+    return d
+
+
+def manual_gate_item(bypass: bool) -> Diagram:
+    """A manual task (a person's done step) may be the gate item; a path around it is a bypass."""
+    d = Diagram()
+    d.task("signoff", kind="manualTask", role="support_lead", gate="signoff")
+    go_live = d.task("go_live", go_live=True)
+    d.chain("start", d.task("route"), d.gateway("which"))
+    d.choice("which", "signoff", *([go_live] if bypass else []), on="route")
+    d.chain("signoff", d.gateway("merge"), go_live, "end")
+    return d
+
+
 def multi_instance_zero(bypass: bool) -> Diagram:
     """A multi-instance sign-off whose completion condition holds before anyone signed."""
     d = Diagram()
@@ -254,6 +293,9 @@ CONSTRUCTS: dict[str, Callable[[bool], Diagram]] = {
     "error end inside a sub-process": error_end_in_sub_process,
     "error end before the item": error_caught_outside_the_path,
     "error from a connector": error_from_a_connector,
+    "signal boundary": signal_boundary,
+    "escalation in a sub-process": escalation_in_sub_process,
+    "manual task as the gate item": manual_gate_item,
     "call activity that skips": call_activity,
     "call activity beside the item": call_activity_around,
     "interrupting event sub-process": interrupting_event_sub_process,
