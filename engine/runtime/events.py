@@ -266,11 +266,23 @@ def deliver(workflow: Any, kind: str, name: str, payload: dict[str, Any] | None)
     event = BpmnEvent(definition, payload=data)
     before = set(workflow.subprocesses)
     caught = int(workflow.event_manager.catch(event, internal=False))
+    interrupt_new(workflow, before)
+    return caught
+
+
+def interrupt_new(workflow: Any, before: set[Any]) -> bool:
+    """Event sub-processes started since `before` (the sub-workflow ids then) by a message or signal
+    start that interrupts: cancel the rest of the process for each. True when one did."""
+    found = False
     for sub_id in [s for s in workflow.subprocesses if s not in before]:
         starts = getattr(workflow.subprocesses[sub_id].spec, "bpmn_start_events", ())
-        if any(getattr(s, "interrupting_start", False) and s.event_definition == definition for s in starts):
+        if any(
+            getattr(s, "interrupting_start", False) and _kind(s.event_definition) in (MESSAGE, SIGNAL)
+            for s in starts
+        ):
             _interrupt(workflow, workflow.get_task_from_id(sub_id))
-    return caught
+            found = True
+    return found
 
 
 def _interrupt(workflow: Any, started: Any) -> None:

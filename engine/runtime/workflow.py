@@ -255,8 +255,11 @@ class RunningWorkflow:
 
     def _advance(self) -> None:
         steps = budget.StepBudget(self.launch_id)
+        before = set(self._wf.subprocesses)
         try:
             self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
+            if events.interrupt_new(self._wf, before):  # a throw of this launch started one
+                self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
         except ExpressionEvaluationError as exc:
             raise self._stuck(f"a gateway condition could not be evaluated: {exc.message}") from exc
         except WorkflowStuckError:

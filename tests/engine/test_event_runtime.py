@@ -357,3 +357,26 @@ def test_a_timer_start_of_an_event_sub_process_fires_by_the_clock() -> None:
     assert run.wf.next_timer_at() == T0 + timedelta(hours=1)
     assert run.tick(timedelta(hours=1)) == ["remind_start"]
     assert run.ready() == ["nudge", "work"]
+
+
+def test_a_signal_thrown_inside_the_launch_starts_an_interrupting_event_sub_process() -> None:
+    run = Run(
+        '<bpmn:startEvent id="start"/><bpmn:parallelGateway id="split"/>'
+        + user_task("announce")
+        + f'<bpmn:intermediateThrowEvent id="throw_freeze">{SIGNAL}</bpmn:intermediateThrowEvent>'
+        + user_task("work")
+        + '<bpmn:endEvent id="end_a"/><bpmn:endEvent id="end_b"/>'
+        + chain("start", "split", "announce", "throw_freeze", "end_a")
+        + chain("split", "work", "end_b", prefix="b")
+        + '<bpmn:subProcess id="on_freeze" triggeredByEvent="true">'
+        + f'<bpmn:startEvent id="freeze_start">{SIGNAL}</bpmn:startEvent>'
+        + user_task("frozen")
+        + '<bpmn:endEvent id="frozen_end"/>'
+        + chain("freeze_start", "frozen", "frozen_end", prefix="e")
+        + "</bpmn:subProcess>"
+    )
+    assert run.ready() == ["announce", "work"]
+    run.complete("announce")
+    assert run.ready() == ["frozen"]  # `work` was interrupted
+    run.complete("frozen")
+    assert run.wf.is_finished()
