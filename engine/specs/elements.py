@@ -67,6 +67,9 @@ _NESTED_ALLOWED = (
         "dataOutputRefs",
         "optionalInputRefs",
         "optionalOutputRefs",
+        "inputSetRefs",
+        "outputSetRefs",
+        "categoryValueRef",
         "whileExecutingInputRefs",
         "whileExecutingOutputRefs",
         "dataState",
@@ -123,6 +126,21 @@ REFUSED = {
     "transformation": f"data transformations are not allowed: {_NO_CODE}",
     "assignment": f"data assignments are not allowed: {_NO_CODE}",
 }
+_BY_LANE = "Launch Gate assigns tasks by lane role"
+# Declarations without meaning for Launch Gate: accepted and ignored, with a warning naming them.
+TOP_LEVEL_IGNORED = {
+    "import": "nothing is loaded from outside the package",
+    "extension": "extension declarations have no effect here",
+    "relationship": "relationships have no runtime meaning",
+    "interface": "services are Launch Gate's built-in connectors",
+    "resource": _BY_LANE,
+}
+NESTED_IGNORED = {
+    "potentialOwner": _BY_LANE,
+    "humanPerformer": _BY_LANE,
+    "performer": _BY_LANE,
+    "resourceRole": _BY_LANE,
+}
 FORM_FILE_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
 _KNOWN_PROPERTIES = {
     "role",
@@ -169,14 +187,23 @@ def check_top_level(root: etree._Element, found: Findings) -> None:
         if namespace(child.tag) == BPMNDI_NS or is_active_namespace(namespace(child.tag)):
             continue  # diagram interchange and active content: check_markup's business
         name = local_name(child.tag)
-        if namespace(child.tag) != BPMN_NS or name not in _TOP_LEVEL_ALLOWED:
+        if namespace(child.tag) == BPMN_NS and name in TOP_LEVEL_IGNORED:
+            found.warning(child.get("id"), f"<{name}> is ignored: {TOP_LEVEL_IGNORED[name]}")
+        elif namespace(child.tag) != BPMN_NS or name not in _TOP_LEVEL_ALLOWED:
             found.problem(child.get("id"), REFUSED.get(name) or f"<{name}> is not supported at the top level")
         if name == "collaboration":
-            for part in child:
-                if isinstance(part.tag, str) and local_name(part.tag) not in _COLLABORATION_CHILDREN:
-                    found.problem(
-                        part.get("id"), f"<{local_name(part.tag)}> is not supported in a collaboration"
-                    )
+            _check_collaboration(child, found)
+
+
+def _check_collaboration(collaboration: etree._Element, found: Findings) -> None:
+    for part in collaboration:
+        if not isinstance(part.tag, str):
+            continue
+        name = local_name(part.tag)
+        if name in TOP_LEVEL_IGNORED:
+            found.warning(part.get("id"), f"<{name}> is ignored: {TOP_LEVEL_IGNORED[name]}")
+        elif name not in _COLLABORATION_CHILDREN:
+            found.problem(part.get("id"), f"<{name}> is not supported in a collaboration")
 
 
 def check_process_elements(scope: etree._Element, found: Findings) -> None:
@@ -190,6 +217,9 @@ def check_process_elements(scope: etree._Element, found: Findings) -> None:
         if own and namespace(child.tag) == BPMN_NS and name not in _PROCESS_CHILDREN:
             if _check_nested(child, found):  # the sub-process's own incoming, outgoing, loop, …
                 _walk_nested(child, found)
+            continue
+        if namespace(child.tag) == BPMN_NS and name in NESTED_IGNORED:
+            found.warning(child.get("id") or scope.get("id"), f"<{name}> is ignored: {NESTED_IGNORED[name]}")
             continue
         if namespace(child.tag) != BPMN_NS or name not in _PROCESS_CHILDREN:
             if not is_active_namespace(namespace(child.tag)):
@@ -231,6 +261,9 @@ def _check_nested(nested: etree._Element, found: Findings) -> bool:
     if parent is not None and local_name(parent.tag) == "extensionElements" and ns not in {BPMN_NS, SPIFF_NS}:
         if not is_active_namespace(ns):  # an active one was refused by check_markup already
             found.note_ignored(ns, nested)
+        return False
+    if ns == BPMN_NS and name in NESTED_IGNORED:
+        found.warning(nearest_id(nested), f"<{name}> is ignored: {NESTED_IGNORED[name]}")
         return False
     if ns == BPMN_NS and name in _NESTED_ALLOWED:
         if name in _EXPRESSIONS:

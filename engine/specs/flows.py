@@ -13,7 +13,7 @@ from lxml import etree
 from engine.bounds import WAIT_STATES, cycles_without_wait_state
 from engine.model import UserTaskModel
 from engine.specs.bpmn_xml import NS, local_name, sequence_edges
-from engine.specs.elements import FLOW_NODES
+from engine.specs.elements import FLOW_NODES, GATEWAYS
 from engine.specs.event_defs import is_event_subprocess
 from engine.specs.findings import Findings, checked_expression
 from engine.specs.graph import flow_order
@@ -33,6 +33,12 @@ def check_flows(scope: etree._Element, found: Findings) -> None:
             _check_gateway_flows(node_id, node, flows, found)
         if not flows and node_id not in outgoing and _needs_outgoing(node):
             found.problem(node_id, "element has no outgoing flow")
+        if kind not in GATEWAYS and kind != "startEvent" and len(flows) > 1:
+            found.problem(
+                node_id,
+                f"<{kind}> has {len(flows)} outgoing flows (an implicit split), which SpiffWorkflow does not "
+                "run: draw a parallel or an exclusive gateway after it",
+            )
     _check_cycles(scope, nodes, found)
     starts = [n for n in nodes.values() if local_name(n.tag) == "startEvent"]
     if len(starts) != 1:

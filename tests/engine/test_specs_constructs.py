@@ -339,3 +339,50 @@ def test_check_diagram_says_which_grammar_is_accepted_with_an_example_when_condi
     assert problem.element_id == "f_incl_sub"
     assert problem.message.startswith("condition rejected: ")
     assert "safe grammar" in problem.message and "proposal_review.decision == 'approve'" in problem.message
+
+
+# ---------------------------------------------------------------------------------------- tolerated, refused
+
+
+def test_inspect_diagram_ignores_declarations_and_resource_assignments_with_a_warning() -> None:
+    data = (
+        EVERYTHING.decode()
+        .replace(
+            '<bpmn:message id="msg_ready"',
+            '<bpmn:import importType="http://www.w3.org/2001/XMLSchema" location="x.xsd" namespace="urn:x" />'
+            '<bpmn:resource id="res" name="Support" /><bpmn:interface id="iface" name="Hooks" />'
+            '<bpmn:message id="msg_ready"',
+        )
+        .replace(
+            '<bpmn:userTask id="inside" name="Inside" />',
+            '<bpmn:userTask id="inside" name="Inside"><bpmn:potentialOwner id="owner">'
+            "<bpmn:resourceRef>res</bpmn:resourceRef></bpmn:potentialOwner></bpmn:userTask>",
+        )
+    ).encode()
+
+    found = inspect_diagram(data)
+
+    assert not found.errors, found.errors
+    ignored = {
+        (p.element_id, p.message.split(":")[0]) for p in found.problems if " is ignored: " in p.message
+    }
+    assert ignored == {
+        (None, "<import> is ignored"),
+        ("res", "<resource> is ignored"),
+        ("iface", "<interface> is ignored"),
+        ("owner", "<potentialOwner> is ignored"),
+    }
+
+
+def test_check_diagram_names_the_task_when_it_splits_without_a_gateway() -> None:
+    data = EVERYTHING.replace(
+        b'<bpmn:sequenceFlow id="f_manual_plain" sourceRef="manual" targetRef="plain" />',
+        b'<bpmn:sequenceFlow id="f_manual_plain" sourceRef="manual" targetRef="plain" />'
+        b'<bpmn:sequenceFlow id="f_manual_send" sourceRef="manual" targetRef="send" />',
+    )
+    assert data != EVERYTHING
+
+    [problem] = _errors(data)
+
+    assert problem.element_id == "manual"
+    assert "2 outgoing flows (an implicit split)" in problem.message and "gateway" in problem.message
