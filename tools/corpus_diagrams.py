@@ -1998,25 +1998,6 @@ def real_launch_regional() -> Entry:
 
 @entry
 def real_launch_cancellation() -> Entry:
-    cancelled = start(1, 2, message_def("launch_cancelled"), id_="launch_cancelled", name="Launch Cancelled")
-    inner = [
-        cancelled,
-        user("record_cancellation", "Record Cancellation", 2, 2),
-        end(3, 2, "<bpmn:terminateEventDefinition />", id_="cancelled_end", name="Cancelled"),
-    ]
-    for part in inner:
-        part.lane = "lane_pm"
-    on_cancel = sub(
-        "on_cancellation",
-        "On Cancellation",
-        1,
-        2,
-        (3, 1),
-        inner,
-        chain("launch_cancelled", "record_cancellation", "cancelled_end"),
-        triggeredByEvent="true",
-    )
-    on_cancel.lane = "lane_pm"
     nodes = [
         start(),
         user("draft_proposal", "Draft Proposal", 1, 0, document="proposal", gate_part_of="proposal_signoff"),
@@ -2031,17 +2012,20 @@ def real_launch_cancellation() -> Entry:
             gate_item_title="Proposal sign-off",
             gate_pass_when="proposal_review.decision == 'approve'",
         ),
+        boundary("launch_cancelled", "Launch Cancelled", "review_proposal", message_def("launch_cancelled")),
+        user("record_cancellation", "Record Cancellation", 3, 2),
+        end(4, 2, "<bpmn:terminateEventDefinition />", id_="cancelled", name="Cancelled"),
         gateway("exclusive", "proposal_approved", "Approved?", 3, 1),
         user("go_live", "Go Live", 4, 0, go_live="true"),
         end(5),
         end(4, 1, "<bpmn:terminateEventDefinition />", id_="rejected", name="Rejected"),
-        on_cancel,
     ]
     flows = [
         *chain("start", "draft_proposal", "review_proposal", "proposal_approved"),
         Flow("proposal_approved", "go_live", "Approved", default=True),
         Flow("proposal_approved", "rejected", "Rejected", "proposal_review.decision == 'request_changes'"),
         Flow("go_live", "end"),
+        *chain("launch_cancelled", "record_cancellation", "cancelled"),
     ]
     lanes = [
         Lane("lane_pm", "Product Manager", "pm", (0, 1)),
@@ -2056,8 +2040,8 @@ def real_launch_cancellation() -> Entry:
             lanes,
             [message("launch_cancelled")],
         ),
-        "A gated launch that can be cancelled: a launch_cancelled message (event sub-process) or a rejected proposal ends it by terminate.",
-        ["terminate end event", "event sub-process (message start)", "go-live"],
+        "A gated launch that can be cancelled: a launch_cancelled message during the review, or a rejected proposal, ends it by a terminate end event (never live).",
+        ["terminate end event", "boundary message (interrupting)", "go-live"],
         [
             Run(
                 "goes_live",
