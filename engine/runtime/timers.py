@@ -138,6 +138,8 @@ def timer_problem(kind: str, expression: str) -> str | None:
     timeCycle. An ISO 8601 value, bare or quoted: a duration like PT2H or 'P3D', a date-time with its UTC
     offset like 2030-06-01T09:00:00+00:00, a cycle like R3/PT1H or R3/2030-06-01T09:00:00+00:00/P1W."""
     example = _EXAMPLES.get(kind, "PT2H")
+    if not expression.strip():
+        return f"the timer's {kind} is empty: write an ISO 8601 value, like {example}"
     value = _timer_value(expression)
     if value is None:
         return f"timer expression {expression!r} is not supported: write an ISO 8601 value, like {example}"

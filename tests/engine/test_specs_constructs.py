@@ -386,3 +386,15 @@ def test_check_diagram_names_the_task_when_it_splits_without_a_gateway() -> None
 
     assert problem.element_id == "manual"
     assert "2 outgoing flows (an implicit split)" in problem.message and "gateway" in problem.message
+
+
+@pytest.mark.parametrize("kind", ["timeDuration", "timeDate", "timeCycle"])
+def test_check_diagram_says_the_timer_is_empty_when_it_has_no_value(kind: str) -> None:
+    data = EVERYTHING.replace(
+        b"<bpmn:timeDuration>'P2D'</bpmn:timeDuration>", f"<bpmn:{kind}>  </bpmn:{kind}>".encode()
+    )
+
+    [problem] = _errors(data)
+
+    assert problem.element_id == "sub_late"
+    assert problem.message.startswith(f"the timer's {kind} is empty: write an ISO 8601 value, like ")
