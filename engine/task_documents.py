@@ -54,16 +54,29 @@ def document_views(
         if not isinstance(value, Mapping) or not value:
             continue  # not written on this launch's path (yet)
         form = forms.form_for(source.task.id)
-        views.append(
-            DocumentView(
-                name=source.task.document,
-                task_id=source.task.id,
-                title=source.task.title,
-                author=source.author,
-                form=FormView(
-                    title=form.title, json_schema=form.json_schema(), ui_schema=dict(form.ui_schema)
-                ),
-                data=dict(value),
+        schema = form.json_schema()
+        shown = FormView(title=form.title, json_schema=schema, ui_schema=dict(form.ui_schema))
+        for title, document in _per_instance(source.task.title, value, schema):
+            views.append(
+                DocumentView(
+                    name=source.task.document,
+                    task_id=source.task.id,
+                    title=title,
+                    author=source.author,
+                    form=shown,
+                    data=dict(document),
+                )
             )
-        )
     return tuple(views)
+
+
+def _per_instance(
+    title: str, value: Mapping[str, Any], schema: Mapping[str, Any]
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """A multi-instance task leaves its document by instance label ({"EMEA": {...}, "APAC": {...}}): one
+    view per instance, titled with its label. A form never has such keys (it refuses unknown fields), so
+    a document whose keys are no fields of its form and whose values are documents is one of those."""
+    fields = schema.get("properties") or {}
+    if all(k not in fields and isinstance(v, Mapping) for k, v in value.items()):
+        return [(f"{title} — {label}", doc) for label, doc in value.items() if doc]
+    return [(title, value)]

@@ -206,8 +206,10 @@ class LaunchMultiInstance(ParallelMultiInstanceTask):  # type: ignore[misc]
             return True
         try:
             return evaluate_condition(self.plan.passes, child.data)
-        except ExpressionEvaluationError:
-            return False
+        except ExpressionEvaluationError as exc:  # fail loudly: never count a broken rule as a "no"
+            raise EngineError(
+                f"the gate rule of {self.plan.bpmn_id} could not be evaluated: {exc.message}"
+            ) from exc
 
     def children_complete(self, my_task: Any) -> bool:
         state = my_task.internal_data.get(_STATE, {})

@@ -27,7 +27,7 @@ from engine.clock import Clock
 from engine.errors import EngineError, ExpressionEvaluationError, WorkflowStuckError
 from engine.runtime import budget, events
 from engine.runtime.events import EventLog, WaitingEvent
-from engine.runtime.multi_instance import InstanceProgress, progress_of
+from engine.runtime.multi_instance import InstanceProgress, LaunchMultiInstance, progress_of
 from engine.runtime.script_engine import SCRIPT_ENGINE, SafeScriptEngine
 from engine.runtime.spec import SpecBundle
 from engine.runtime.subworkflows import all_tasks, drop_subprocess, workflows
@@ -295,6 +295,7 @@ class RunningWorkflow:
         task completed) takes that sub-process with it."""
         tasks = workflow.tasks
         root = workflow.task_tree
+        self._drop_finished_instances(workflow)
         for task in list(tasks.values()):
             if task is root or task.state != TaskState.COMPLETED or len(task._children) != 1:
                 continue
@@ -310,6 +311,36 @@ class RunningWorkflow:
             drop_subprocess(self._wf, task.id)
             if workflow.last_task is task:
                 workflow.last_task = child
+
+    def _drop_finished_instances(self, workflow: Any) -> None:
+        """Once a new round of a multi-instance runs, the completed earlier round forgets its finished
+        instances (their documents are merged into its data, their counts into its bookkeeping), so it has
+        one child and compacts like any task: a rework loop over a regional review stays shallow at round
+        1000, while the last round's instances stay readable (`instance_progress`)."""
+        tasks = workflow.tasks
+        running = {
+            t.task_spec.name
+            for t in tasks.values()
+            if isinstance(t.task_spec, LaunchMultiInstance)
+            and t.has_state(TaskState.STARTED | TaskState.READY | TaskState.WAITING)
+        }
+        for task in list(tasks.values()):
+            if task.state != TaskState.COMPLETED or task.task_spec.name not in running:
+                continue
+            for child_id in list(task._children):
+                child = tasks.get(child_id)
+                if (
+                    child is None
+                    or child.task_spec.name != task.task_spec.task_spec
+                    or not child.has_state(TaskState.FINISHED_MASK)
+                    or child._children
+                ):
+                    continue
+                task._children.remove(child_id)
+                del tasks[child_id]
+                drop_subprocess(self._wf, child_id)
+                if workflow.last_task is child:
+                    workflow.last_task = task
 
     def _check_progress(self) -> None:
         if self.depth() > budget.MAX_TREE_DEPTH:

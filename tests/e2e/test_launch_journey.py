@@ -66,6 +66,8 @@ def test_launch_goes_live_when_every_gate_item_is_passed_in_the_browser(
     expect(page.locator("[name=channels-0]")).to_have_value("web")
     expect(page.locator("#problem")).to_have_value("Small businesses forget to chase unpaid invoices.")
     page.fill("[name=channels-1]", "e-mail")
+    regions = page.get_by_role("group", name="Regions needing a support sign-off")
+    regions.get_by_role("checkbox", name="EMEA").check()  # one support review per region listed
     page.fill("#planned_launch_date", "2031-06-15")
     page.fill("#estimated_contacts_per_week", "40")
     page.fill("[name=expected_question_types-0]", "How do I turn reminders off?")

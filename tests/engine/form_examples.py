@@ -19,6 +19,7 @@ _PROPOSAL: dict[str, object] = {
     "target_users": "Small businesses on the Pro plan.",
     "scope": "E-mail reminders only; no SMS.",
     "channels": ["web", "e-mail"],
+    "support_regions": ["EMEA"],
     "planned_launch_date": "2030-06-01",
     "estimated_contacts_per_week": 40,
     "expected_question_types": ["How do I turn reminders off?"],

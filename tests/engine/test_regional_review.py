@@ -1,11 +1,13 @@
-"""The launch gate's proposal review per region (tests/fixtures/bpmn/launch_gate_regional.bpmn, the next
-version of the shipped launch gate): the PM lists the regions that need a support sign-off
-(`proposal.support_regions`), `review_proposal` runs one instance per region, and its completion condition
-comes from the diagram (`approved == total or rejected > 0`: every region approves, or the first request
-for changes ends the round). The gate item `proposal_signoff` passes only when the multi-instance finishes
-with its condition met by approvals; `instances.review_proposal.passed == False` sends the proposal back
-for revision (any request for changes → revise). Every step is followed by a restart and a state round
-trip. A launch started on the earlier version keeps its single review after this one is deployed."""
+"""The launch gate's proposal review per region (bpmn/launch_gate.bpmn from version 3 on): the PM lists
+the regions that need a support sign-off (`proposal.support_regions`, "Regions needing a support
+sign-off" in the proposal form), `review_proposal` runs one instance per region, and its completion
+condition comes from the diagram (`approved == total or rejected > 0`: every region approves, or the
+first request for changes ends the round). The gate item `proposal_signoff` passes only when the
+multi-instance finishes with its condition met by approvals; `instances.review_proposal.passed == False`
+sends the proposal back for revision (any request for changes → revise). Every step is followed by a
+restart and a state round trip. A launch started on the earlier version
+(tests/fixtures/bpmn/launch_gate_v2.bpmn, with forms without the regions) keeps its single review after
+this one is deployed."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from engine import GateItemStatus, LaunchStatus, LaunchView, TaskView, WorkflowEngine
+from engine import Database, FixedClock, GateItemStatus, LaunchStatus, LaunchView, TaskView, WorkflowEngine
+from tests.conftest import BPMN_DIR
 from tests.engine.driver import (
     ADMIN,
     AUDITOR,
@@ -30,35 +33,32 @@ from tests.engine.driver import (
     start,
 )
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "launch_gate_regional.bpmn"
+SHIPPED = BPMN_DIR / "launch_gate.bpmn"
+V2 = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "launch_gate_v2.bpmn"
 REGIONS = ["EMEA", "APAC", "AMER"]
-REGIONS_FIELD = {
-    "type": "array",
-    "title": "Regions needing a support sign-off",
-    "description": "One support review per region; 1-10.",
-    "items": {"type": "string", "enum": ["EMEA", "APAC", "AMER", "LATAM"]},
-    "minItems": 1,
-    "maxItems": 10,
-}
 AFTER_REVIEW = ("draft_report_template", "open_beta")
+FIELD = "support_regions"
 
 
-def regional_files() -> dict[str, bytes]:
-    """The shipped forms, the proposal (draft and revision) with the list of regions."""
+def v2_files() -> dict[str, bytes]:
+    """The forms version 2 shipped with: the proposal without the list of regions."""
     files = shipped_form_files()
-    for name in ("draft_proposal-schema.json", "revise_proposal-schema.json"):
-        schema = json.loads(files[name])
-        schema["properties"]["support_regions"] = REGIONS_FIELD
-        schema["required"] = [*schema["required"], "support_regions"]
-        files[name] = json.dumps(schema).encode()
+    for name in ("draft_proposal", "revise_proposal"):
+        schema = json.loads(files[f"{name}-schema.json"])
+        del schema["properties"][FIELD]
+        schema["x-rules"] = [r for r in schema["x-rules"] if r.get("for_each") != FIELD]
+        files[f"{name}-schema.json"] = json.dumps(schema).encode()
+        ui = json.loads(files[f"{name}-uischema.json"])
+        ui["ui:order"].remove(FIELD)
+        del ui[FIELD]
+        files[f"{name}-uischema.json"] = json.dumps(ui).encode()
     return files
 
 
-def deploy_regional(engine: WorkflowEngine, condition: str | None = None) -> int:
-    xml = FIXTURE.read_bytes()
-    if condition is not None:
-        xml = xml.replace(b"approved == total or rejected &gt; 0", condition.encode())
-    return engine.deploy_process(xml=xml, actor=ADMIN, files=regional_files()).version
+def deploy_condition(engine: WorkflowEngine, condition: str) -> int:
+    """The shipped diagram with another completion condition, as the next version."""
+    xml = SHIPPED.read_bytes().replace(b"approved == total or rejected &gt; 0", condition.encode())
+    return engine.deploy_process(xml=xml, actor=ADMIN, files=shipped_form_files()).version
 
 
 def review(decision: str = "approve", **changes: Any) -> dict[str, Any]:
@@ -120,9 +120,8 @@ class Regional:
 
 
 def test_the_pm_lists_three_regions_and_each_gets_its_own_review(engine: WorkflowEngine) -> None:
-    assert deploy_regional(engine) == 2
     run = Regional(engine, REGIONS)
-    assert (run.launch.process_id, run.launch.process_version) == ("launch_gate", 2)
+    assert (run.launch.process_id, run.launch.process_version) == ("launch_gate", 1)
     assert sorted(run.reviews()) == sorted(REGIONS)
     assert all(t.role == "support_lead" for t in run.reviews().values())
 
@@ -130,7 +129,6 @@ def test_the_pm_lists_three_regions_and_each_gets_its_own_review(engine: Workflo
 def test_every_region_approves_and_only_the_last_approval_passes_the_sign_off(
     engine: WorkflowEngine,
 ) -> None:
-    deploy_regional(engine)
     run = Regional(engine, REGIONS)
     run.decide("EMEA")
     assert sorted(run.reviews()) == ["AMER", "APAC"] and run.signoff() is GateItemStatus.OPEN
@@ -147,7 +145,6 @@ def test_a_request_for_changes_from_any_region_ends_the_round_and_sends_it_back(
 ) -> None:
     """The first request for changes cancels the reviews still open; the revision lists the regions
     again (here one fewer) and a new round reviews it."""
-    deploy_regional(engine)
     run = Regional(engine, REGIONS)
     for region in REGIONS[:approved_first]:
         run.decide(region)
@@ -166,7 +163,7 @@ def test_a_request_for_changes_from_any_region_ends_the_round_and_sends_it_back(
 def test_a_two_of_three_condition_from_the_diagram_cancels_the_third_review(
     engine: WorkflowEngine,
 ) -> None:
-    deploy_regional(engine, condition="approved &gt;= 2 or rejected &gt; 0")
+    assert deploy_condition(engine, "approved &gt;= 2 or rejected &gt; 0") == 2
     run = Regional(engine, REGIONS)
     run.decide("APAC")
     assert run.signoff() is GateItemStatus.OPEN
@@ -176,7 +173,6 @@ def test_a_two_of_three_condition_from_the_diagram_cancels_the_third_review(
 
 
 def test_a_single_region_is_one_review_like_before(engine: WorkflowEngine) -> None:
-    deploy_regional(engine)
     run = Regional(engine, ["LATAM"])
     assert list(run.reviews()) == ["LATAM"]
     run.decide("LATAM", "request_changes")
@@ -187,26 +183,43 @@ def test_a_single_region_is_one_review_like_before(engine: WorkflowEngine) -> No
 
 
 def test_a_launch_on_the_earlier_version_keeps_its_single_review_and_goes_live(
-    engine: WorkflowEngine,
+    database: Database, clock: FixedClock
 ) -> None:
-    """Started on the shipped version (1 in a new database), the launch goes on with one review and no
-    regions after the regional version (2 here) is deployed; a new launch gets the regional review."""
+    """Started on version 2 (one review, no regions), a launch goes on that way after the shipped
+    diagram is deployed as version 3; a new launch gets the regional review."""
+    engine = WorkflowEngine(database, clock=clock)
+    engine.deploy_process(xml=(V2.parent / "launch_gate_v1.bpmn").read_bytes(), actor=ADMIN, files=v2_files())
+    assert engine.deploy_process(xml=V2.read_bytes(), actor=ADMIN, files=v2_files()).version == 2
+    without = {k: v for k, v in form("draft_proposal").items() if k != FIELD}
     old = start(engine)
-    old = advance(engine, old, "draft_proposal")
-    assert deploy_regional(engine) == 2
+    [draft] = old.open_tasks
+    old = engine.complete_task(task_id=draft.id, data=without, actor=PM)
+    deployed = [v.version for v in engine.sync_shipped_processes(BPMN_DIR) if v.process_id == "launch_gate"]
+    assert deployed == [3]
     engine = restart(engine)
+    assert_state_round_trips(engine, old.id)
     old = engine.get_launch(launch_id=old.id, actor=AUDITOR)
     assert [t.bpmn_id for t in old.open_tasks] == ["review_proposal"]
     old = advance(engine, old, *HAPPY_PATH[1:])
-    assert (old.status, old.process_version) == (LaunchStatus.LIVE, 1)
+    assert (old.status, old.process_version) == (LaunchStatus.LIVE, 2)
     new = Regional(engine, ["EMEA", "AMER"])
-    assert (new.launch.process_version, sorted(new.reviews())) == (2, ["AMER", "EMEA"])
+    assert (new.launch.process_version, sorted(new.reviews())) == (3, ["AMER", "EMEA"])
 
 
 def test_the_regional_version_goes_live_after_every_region_approved(engine: WorkflowEngine) -> None:
-    deploy_regional(engine)
     run = Regional(engine, ["EMEA", "AMER"])
     run.decide("EMEA")
     run.decide("AMER")
     launch = advance(run.engine, run.launch, *HAPPY_PATH[2:])
     assert launch.status is LaunchStatus.LIVE and launch.blockers == ()
+
+
+def test_a_proposal_that_lists_no_regions_gets_one_global_review(engine: WorkflowEngine) -> None:
+    """The field's default: one review for all regions, as before the regional review."""
+    launch = start(engine)
+    [draft] = launch.open_tasks
+    without = {k: v for k, v in form("draft_proposal").items() if k != FIELD}
+    launch = engine.complete_task(task_id=draft.id, data=without, actor=PM)
+    detail = engine.get_task(task_id=launch.open_tasks[0].id, actor=SUPPORT)
+    assert detail.reviewed_data is not None and detail.reviewed_data[FIELD] == ["Global"]
+    assert [t.bpmn_id for t in launch.open_tasks] == ["review_proposal"]

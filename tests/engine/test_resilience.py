@@ -86,7 +86,7 @@ def test_complete_task_fails_loudly_and_changes_nothing_when_condition_cannot_be
     broken = (
         (ROOT / "bpmn" / "launch_gate.bpmn")
         .read_text()
-        .replace("proposal_review.decision == 'request_changes'", "proposal_review.no_such_field == 'x'")
+        .replace("instances.review_proposal.passed == False", "proposal_review.no_such_field == 'x'")
     )
     version = engine.deploy_process(xml=broken.encode(), actor=ADMIN, files=shipped_form_files())
     assert version.version == 2

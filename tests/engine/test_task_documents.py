@@ -62,7 +62,7 @@ def test_revision_shows_the_reviewers_decision_and_comment(engine: WorkflowEngin
     assert documents["proposal_review"]["decision"] == "request_changes"
     assert documents["proposal_review"]["comment"] == "Please add the support impact per channel."
     detail = engine.get_task(task_id=open_task(launch, "revise_proposal").id, actor=PM)
-    assert [d.title for d in detail.documents] == ["Review Proposal"]
+    assert [d.title for d in detail.documents] == ["Review Proposal — EMEA"]  # the one region's review
 
 
 def test_report_redraft_shows_the_review_it_answers(engine: WorkflowEngine) -> None:
