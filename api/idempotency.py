@@ -52,7 +52,7 @@ def run_idempotent(
         return _answer(status_code, command())
     begun = engine.idempotency_begin(
         actor=actor,
-        route=f"{request.method} {request.url.path}",
+        route=_route_key(request),
         key=key,
         fingerprint=fingerprint(body),
         ttl=ttl,
@@ -89,3 +89,15 @@ def _replay(found: IdempotentReplay, status_code: int, current: Callable[[str], 
             response.headers["ETag"] = launch_etag(version)
     response.headers[REPLAYED_HEADER] = "true"
     return response
+
+
+ROUTE_KEY_LENGTH = 200  # the idempotency_key.route column
+
+
+def _route_key(request: Request) -> str:
+    """The route a key belongs to: method and path, or, for a path too long to store (a message name
+    may be 200 characters), method and the path's SHA-256."""
+    route = f"{request.method} {request.url.path}"
+    if len(route) <= ROUTE_KEY_LENGTH:
+        return route
+    return f"{request.method} sha256:{hashlib.sha256(request.url.path.encode()).hexdigest()}"

@@ -94,7 +94,10 @@ def test_concurrent_completions_over_http_succeed_once_when_50_race_on_two_serve
             outbox = session.scalar(
                 select(func.count())
                 .select_from(OutboxMessageRecord)
-                .where(OutboxMessageRecord.task_id == task["id"])
+                # the notice is queued by the send task that follows (launch_gate v2), once
+                .where(
+                    OutboxMessageRecord.launch_id == lid, OutboxMessageRecord.kind == "launch_notice_email"
+                )
             )
             successors = session.scalar(
                 select(func.count())

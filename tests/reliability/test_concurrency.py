@@ -147,7 +147,6 @@ def test_complete_task_succeeds_exactly_once_when_50_threads_complete_it_togethe
     assert _task_rows(engine, launch.id, "acknowledge_launch_notice") == 1
     notices = OutboxMessageRecord.kind == "launch_notice_email"  # other kinds notify people of tasks
     assert _count(engine, OutboxMessageRecord, OutboxMessageRecord.launch_id == launch.id, notices) == 1
-    assert _count(engine, OutboxMessageRecord, OutboxMessageRecord.task_id == task.id) == 1
     assert _launch_version(engine, launch.id) == version_before + 1
     after = engine.get_launch(launch_id=launch.id, actor=driver.PM)
     assert [t.bpmn_id for t in after.open_tasks] == ["acknowledge_launch_notice"]
