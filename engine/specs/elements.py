@@ -189,6 +189,10 @@ def check_top_level(root: etree._Element, found: Findings) -> None:
         name = local_name(child.tag)
         if namespace(child.tag) == BPMN_NS and name in TOP_LEVEL_IGNORED:
             found.warning(child.get("id"), f"<{name}> is ignored: {TOP_LEVEL_IGNORED[name]}")
+        elif namespace(child.tag) == BPMN_NS and name in EVENT_DEFINITIONS:  # referenced ones were inlined
+            found.warning(
+                child.get("id"), f"<{name}> is ignored: no event references it (eventDefinitionRef)"
+            )
         elif namespace(child.tag) != BPMN_NS or name not in _TOP_LEVEL_ALLOWED:
             found.problem(child.get("id"), REFUSED.get(name) or f"<{name}> is not supported at the top level")
         if name == "collaboration":
@@ -261,6 +265,13 @@ def _check_nested(nested: etree._Element, found: Findings) -> bool:
     if parent is not None and local_name(parent.tag) == "extensionElements" and ns not in {BPMN_NS, SPIFF_NS}:
         if not is_active_namespace(ns):  # an active one was refused by check_markup already
             found.note_ignored(ns, nested)
+        return False
+    if ns == BPMN_NS and name == "eventDefinitionRef":  # a resolved one was inlined on loading
+        found.problem(
+            nearest_id(nested),
+            f"eventDefinitionRef {(nested.text or '').strip()!r} names no event definition "
+            "at the top level of this diagram",
+        )
         return False
     if ns == BPMN_NS and name in NESTED_IGNORED:
         found.warning(nearest_id(nested), f"<{name}> is ignored: {NESTED_IGNORED[name]}")

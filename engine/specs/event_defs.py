@@ -13,6 +13,8 @@ Compensation, cancel (transactions), link and conditional events are refused (en
 
 from __future__ import annotations
 
+from copy import deepcopy
+
 from lxml import etree
 
 from engine.specs.bpmn_xml import BPMN_NS, NS, local_name, namespace
@@ -51,6 +53,30 @@ _REFERENCES = {
     "error": ("errorRef", "error"),
     "escalation": ("escalationRef", "escalation"),
 }
+
+
+def inline_event_definitions(root: etree._Element) -> etree._Element:
+    """Global event definitions, as several modelers write them: an event's `<eventDefinitionRef>` names
+    an event definition at the top level. Each reference is replaced by a copy of the definition (id
+    `<event id>_<definition id>`) and the referenced top-level definitions go, so every later reader (the
+    checker, the gate, SpiffWorkflow) sees an ordinary event. An unresolved reference stays (refused)."""
+    top = {
+        d.get("id"): d
+        for d in root
+        if isinstance(d.tag, str) and namespace(d.tag) == BPMN_NS and local_name(d.tag) in EVENT_DEFINITIONS
+    }
+    used = set()
+    for ref in list(root.iter(f"{{{BPMN_NS}}}eventDefinitionRef")):
+        target, event = top.get((ref.text or "").strip()), ref.getparent()
+        if target is None or event is None:
+            continue
+        copied = deepcopy(target)
+        copied.set("id", f"{event.get('id') or 'event'}_{target.get('id')}")
+        event.replace(ref, copied)
+        used.add(target.get("id"))
+    for definition_id in used:
+        root.remove(top[definition_id])
+    return root
 
 
 def definition_kind(definition: etree._Element) -> str:

@@ -17,6 +17,7 @@ from engine.model import GateItemModel, ProcessModel, UserTaskModel
 from engine.specs.bpmn_xml import NS
 from engine.specs.checker import check_definitions
 from engine.specs.connector_tasks import connector_tasks
+from engine.specs.event_defs import inline_event_definitions
 from engine.specs.findings import Findings
 from engine.specs.flows import in_flow_order
 from engine.specs.multi_instance import multi_instance_plans
@@ -72,7 +73,7 @@ def inspect_diagram(
     bad diagram: what `launchgate bpmn check` and deploy report. `called`: the diagrams of processes it
     may call from outside itself (a package's other diagrams, deployed versions)."""
     try:
-        root = parse_xml_document(data)
+        root = inline_event_definitions(parse_xml_document(data))
         called_roots = _called_roots(called)
     except DiagramRejectedError as exc:
         return DiagramCheck(problems=exc.problems, form_files={})
@@ -107,7 +108,7 @@ def _cached_load(
 
 
 def _load(data: bytes, known_forms: Collection[str] | None, called: Called) -> LoadedProcess:
-    root = parse_xml_document(data)
+    root = inline_event_definitions(parse_xml_document(data))
     called_roots = _called_roots(called)
     found = Findings()
     process, own_tasks = check_definitions(root, known_forms, found, resolve=_resolver(called_roots))

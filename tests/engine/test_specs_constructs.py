@@ -398,3 +398,28 @@ def test_check_diagram_says_the_timer_is_empty_when_it_has_no_value(kind: str) -
 
     assert problem.element_id == "sub_late"
     assert problem.message.startswith(f"the timer's {kind} is empty: write an ISO 8601 value, like ")
+
+
+def test_load_process_reads_global_event_definitions_named_by_event_definition_ref() -> None:
+    data = EVERYTHING.replace(
+        b"<bpmn:timerEventDefinition><bpmn:timeDuration>'P2D'</bpmn:timeDuration></bpmn:timerEventDefinition>",
+        b"<bpmn:eventDefinitionRef>late_timer</bpmn:eventDefinitionRef>",
+    ).replace(
+        b'<bpmn:itemDefinition id="item" />',
+        b'<bpmn:itemDefinition id="item" /><bpmn:timerEventDefinition id="late_timer">'
+        b"<bpmn:timeDuration>P2D</bpmn:timeDuration></bpmn:timerEventDefinition>"
+        b'<bpmn:signalEventDefinition id="unused" />',
+    )
+    assert b"eventDefinitionRef" in data
+
+    found = inspect_diagram(data)
+
+    assert not found.errors, found.errors
+    assert [p.element_id for p in found.problems if "no event references it" in p.message] == ["unused"]
+    late = load_process(data, known_forms=None).spiff_spec.top.task_specs["sub_late"]
+    assert "Timer" in type(late.event_definition).__name__
+    dangling = data.replace(b"<bpmn:eventDefinitionRef>late_timer<", b"<bpmn:eventDefinitionRef>nowhere<")
+    assert any(
+        p.element_id == "sub_late" and "'nowhere' names no event definition" in p.message
+        for p in _errors(dangling)
+    )
