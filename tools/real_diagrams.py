@@ -107,6 +107,7 @@ INVALID = (
     "(no diagram found)",
     "the diagram has no process",
     "names no process",
+    "names no event definition",
     "event definition is not supported on <intermediateCatchEvent>",  # BPMN has no such catch event
 )
 
@@ -117,6 +118,7 @@ RULES = (
     "has no wait state",
     "expected exactly one start event",
     "a timer needs exactly one",
+    "is empty: write an ISO",  # a timer that does not say when
     "is supported with one event definition",
     "every process says isExecutable",  # the modeler said so; a missing attribute counts as executable
     "cannot tell which process a launch starts",
