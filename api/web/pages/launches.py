@@ -3,6 +3,7 @@ incidents), and what is posted on it (comments, retrying an incident)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -187,6 +188,7 @@ def launch_page(request: Request, launch_id: str, caller: SignedInPage, engine: 
             can_audit=caller.actor.has_role(Role.AUDITOR) or caller.actor.has_role(Role.ADMIN),
             completed_ids=" ".join(sorted({str(t) for t in completed if t})),
             ready_ids=" ".join(sorted({t.bpmn_id for t in launch.open_tasks})),
+            waiting_texts={w.element_id: _waits_for(w.kind, w.name, w.due_at) for w in launch.waiting},
             can_comment=may_comment(caller),
         ),
     )
@@ -199,6 +201,14 @@ def incident_retry_submit(
     message = engine.retry_message(message_id=message_id, actor=caller.actor)
     text = f"The {message.kind.replace('_', ' ')} will be sent again."
     return see_other_with_notice(request, f"/launches/{launch_id}#incidents", caller, text)
+
+
+def _waits_for(kind: str, name: str, due_at: datetime | None) -> str:
+    """What a waiting event waits for, as the diagram's overlay says it ("waits for message beta_done")."""
+    what = f"waits for {kind} {name}".strip()
+    if due_at is not None:
+        what += f" (due {due_at:%Y-%m-%d %H:%M} UTC)"
+    return what
 
 
 @router.get("/launches/{launch_id}/diagram.bpmn")
