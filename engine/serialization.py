@@ -25,6 +25,7 @@ from SpiffWorkflow.task import Task
 from engine.clock import Clock
 from engine.errors import WorkflowStuckError
 from engine.runtime import RunningWorkflow, SpecBundle
+from engine.runtime.triggers import rewire
 
 STATE_FORMAT = "launchgate-state/1"
 _VERSION_KEY = "serializer_version"
@@ -117,7 +118,8 @@ def restore_state(
             f"this release reads {_SERIALIZER.VERSION!r}"
         )
     try:
-        workflow = _SERIALIZER.registry.restore(dct, spec=spec)
+        workflow = _SERIALIZER.registry.restore(dct, spec=spec.for_one_workflow())
+        rewire(workflow)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise WorkflowStuckError(f"stored state of launch {launch_id} cannot be restored: {exc!r}") from exc
     return RunningWorkflow(workflow, launch_id=launch_id, clock=clock)

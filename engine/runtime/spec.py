@@ -29,6 +29,7 @@ from engine.runtime.events import attach_throw_properties
 from engine.runtime.multi_instance import InstancePlan, apply_plans
 from engine.runtime.subworkflows import CallMapping, apply_call_mappings
 from engine.runtime.timers import clock_timers
+from engine.runtime.triggers import has_triggers
 
 _BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _LOOP = f"{{{_BPMN}}}multiInstanceLoopCharacteristics"
@@ -78,10 +79,16 @@ class SpecBundle:
 
     top: Any
     subprocesses: Mapping[str, Any] = field(default_factory=dict)
+    triggers: bool = False  # an event sub-process starts on a message, signal, error or escalation
 
     @property
     def name(self) -> str:
         return str(self.top.name)
+
+    def for_one_workflow(self) -> SpecBundle:
+        """The bundle one workflow may run on: itself, or its own copy when starting an event
+        sub-process would change the specs (engine.runtime.triggers)."""
+        return copy.deepcopy(self) if self.triggers else self
 
 
 def build_spec(
@@ -107,7 +114,7 @@ def build_spec(
     attach_throw_properties(every.values(), root)
     apply_plans(every, plans or {})
     apply_call_mappings(every, calls or {})
-    return SpecBundle(top=top, subprocesses=subprocesses)
+    return SpecBundle(top=top, subprocesses=subprocesses, triggers=has_triggers(every.values()))
 
 
 def _for_spiff(root: etree._Element, plans: Mapping[str, InstancePlan]) -> etree._Element:

@@ -95,7 +95,8 @@ class RunningWorkflow:
     def start(
         cls, spec: SpecBundle, *, start_data: Mapping[str, Any], launch_id: str, clock: Clock | None = None
     ) -> RunningWorkflow:
-        workflow = BpmnWorkflow(spec.top, dict(spec.subprocesses), script_engine=SCRIPT_ENGINE)
+        own = spec.for_one_workflow()
+        workflow = BpmnWorkflow(own.top, dict(own.subprocesses), script_engine=SCRIPT_ENGINE)
         running = cls(workflow, launch_id=launch_id, clock=clock)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data[START_DOCUMENT] = dict(start_data)
