@@ -271,7 +271,9 @@ def _run(
         actor=actor.username,
         at=now,
         facts=snapshot.facts,
-        instance=instance,
+        # A task that is an instance decides with its multi-instance; one inside an instance of a
+        # multi-instance sub-process decides like any task (the sub-process ends in the steps after it).
+        instance=instance if instance is not None and instance.bpmn_id == task.bpmn_id else None,
     )
     facts = gate.apply_changes(snapshot.facts, changes)
     outcome = settle(workflow, snapshot.launch, facts.values())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.runtime import RunningWorkflow, SpecBundle, build_spec
+from engine.runtime import InstanceProgress, RunningWorkflow, SpecBundle, build_spec
 from engine.serialization import dump_state, restore_state
 from engine.specs.findings import Findings
 from engine.specs.multi_instance import multi_instance_plans
@@ -36,6 +36,7 @@ class Run:
 
     def __init__(self, spec: SpecBundle, start: dict[str, Any]) -> None:
         self.spec = spec
+        self.last: InstanceProgress | None = None
         self.workflow = RunningWorkflow.start(spec, start_data=start, launch_id="run")
         self.save_and_restore()
 
@@ -54,5 +55,6 @@ class Run:
             ready = [t for t in ready if t.instance is not None and t.instance.label == label]
         assert ready, f"{bpmn_id} {label or ''} is not ready: {self.ready()}"
         self.workflow.complete_user_task(ready[0].id, document=document, data=data)
+        self.last = self.workflow.completed_instance  # where its multi-instance stands after it
         self.save_and_restore()
         return ready[0].id

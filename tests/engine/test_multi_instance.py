@@ -46,13 +46,13 @@ def test_one_instance_per_region_each_with_its_element_and_progress() -> None:
 
 def test_two_of_three_approvals_complete_it_and_cancel_the_third() -> None:
     run = _regional()
-    emea = run.complete("regional_review", "regional_review", _review("approve"), label="EMEA")
-    progress = run.workflow.instance_progress(emea)
+    run.complete("regional_review", "regional_review", _review("approve"), label="EMEA")
+    progress = run.last
     assert progress is not None and (progress.done, progress.approved, progress.passed) == (1, 1, False)
     run.complete("regional_review", "regional_review", _review("reject"), label="APAC")
     assert run.ready() == ["regional_review"]  # AMER still open: 1 approval so far
-    amer = run.complete("regional_review", "regional_review", _review("approve"), label="AMER")
-    progress = run.workflow.instance_progress(amer)
+    run.complete("regional_review", "regional_review", _review("approve"), label="AMER")
+    progress = run.last
     assert progress is not None and (progress.done, progress.approved, progress.finished) == (3, 2, True)
     assert run.ready() == ["go_live"]
     reviews = run.workflow.data_for(run.workflow.ready_user_tasks()[0].id)["regional_review"]
@@ -62,8 +62,8 @@ def test_two_of_three_approvals_complete_it_and_cancel_the_third() -> None:
 def test_when_the_condition_holds_the_instances_still_open_are_cancelled() -> None:
     run = _regional()
     run.complete("regional_review", "regional_review", _review("approve"), label="AMER")
-    last = run.complete("regional_review", "regional_review", _review("approve"), label="EMEA")
-    progress = run.workflow.instance_progress(last)
+    run.complete("regional_review", "regional_review", _review("approve"), label="EMEA")
+    progress = run.last
     assert progress is not None and (progress.done, progress.total, progress.passed) == (2, 3, True)
     assert run.ready() == ["go_live"]  # APAC's instance was cancelled
     run.complete("go_live", "go_live", {})
@@ -122,3 +122,20 @@ def test_multi_instance_declarations_outside_the_contract_are_refused(loop: str,
     assert [(p.element_id, message in p.message) for p in found.errors] == [("regional_review", True)], (
         found.errors
     )
+
+
+def test_a_rework_loop_through_a_multi_instance_stays_flat() -> None:
+    """Each round a region rejects (the other instance is cancelled) and the proposal is drafted again:
+    the finished instances are dropped from the tree, so its size and depth do not grow with the rounds."""
+    run = Run(bundle(fixture("regional_rework"), "regional_rework"), {})
+    sizes = []
+    for _ in range(30):
+        run.complete("draft_proposal", "proposal", {})
+        run.complete("regional_review", "regional_review", _review("reject"), label="1")
+        assert run.ready() == ["draft_proposal"]
+        sizes.append((run.workflow.task_count(), run.workflow.depth()))
+    assert sizes[-1] == sizes[4], sizes
+    run.complete("draft_proposal", "proposal", {})
+    run.complete("regional_review", "regional_review", _review("approve"), label="2")
+    run.complete("regional_review", "regional_review", _review("approve"), label="1")
+    assert run.workflow.is_finished()
