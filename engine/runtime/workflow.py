@@ -25,7 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import Clock
 from engine.errors import EngineError, ExpressionEvaluationError, WorkflowStuckError
-from engine.runtime import budget, events
+from engine.runtime import budget, events, triggers
 from engine.runtime.events import EventLog, WaitingEvent
 from engine.runtime.multi_instance import InstanceProgress, LaunchMultiInstance, progress_of
 from engine.runtime.script_engine import SCRIPT_ENGINE, SafeScriptEngine
@@ -260,6 +260,8 @@ class RunningWorkflow:
         try:
             self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
             if events.interrupt_new(self._wf, before):  # a throw of this launch started one
+                self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
+            while triggers.close_idle_event_subprocesses(self._wf):  # their process ended
                 self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
         except ExpressionEvaluationError as exc:
             raise self._stuck(f"a gateway condition could not be evaluated: {exc.message}") from exc
