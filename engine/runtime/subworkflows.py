@@ -72,3 +72,16 @@ def drop_subprocess(top: Any, task_id: Any) -> None:
         return
     for inner in list(sub.tasks):
         drop_subprocess(top, inner)
+
+
+def drop_orphans(top: Any) -> None:
+    """Forget every sub-workflow whose starting task left the tree (cancelled with its branch by an
+    interrupting event, a finished multi-instance, a terminate): nothing can reach it any more, and its
+    tasks must not look open."""
+    while True:
+        present = {task_id for workflow in workflows(top) for task_id in workflow.tasks}
+        orphans = [sub_id for sub_id in top.subprocesses if sub_id not in present]
+        if not orphans:
+            return
+        for sub_id in orphans:
+            drop_subprocess(top, sub_id)

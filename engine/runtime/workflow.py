@@ -30,7 +30,7 @@ from engine.runtime.events import EventLog, WaitingEvent
 from engine.runtime.multi_instance import InstanceProgress, LaunchMultiInstance, progress_of
 from engine.runtime.script_engine import SCRIPT_ENGINE, SafeScriptEngine
 from engine.runtime.spec import SpecBundle
-from engine.runtime.subworkflows import all_tasks, drop_subprocess, workflows
+from engine.runtime.subworkflows import all_tasks, drop_orphans, drop_subprocess, workflows
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +277,7 @@ class RunningWorkflow:
         self._events.note_unhandled(self._wf)
         for workflow in list(workflows(self._wf)):
             self._compact(workflow)
+        drop_orphans(self._wf)
         if self.incident() is None:
             self._check_progress()
 
