@@ -23,6 +23,7 @@ def demo_forms(launch_day: date) -> dict[str, dict[str, Any]]:
         "target_users": "Owners of small businesses on the Pro plan.",
         "scope": "E-mail reminders in the web app; no SMS in this release.",
         "channels": ["web", "e-mail"],
+        "support_regions": ["Global"],
         "planned_launch_date": launch_day.isoformat(),
         "estimated_contacts_per_week": 40,
         "expected_question_types": ["How do I turn reminders off?", "Why did a paid invoice get a reminder?"],

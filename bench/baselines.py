@@ -31,7 +31,10 @@ from bench.stats import Summary
 from engine.db.session import create_db_engine
 from engine.runtime import SafeScriptEngine
 
-BPMN_FILE = BPMN_DIR / "launch_gate.bpmn"
+# The naive baseline runs plain SpiffWorkflow, which cannot read the shipped diagram since launch_gate v3
+# (its proposal review is a multi-instance over a collection named by our `collection` property): it runs
+# v2, the same process with one review, kept as a test fixture.
+BPMN_FILE = BPMN_DIR.parent / "tests" / "fixtures" / "bpmn" / "launch_gate_v2.bpmn"
 PROCESS_ID = "launch_gate"
 _WRITE = {"launchgate_write": True}  # SQLite: BEGIN IMMEDIATE, as the engine's write transactions
 _NS = {

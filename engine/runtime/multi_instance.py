@@ -255,10 +255,16 @@ def _progress(parent: Any, child: Any) -> InstanceProgress | None:
 
 
 def apply_plans(specs: Mapping[str, Any], plans: Mapping[str, InstancePlan]) -> None:
-    """Give every multi-instance spec of these workflow specs our class and its plan."""
+    """Give every multi-instance spec of these workflow specs our class and its plan, and let its
+    instances report to it. That is wired here, when the spec is built, and not when the first instance
+    starts: a workflow restored on a spec that never started one (another server process, a fresh
+    cache) would otherwise never hear its instances complete."""
     for spec in specs.values():
-        for task_spec in spec.task_specs.values():
+        for task_spec in list(spec.task_specs.values()):
             plan = plans.get(getattr(task_spec, "bpmn_id", None) or "")
             if plan is not None and hasattr(task_spec, "cardinality") and hasattr(task_spec, "task_spec"):
                 task_spec.__class__ = LaunchMultiInstance
                 task_spec.plan = plan
+                child_spec = spec.task_specs[task_spec.task_spec]
+                if not child_spec.completed_event.is_connected(task_spec.merge_child):
+                    child_spec.completed_event.connect(task_spec.merge_child)
