@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, NoReturn
 from uuid import uuid4
@@ -27,7 +27,7 @@ from uuid import uuid4
 from engine import audit, permissions
 from engine.commands.connectors import connector_messages
 from engine.commands.context import EngineContext
-from engine.commands.outcome import settle, waiting_rows
+from engine.commands.outcome import launch_after, settle
 from engine.commands.runner import refusal_of, run_command
 from engine.commands.write import AuditEntry, LaunchChange, plan_new_tasks, write_change
 from engine.db import repository as repo
@@ -181,15 +181,7 @@ def _write(ctx: EngineContext, got: _Received, workflow: RunningWorkflow, delive
     known = frozenset(t.id for t in got.open_rows)
     ready_ids = {t.id for t in outcome.ready}
     new_tasks = plan_new_tasks(ctx, launch, got.process.model, outcome.ready, known=known, now=now)
-    after = replace(
-        launch,
-        version=launch.version + 1,
-        updated_at=now,
-        status=outcome.status.value,
-        completed_at=now if outcome.ended else None,
-        next_timer_at=workflow.next_timer_at(),
-        waiting=waiting_rows(workflow),
-    )
+    after = launch_after(launch, workflow, outcome, now=now)
     detail = {
         delivery.kind: delivery.name,
         "caught_by": got.waiting,

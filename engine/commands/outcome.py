@@ -14,7 +14,8 @@ message): its new status, the tasks still ready, and the outbox messages its eve
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from engine import gate
@@ -117,3 +118,19 @@ def _thrown_messages(launch: LaunchRow, events: EventLog) -> list[Message]:
 def _incident(launch: LaunchRow, errors: list[str]) -> Message:
     payload = {"errors": errors, "reason": f"error {', '.join(errors)} was thrown and nothing caught it"}
     return Message(ERROR_KIND, f"{ERROR_KIND}:{launch.id}:{launch.version + 1}", None, payload)
+
+
+def launch_after(
+    launch: LaunchRow, workflow: RunningWorkflow, outcome: Outcome, *, now: datetime
+) -> LaunchRow:
+    """The launch row after a command that ran its workflow on an event (a timer, a message): one
+    version on, with the status, end, next timer and waiting events the workflow was left with."""
+    return replace(
+        launch,
+        version=launch.version + 1,
+        updated_at=now,
+        status=outcome.status.value,
+        completed_at=now if outcome.ended else None,
+        next_timer_at=workflow.next_timer_at(),
+        waiting=waiting_rows(workflow),
+    )

@@ -9,13 +9,12 @@ audited `timer.failed` and taken off the schedule (engine.commands.runner.TimerR
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 from engine.commands.connectors import connector_messages
 from engine.commands.context import EngineContext
-from engine.commands.outcome import settle, waiting_rows
+from engine.commands.outcome import launch_after, settle
 from engine.commands.runner import TimerRefusals, run_command
 from engine.commands.write import AuditEntry, LaunchChange, plan_new_tasks, write_change
 from engine.db import repository as repo
@@ -84,15 +83,7 @@ def _fire_once(ctx: EngineContext, launch_id: str) -> bool:
     known = frozenset(t.id for t in open_rows)
     gone = known - {t.id for t in ready}
     new_tasks = plan_new_tasks(ctx, launch, process.model, ready, known=known, now=now)
-    after = replace(
-        launch,
-        version=launch.version + 1,
-        updated_at=now,
-        status=outcome.status.value,
-        completed_at=now if outcome.ended else None,
-        next_timer_at=workflow.next_timer_at(),
-        waiting=waiting_rows(workflow),
-    )
+    after = launch_after(launch, workflow, outcome, now=now)
     entry = AuditEntry(
         actor=WORKER_ACTOR,
         action="timer.fired",
