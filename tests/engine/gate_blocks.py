@@ -217,7 +217,8 @@ def blocks(draw: st.DrawFn, where: Where, depth: int = 2, *, structured: bool = 
         return Seq(tuple(draw(st.lists(inner, min_size=2, max_size=3))))
     if kind == "timer":
         interrupting = draw(st.booleans())
-        alt = draw(inner if interrupting else blocks(Where(True, stops=False, gates=where.gates), 0))
+        side = Where(True, stops=False, runs=where.runs, gates=where.gates)
+        alt = draw(inner if interrupting else blocks(side, 0))
         return Timer(Task(name("t"), gate), alt, draw(st.sampled_from(["timer", "message"])), interrupting)
     if kind == "call":
         called = Where(True, stops=where.stops, runs=where.runs, gates=False)

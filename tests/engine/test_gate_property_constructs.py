@@ -23,6 +23,7 @@ from engine import (
     GateItemStatus,
     LaunchStatus,
     LaunchView,
+    TaskView,
     WorkflowEngine,
     upgrade_to_head,
 )
@@ -93,13 +94,9 @@ def test_deploy_accepts_iff_no_bypass_and_accepted_runs_never_open_go_live_early
 
 
 def _property(engine: WorkflowEngine, clock: FixedClock) -> None:
-    # derandomize: the same 100 examples on every run. Fresh random runs still find failing launches
-    # (a multi-instance sub-process holding multi-instance tasks: go-live open, or "no task is ready",
-    # with a gate item inside open) - an open bug (closing note of issue 12); run without it to look for them.
     @settings(
         max_examples=100,
         deadline=None,
-        derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
     @given(body=diagrams(rich=True, runs=True), data=st.data())
@@ -148,7 +145,7 @@ def _drive(
             with contextlib.suppress(ConflictError):  # nothing waits for it
                 engine.send_message(launch_id=launch.id, name=name, payload={}, actor=PM)
         elif launch.open_tasks:
-            task = data.draw(st.sampled_from(sorted(launch.open_tasks, key=lambda t: t.bpmn_id)))
+            task = data.draw(st.sampled_from(sorted(launch.open_tasks, key=_position)))
             comment = _comment(task.bpmn_id, found, data)
             engine.complete_task(task_id=task.id, data={"comment": comment}, actor=PM)
             went_live = went_live or task.bpmn_id == "go_live"
@@ -159,13 +156,22 @@ def _drive(
 
 
 def _check(launch: LaunchView, went_live: bool) -> None:
-    """The gate held: go-live opens only with every item passed; live only after go-live completed."""
+    """The gate held: go-live opens only with every item passed; live only after go-live completed, and
+    once go-live completed, live as soon as nothing else runs (the path of a non-interrupting event may
+    still hold a task or wait: the process ends when its last path does)."""
     open_items = [g.key for g in launch.gate if g.status is not GateItemStatus.PASSED]
     if any(t.bpmn_id == "go_live" for t in launch.open_tasks):
         assert open_items == [], f"go-live is open while {open_items} are open"
-    assert (launch.status is LaunchStatus.LIVE) == went_live, "live without go-live, or go-live not live"
     if launch.status is LaunchStatus.LIVE:
+        assert went_live, "live without go-live"
         assert open_items == [] and launch.open_tasks == ()
+    elif went_live and launch.status is LaunchStatus.ACTIVE:
+        assert launch.open_tasks or launch.waiting, "go-live completed and nothing runs, yet not live"
+
+
+def _position(task: TaskView) -> tuple[str, int]:
+    """Tasks in an order that does not depend on their random ids (instances of one task by index)."""
+    return task.bpmn_id, task.instance_index if task.instance_index is not None else -1
 
 
 def _comment(task_id: str, choices: list[Choice | Split], data: st.DataObject) -> str:
