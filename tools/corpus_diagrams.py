@@ -505,6 +505,33 @@ def event_subprocess_timer() -> Entry:
 
 
 @entry
+def event_subprocess_timer_interrupting() -> Entry:
+    overdue = start(1, 1, timer("timeDuration", "'P14D'"), id_="beta_overdue", name="Beta Overdue")
+    nodes = [
+        start(),
+        user("run_beta", "Run Beta", 1, 0),
+        end(2),
+        _event_subprocess(overdue, user("escalate_beta", "Escalate Beta", 2, 1)),
+    ]
+    return Entry(
+        single(
+            "event_subprocess_timer_interrupting",
+            "Event Sub-process Timer Interrupting",
+            nodes,
+            chain("start", "run_beta", "end"),
+            PM_ROWS_2,
+        ),
+        "An interrupting event sub-process with a timer start: a beta still running after two weeks is cut "
+        "short and escalated.",
+        ["event sub-process", "timer start (interrupting)"],
+        [
+            Run("overdue", ["run_beta"], [wait("P14D", "escalate_beta"), done("escalate_beta")]),
+            Run("beta_ends_in_time", ["run_beta"], [done("run_beta")]),
+        ],
+    )
+
+
+@entry
 def event_subprocess_message() -> Entry:
     called_off = start(1, 1, message_def("launch_called_off"), id_="called_off", name="Called Off")
     nodes = [

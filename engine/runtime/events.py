@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent, StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
@@ -271,18 +271,54 @@ def deliver(workflow: Any, kind: str, name: str, payload: dict[str, Any] | None)
 
 
 def interrupt_new(workflow: Any, before: set[Any]) -> bool:
-    """Event sub-processes started since `before` (the sub-workflow ids then) by a message or signal
-    start that interrupts: cancel the rest of the process for each. True when one did."""
+    """Event sub-processes started since `before` (the sub-workflow ids then) by a message, signal,
+    error or escalation start that interrupts: cancel the rest of the process for each. True when one
+    did."""
     found = False
     for sub_id in [s for s in workflow.subprocesses if s not in before]:
         starts = getattr(workflow.subprocesses[sub_id].spec, "bpmn_start_events", ())
         if any(
-            getattr(s, "interrupting_start", False) and _kind(s.event_definition) in (MESSAGE, SIGNAL)
+            getattr(s, "interrupting_start", False)
+            and _kind(s.event_definition) in (MESSAGE, SIGNAL, ERROR, ESCALATION)
             for s in starts
         ):
             _interrupt(workflow, workflow.get_task_from_id(sub_id))
             found = True
     return found
+
+
+def waiting_timer_starts(workflow: Any) -> list[Any]:
+    """The sub-workflow ids of event sub-processes (in any process of the launch) whose interrupting
+    timer start still waits. SpiffWorkflow starts such a sub-process with its process and leaves its start
+    event waiting; when the timer fires it runs beside the rest (`interrupt_fired_timer_starts`)."""
+    return [sub_id for sub_id, sub in workflow.subprocesses.items() if _timer_start_waits(sub)]
+
+
+def interrupt_fired_timer_starts(workflow: Any, waited: list[Any]) -> bool:
+    """Of the event sub-processes `waited` (from `waiting_timer_starts` before a step), those whose
+    timer fired since: cancel the rest of their process for each. True when one did."""
+    found = False
+    for sub_id in waited:
+        sub = workflow.subprocesses.get(sub_id)
+        host = workflow.get_task_from_id(sub_id) if sub is not None else None
+        if host is None or host.state != TaskState.STARTED:
+            continue  # cancelled meanwhile, or its process ended
+        if _timer_start_waits(sub):
+            continue  # still waiting
+        _interrupt(host.workflow, host)
+        found = True
+    return found
+
+
+def _timer_start_waits(sub: Any) -> bool:
+    """True when the sub-workflow's own interrupting timer start event still waits."""
+    return any(
+        t.workflow is sub
+        and isinstance(t.task_spec, StartEvent)
+        and bool(getattr(t.task_spec, "interrupting_start", False))
+        and _kind(t.task_spec.event_definition) == TIMER
+        for t in sub.get_tasks(state=TaskState.WAITING)
+    )
 
 
 def _interrupt(workflow: Any, started: Any) -> None:

@@ -13,17 +13,21 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     CANCEL_EVENT_XPATH,
+    CONDITIONAL_EVENT_XPATH,
     ERROR_EVENT_XPATH,
     ESCALATION_EVENT_XPATH,
     MESSAGE_EVENT_XPATH,
     SIGNAL_EVENT_XPATH,
     TERMINATION_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
     EndEventParser,
+    StartEventParser,
 )
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, ServiceTask, StartEvent
 
+from engine.runtime.boundaries import keep_side_paths
 from engine.runtime.data_stores import without_inert_data
 from engine.runtime.events import attach_throw_properties
 from engine.runtime.multi_instance import InstancePlan, apply_plans
@@ -65,9 +69,30 @@ class _EndEventParser(EndEventParser):  # type: ignore[misc]
         return task
 
 
+class _StartEventParser(StartEventParser):  # type: ignore[misc]
+    """A start event with every definition we run. SpiffWorkflow 3.2's own parser reads no error or
+    escalation definition on a start event, so the error-start event sub-process of a process was parsed
+    with a none start and ran as soon as its process started (tests/fixtures/corpus/
+    event_subprocess_error.bpmn); with the definition it waits until the error is thrown."""
+
+    def create_task(self) -> Any:
+        kinds = (
+            MESSAGE_EVENT_XPATH,
+            SIGNAL_EVENT_XPATH,
+            TIMER_EVENT_XPATH,
+            CONDITIONAL_EVENT_XPATH,
+            ERROR_EVENT_XPATH,
+            ESCALATION_EVENT_XPATH,
+        )
+        task = self._create_task(self.get_event_definition(list(kinds)))
+        self.spec.start.connect(task)
+        return task
+
+
 class _Parser(BpmnParser):  # type: ignore[misc]
     OVERRIDE_PARSER_CLASSES = {
         full_tag("serviceTask"): (TaskParser, ConnectorServiceTask),
+        full_tag("startEvent"): (_StartEventParser, StartEvent),
         full_tag("endEvent"): (_EndEventParser, EndEvent),
     }
 
@@ -111,6 +136,7 @@ def build_spec(
     every = {process_id: top, **subprocesses}
     for spec in every.values():
         clock_timers(spec)
+        keep_side_paths(spec)
     attach_throw_properties(every.values(), root)
     apply_plans(every, plans or {})
     apply_call_mappings(every, calls or {})

@@ -231,11 +231,7 @@ class RunningWorkflow:
         due_now = {bpmn_id: due for bpmn_id, due in self.waiting_timers().items() if due <= now}
         if not due_now:
             return []
-        try:
-            self._wf.refresh_timers()
-        except (SpiffWorkflowException, EngineError) as exc:
-            raise self._stuck(f"a timer could not fire: {exc}") from exc
-        self._advance()
+        self._advance(fire_timers=True)
         after = self.waiting_timers()
         return sorted(bpmn_id for bpmn_id, due in due_now.items() if after.get(bpmn_id) != due)
 
@@ -254,13 +250,12 @@ class RunningWorkflow:
             raise WorkflowStuckError(f"task {task_id} is not part of this workflow")
         return task
 
-    def _advance(self) -> None:
+    def _advance(self, fire_timers: bool = False) -> None:
+        """Run engine steps (after firing the due timers, with `fire_timers`) until only people's tasks
+        and waiting events are left, with the interruptions SpiffWorkflow leaves to us."""
         steps = budget.StepBudget(self.launch_id)
-        before = set(self._wf.subprocesses)
         try:
-            self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
-            if events.interrupt_new(self._wf, before):  # a throw of this launch started one
-                self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
+            self._steps(steps, fire_timers)
             while triggers.close_idle_event_subprocesses(self._wf):  # their process ended
                 self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
         except ExpressionEvaluationError as exc:
@@ -280,6 +275,23 @@ class RunningWorkflow:
         drop_orphans(self._wf)
         if self.incident() is None:
             self._check_progress()
+
+    def _steps(self, steps: budget.StepBudget, fire_timers: bool) -> None:
+        """Engine steps, again after each interrupting event sub-process that started during them (by a
+        throw of this launch or a timer: SpiffWorkflow starts it beside the running path)."""
+        interrupted = True
+        while interrupted:
+            before = set(self._wf.subprocesses)
+            timer_starts = events.waiting_timer_starts(self._wf)
+            if fire_timers:
+                fire_timers = False
+                try:
+                    self._wf.refresh_timers()
+                except (SpiffWorkflowException, EngineError) as exc:
+                    raise self._stuck(f"a timer could not fire: {exc}") from exc
+            self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
+            started = events.interrupt_new(self._wf, before)
+            interrupted = events.interrupt_fired_timer_starts(self._wf, timer_starts) or started
 
     def _note_done(self, task: Any) -> None:
         self._events.record(task)
