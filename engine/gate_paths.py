@@ -140,14 +140,16 @@ class _Paths:
 
     def _finishing(self) -> set[str]:
         """Least fixpoint of "a token here can run out with its body completing" (F) joined with "a token
-        here can reach a terminate end of its body" (which completes the body whatever else runs)."""
+        here can reach a terminate end of its body" (which completes the body whatever else runs; not
+        through a parallel join that some way in never feeds: `_fed`)."""
         finishes: set[str] = set()
         terminates: set[str] = set()
         changed = True
         while changed:
             changed = False
+            fed = self._fed(finishes)
             for node in self.g.kinds:
-                if node not in terminates and self._terminates(node, terminates, finishes):
+                if node not in terminates and self._terminates(node, terminates, finishes, fed):
                     terminates.add(node)
                     changed = True
                 if node not in finishes and (node in terminates or self._finishes(node, finishes)):
@@ -156,14 +158,36 @@ class _Paths:
         self._finished = finishes
         return finishes
 
-    def _terminates(self, node: str, terminates: set[str], finishes: set[str]) -> bool:
+    def _terminates(self, node: str, terminates: set[str], finishes: set[str], fed: set[str]) -> bool:
         if self.g.events.get(node, ("", None))[0] == "terminate" and self.g.kinds[node] == "endEvent":
             return True
+        if self._joins(node) and not all(p in fed for p in self.incoming[node]):
+            return False  # a parallel join one of whose ways in never brings a token never passes one on
         nexts = self.g.edges.get(node, ())
         escapes = any(b.id in terminates for b in self._boundaries(node, interrupting=True))
         if self.g.kinds[node] in ACTIVITIES and not self._completes(node, finishes):
             return escapes
         return escapes or any(n in terminates for n in nexts)
+
+    def _joins(self, node: str) -> bool:
+        return self.g.kinds[node] == "parallelGateway" and len(self.incoming.get(node, ())) > 1
+
+    def _fed(self, finishes: set[str]) -> set[str]:
+        """The nodes a token may leave on its way on (least fixpoint, over-approximated): an activity that
+        never completes passes none; a parallel join needs every way in fed, any other node one; a node
+        with no way in (a start, a boundary event) is given its token."""
+        fed: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for node, kind in self.g.kinds.items():
+                if node in fed or (kind in ACTIVITIES and not self._completes(node, finishes)):
+                    continue
+                incoming = self.incoming.get(node, ())
+                if not incoming or (all if self._joins(node) else any)(p in fed for p in incoming):
+                    fed.add(node)
+                    changed = True
+        return fed
 
     def _finishes(self, node: str, finishes: set[str]) -> bool:
         kind = self.g.kinds[node]

@@ -612,6 +612,153 @@ def event_subprocess_error() -> Entry:
 
 
 @entry
+def event_subprocess_nested_message() -> Entry:
+    aborted = start(1, 1, message_def("beta_aborted"), id_="beta_aborted", name="Beta Aborted")
+    inner = [
+        start(0, 0, id_="beta_start"),
+        user("run_beta", "Run Beta", 1, 0),
+        end(2, 0, id_="beta_end", name="Beta Done"),
+        _event_subprocess(aborted, user("wrap_up_beta", "Wrap Up Beta", 2, 1)),
+    ]
+    beta = sub("beta_phase", "Beta Phase", 1, 0, (4, 2), inner, chain("beta_start", "run_beta", "beta_end"))
+    nodes = [start(), beta, user("publish", "Publish", 5, 0), end(6)]
+    return Entry(
+        single(
+            "event_subprocess_nested_message",
+            "Event Sub-process Nested Message",
+            nodes,
+            chain("start", "beta_phase", "publish", "end"),
+            PM_ROWS_3,
+            [message("beta_aborted")],
+        ),
+        "An interrupting message-start event sub-process inside an embedded sub-process: the message cuts "
+        "the beta short, the wrap-up ends the phase and the launch goes on.",
+        [
+            "event sub-process",
+            "message start (interrupting)",
+            "embedded sub-process",
+            "nested event sub-process",
+        ],
+        [
+            Run(
+                "aborted",
+                ["run_beta"],
+                [send("beta_aborted", "wrap_up_beta"), done("wrap_up_beta", "publish"), done("publish")],
+            ),
+            Run("not_aborted", ["run_beta"], [done("run_beta", "publish"), done("publish")]),
+        ],
+    )
+
+
+@entry
+def event_subprocess_nested_timer() -> Entry:
+    overdue = start(1, 1, timer("timeDuration", "'P7D'"), id_="faq_overdue", name="FAQ Overdue")
+    inner = [
+        start(0, 0, id_="faq_start"),
+        user("write_faq", "Write FAQ", 1, 0),
+        end(2, 0, id_="faq_end", name="FAQ Written"),
+        _event_subprocess(overdue, user("use_last_faq", "Use Last FAQ", 2, 1)),
+    ]
+    faq = sub("faq_phase", "FAQ Phase", 1, 0, (4, 2), inner, chain("faq_start", "write_faq", "faq_end"))
+    nodes = [start(), faq, user("publish", "Publish", 5, 0), end(6)]
+    return Entry(
+        single(
+            "event_subprocess_nested_timer",
+            "Event Sub-process Nested Timer",
+            nodes,
+            chain("start", "faq_phase", "publish", "end"),
+            PM_ROWS_3,
+        ),
+        "An interrupting timer-start event sub-process inside an embedded sub-process: an FAQ not written "
+        "in a week is dropped for the last one, and the launch goes on.",
+        [
+            "event sub-process",
+            "timer start (interrupting)",
+            "embedded sub-process",
+            "nested event sub-process",
+        ],
+        [
+            Run(
+                "overdue",
+                ["write_faq"],
+                [wait("P7D", "use_last_faq"), done("use_last_faq", "publish"), done("publish")],
+            ),
+            Run("in_time", ["write_faq"], [done("write_faq", "publish"), done("publish")]),
+        ],
+    )
+
+
+@entry
+def event_subprocess_nested_error() -> Entry:
+    inner_check = [
+        start(0, 0, id_="check_start"),
+        user("check_compliance", "Check Compliance", 1, 0, "decision", document="compliance"),
+        gateway("exclusive", "compliant", "Compliant?", 2, 0),
+        end(3, 0, id_="check_end", name="Compliant"),
+        end(3, 1, error_def("compliance_failed"), id_="not_compliant", name="Not Compliant"),
+    ]
+    check_flows = [
+        *chain("check_start", "check_compliance", "compliant"),
+        Flow("compliant", "check_end", "Yes", default=True),
+        Flow("compliant", "not_compliant", "No", "compliance.decision == 'request_changes'"),
+    ]
+    failed = start(1, 2, error_def("compliance_failed"), id_="compliance_failed", name="Compliance Failed")
+    handler = sub(
+        "on_compliance_failed",
+        "On Compliance Failed",
+        1,
+        2,
+        (3, 1),
+        [failed, user("rework_plan", "Rework Plan", 2, 2), end(3, 2, id_="reworked", name="Reworked")],
+        chain("compliance_failed", "rework_plan", "reworked"),
+        triggeredByEvent="true",
+    )
+    phase_inner = [
+        start(0, 0, id_="review_start"),
+        sub("compliance_check", "Compliance Check", 1, 0, (4, 2), inner_check, check_flows),
+        end(5, 0, id_="review_end", name="Reviewed"),
+        handler,
+    ]
+    phase = sub(
+        "review_phase",
+        "Review Phase",
+        1,
+        0,
+        (6, 4),
+        phase_inner,
+        chain("review_start", "compliance_check", "review_end"),
+    )
+    nodes = [start(), phase, user("publish", "Publish", 7, 0), end(8)]
+    return Entry(
+        single(
+            "event_subprocess_nested_error",
+            "Event Sub-process Nested Error",
+            nodes,
+            chain("start", "review_phase", "publish", "end"),
+            PM_ROWS_3,
+            [error("compliance_failed")],
+        ),
+        "An error thrown two levels down is caught by the error-start event sub-process of the sub-process "
+        "around it: the rework ends that phase and the launch goes on.",
+        [
+            "event sub-process",
+            "error start",
+            "error end event",
+            "embedded sub-process",
+            "nested event sub-process",
+        ],
+        [
+            Run("compliant", ["check_compliance"], [approve("check_compliance", "publish"), done("publish")]),
+            Run(
+                "not_compliant",
+                ["check_compliance"],
+                [changes("check_compliance", "rework_plan"), done("rework_plan", "publish"), done("publish")],
+            ),
+        ],
+    )
+
+
+@entry
 def call_activity_same_file() -> Entry:
     call = node("callActivity", "prepare_support", "Prepare Support", 2, 0, calledElement="support_checklist")
     call.props = {"in": "plan", "out": "staffing"}

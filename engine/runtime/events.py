@@ -198,12 +198,13 @@ def waiting_events(workflow: Any) -> list[WaitingEvent]:
 
 
 def _event_sub_process_starts(workflow: Any) -> list[WaitingEvent]:
-    """The message and signal starts of the top process's event sub-processes: SpiffWorkflow starts such
-    a sub-process when its event is caught (a timer start waits as a task, listed with the others)."""
-    if workflow.is_completed():
-        return []
+    """The message and signal starts of the event sub-processes of the top process and of every running
+    sub-process: such an event sub-process starts when its event is caught (engine.runtime.event_scopes;
+    a timer start waits as a task, listed with the others)."""
+    flows = [workflow, *workflow.subprocesses.values()]
+    names = [n for f in flows if not f.is_completed() for n in getattr(f.spec.start, "trigger_specs", ())]
     found = []
-    for name in getattr(workflow.spec.start, "trigger_specs", ()):
+    for name in names:
         spec = workflow.subprocess_specs.get(name)
         for start in getattr(spec, "bpmn_start_events", ()):
             kind = _kind(start.event_definition)
@@ -282,7 +283,8 @@ def interrupt_new(workflow: Any, before: set[Any]) -> bool:
             and _kind(s.event_definition) in (MESSAGE, SIGNAL, ERROR, ESCALATION)
             for s in starts
         ):
-            _interrupt(workflow, workflow.get_task_from_id(sub_id))
+            host = workflow.get_task_from_id(sub_id)
+            _interrupt(host.workflow, host)  # the process it is drawn in: the top one or a sub-process
             found = True
     return found
 

@@ -25,7 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import Clock
 from engine.errors import EngineError, ExpressionEvaluationError, WorkflowStuckError
-from engine.runtime import budget, events, triggers
+from engine.runtime import budget, event_scopes, events, triggers
 from engine.runtime.events import EventLog, WaitingEvent
 from engine.runtime.multi_instance import InstanceProgress, LaunchMultiInstance, progress_of
 from engine.runtime.script_engine import SCRIPT_ENGINE, SafeScriptEngine
@@ -79,6 +79,7 @@ class RunningWorkflow:
 
     def __init__(self, workflow: Any, *, launch_id: str | None = None, clock: Clock | None = None) -> None:
         self._wf = workflow
+        event_scopes.install(workflow)
         self._wf.script_engine = SCRIPT_ENGINE if clock is None else SafeScriptEngine(clock)
         self.launch_id = launch_id
         self._events = EventLog()

@@ -73,6 +73,17 @@ _INNER = Sub("p1", Choice("x2", (Task("t3", False), Stop("stop4", "error"))), ca
 @example(body=Seq((Task("g1", True, MAY_SKIP[0]), Task("g2", True, RUNS))))
 @example(body=Sub("p1", Task("g2", True), multi=MAY_SKIP[0]))
 @example(body=Sub("p1", Task("g2", True), multi=OVER_REGIONS))
+@example(  # a terminate after a parallel join: the join never passes a token when a branch is avoided
+    body=Sub(
+        "p0",
+        Seq(
+            (
+                Split("s1", (Task("g2", True), Task("g3", True))),
+                Choice("x4", (Task("g5", True), Stop("stop6", "terminate"))),
+            )
+        ),
+    )
+)
 def test_deploy_check_names_exactly_the_gate_items_a_run_can_skip(body: Block) -> None:
     problems = check_diagram(render(body, "prop").xml())
     named = {t for t in gate_items(body) for p in problems if f"gate item {t!r}" in p.message}
