@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine import audit, outbox, permissions, task_documents
+from engine.commands.calls import called_part
 from engine.commands.context import EngineContext
 from engine.db import repository as repo
 from engine.db import rows
@@ -84,11 +85,20 @@ def list_launches(
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 
-def launch_diagram(ctx: EngineContext, *, launch_id: str, actor: Actor) -> str:
+def launch_diagram(ctx: EngineContext, *, launch_id: str, actor: Actor, part: str | None = None) -> str:
     ctx.require(permissions.may_read(actor), actor, "launch.diagram")
     with ctx.db.read() as session:
         record = must_exist(repo.launch(session, launch_id), f"launch {launch_id}")
-        return ctx.process(record.process_version_id, session).xml
+        if part is None:
+            return ctx.process(record.process_version_id, session).xml
+        version = must_exist(
+            repo.process_version(session, record.process_version_id),
+            f"process version {record.process_version_id}",
+        )
+        xml = called_part(session, version.calls, part)
+        if xml is None:
+            raise NotFoundError(f"launch {launch_id} calls no process {part!r} of another diagram")
+        return xml
 
 
 def launch_history(ctx: EngineContext, *, launch_id: str, actor: Actor) -> list[AuditEventView]:

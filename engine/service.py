@@ -191,9 +191,10 @@ class WorkflowEngine:
         """Which process each launch runs: (process id, version number, process name), by launch id."""
         return queries.launch_processes(self._ctx, launch_ids=set(launch_ids), actor=actor)
 
-    def launch_diagram(self, *, launch_id: str, actor: Actor) -> str:
-        """The BPMN XML of the process version this launch runs (for rendering the diagram)."""
-        return queries.launch_diagram(self._ctx, launch_id=launch_id, actor=actor)
+    def launch_diagram(self, *, launch_id: str, actor: Actor, part: str | None = None) -> str:
+        """The BPMN XML of the process version this launch runs (for rendering the diagram), or with
+        `part` that of the process of another diagram it calls (the version pinned at deploy)."""
+        return queries.launch_diagram(self._ctx, launch_id=launch_id, actor=actor, part=part)
 
     def list_blockers(self, *, launch_id: str, actor: Actor) -> tuple[BlockerView, ...]:
         """What still blocks go-live: each open gate item, who holds it, since when, due when."""

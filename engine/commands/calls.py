@@ -104,6 +104,24 @@ def called_diagrams(session: Session, calls: str | None) -> dict[str, bytes]:
     return found
 
 
+def called_part(session: Session, calls: str | None, process_id: str) -> str | None:
+    """The diagram of the pinned called version that defines `process_id`, among a stored version's
+    pinned calls and theirs (a called process may call others); None when it calls no such process."""
+    pending, seen = [pinned_calls(calls)], set()
+    while pending:
+        for called_id, version_id in pending.pop().items():
+            if version_id in seen:
+                continue
+            seen.add(version_id)
+            record = repo.process_version(session, version_id)
+            if record is None:
+                continue
+            if called_id == process_id:
+                return record.bpmn_xml
+            pending.append(pinned_calls(record.calls))
+    return None
+
+
 def package_processes(diagrams: Iterable[bytes]) -> dict[str, bytes]:
     """Process id -> the diagram of a package that defines it."""
     return {pid: xml for xml in diagrams for pid in defined_processes(xml)}

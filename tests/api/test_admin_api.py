@@ -430,6 +430,35 @@ def test_raw_diagram_is_served_as_a_download(pm_client: TestClient) -> None:
     assert raw.headers["content-disposition"] == f'attachment; filename="launch-{launch_id}.bpmn"'
 
 
+def test_a_called_diagram_is_served_and_shown_for_its_launch_only(
+    admin_client: TestClient, pm_client: TestClient
+) -> None:
+    from tests.engine.form_examples import VALID_LAUNCH_START
+
+    corpus = ROOT / "tests" / "fixtures" / "corpus"
+    for name in ("support_readiness", "call_activity_other_diagram"):
+        deployed = _upload(admin_client, (corpus / f"{name}.bpmn").read_bytes(), f"{name}.bpmn")
+        assert deployed.status_code == 201, deployed.text
+    start = {**VALID_LAUNCH_START, "process": "call_activity_other_diagram"}
+    launch_id = pm_client.post("/api/v1/launches", json=start).json()["id"]
+    part = pm_client.get(f"/launches/{launch_id}/diagram.bpmn", params={"part": "support_readiness"})
+    assert part.status_code == 200, part.text
+    assert 'process id="support_readiness"' in part.text
+    assert part.headers["content-disposition"] == (
+        f'attachment; filename="launch-{launch_id}-support_readiness.bpmn"'
+    )
+    page = pm_client.get(f"/launches/{launch_id}", params={"part": "support_readiness"})
+    assert page.status_code == 200
+    assert "?part=support_readiness" in page.text and "Back to the launch's process" in page.text
+    # a process this launch does not call (or its own) is no part of it
+    other = pm_client.post("/api/v1/launches", json=dict(VALID_LAUNCH_START)).json()["id"]
+    for launch, name in ((other, "support_readiness"), (launch_id, "call_activity_other_diagram")):
+        missing = pm_client.get(f"/launches/{launch}/diagram.bpmn", params={"part": name})
+        assert missing.status_code == 404, missing.text
+        assert "calls no process" in missing.text and name in missing.text
+        assert pm_client.get(f"/launches/{launch}", params={"part": name}).status_code == 404
+
+
 def test_diagram_without_the_form_files_it_names_rejected_naming_each(admin_client: TestClient) -> None:
     response = _upload(admin_client, _modified_diagram())
     assert response.status_code == 400

@@ -167,9 +167,17 @@ def _launch_field_problem(loc: tuple[str | int, ...], message: str) -> tuple[tup
     return loc, message
 
 
+# A process of another diagram that a launch's call activity calls: the launch page shows its diagram instead.
+Part = Annotated[str, Query(max_length=200, description="a called process of another diagram (its id)")]
+
+
 @router.get("/launches/{launch_id}")
-def launch_page(request: Request, launch_id: str, caller: SignedInPage, engine: EngineDep) -> Response:
+def launch_page(
+    request: Request, launch_id: str, caller: SignedInPage, engine: EngineDep, part: Part = ""
+) -> Response:
     launch = engine.get_launch(launch_id=launch_id, actor=caller.actor)
+    if part:
+        engine.launch_diagram(launch_id=launch_id, actor=caller.actor, part=part)  # 404 when not called
     history = engine.launch_history(launch_id=launch_id, actor=caller.actor)
     comments = engine.list_comments(launch_id=launch_id, actor=caller.actor)
     incidents = engine.list_incidents(launch_id=launch_id, actor=caller.actor)
@@ -190,6 +198,7 @@ def launch_page(request: Request, launch_id: str, caller: SignedInPage, engine: 
             ready_ids=" ".join(sorted({t.bpmn_id for t in launch.open_tasks})),
             waiting_texts={w.element_id: _waits_for(w.kind, w.name, w.due_at) for w in launch.waiting},
             can_comment=may_comment(caller),
+            diagram_part=part,
         ),
     )
 
@@ -212,14 +221,19 @@ def _waits_for(kind: str, name: str, due_at: datetime | None) -> str:
 
 
 @router.get("/launches/{launch_id}/diagram.bpmn")
-def launch_diagram(launch_id: str, caller: SignedInPage, engine: EngineDep) -> Response:
-    xml = engine.launch_diagram(launch_id=launch_id, actor=caller.actor)
+def launch_diagram(launch_id: str, caller: SignedInPage, engine: EngineDep, part: Part = "") -> Response:
+    xml = engine.launch_diagram(launch_id=launch_id, actor=caller.actor, part=part or None)
     # A download, never a page of our origin: whatever a diagram holds is not rendered by the browser.
+    name = f"launch-{launch_id}" + (f"-{_file_safe(part)}" if part else "")
     headers = {
         "Cache-Control": "private, max-age=300",
-        "Content-Disposition": f'attachment; filename="launch-{launch_id}.bpmn"',
+        "Content-Disposition": f'attachment; filename="{name}.bpmn"',
     }
     return Response(xml, media_type="application/xml", headers=headers)
+
+
+def _file_safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
 @router.post("/launches/{launch_id}/comments")

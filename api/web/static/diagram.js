@@ -2,7 +2,7 @@
 // completed tasks green, ready tasks blue, events the launch waits for amber with what they wait for
 // ("waits for message beta_done"). A sub-process (expanded, or collapsed with its drill-down) holding a
 // ready task or a waiting event is marked as well, so the state inside it shows from the top level; a
-// call activity says which process it calls. Everything else on the page works without this script.
+// call activity says which process it calls and shows it (a pool here, or the called diagram's page). Everything else on the page works without this script.
 (function () {
   "use strict";
   var container = document.getElementById("diagram");
@@ -34,7 +34,8 @@
     return found;
   };
   // A call activity names the process it calls; when that process is drawn here (a pool of this file)
-  // the note is a button that shows it, and the call activity is marked while a task of it is ready.
+  // the note is a button that shows it, else (a process of another diagram) a link to the launch page
+  // showing that diagram. The call activity is marked while a task of the called process is ready.
   var callNote = function (canvas, registry, overlays, element, running) {
     var called = element.businessObject.calledElement;
     if (!called) { return; }
@@ -42,7 +43,7 @@
       return shape.type === "bpmn:Participant" && shape.businessObject.processRef &&
         shape.businessObject.processRef.id === called;
     })[0];
-    var note = document.createElement(pool ? "button" : "div");
+    var note = document.createElement(pool ? "button" : "a");
     note.className = "lg-note lg-call-note";
     note.textContent = "calls " + called;
     if (pool) {
@@ -51,9 +52,12 @@
         canvas.scrollToElement(pool);
         canvas.addMarker(pool.id, "lg-called");
       });
+    } else {
+      note.href = container.dataset.page + "?part=" + encodeURIComponent(called) + "#diagram-section";
     }
     overlays.add(element.id, { position: { bottom: -6, left: 0 }, html: note });
     if (running[called]) { canvas.addMarker(element.id, "lg-ready-inside"); }
+    return pool ? null : element;
   };
   var mark = function (canvas, registry, id, marker) {
     if (registry.get(id)) { canvas.addMarker(id, marker); }
@@ -85,8 +89,12 @@
         while (node && node.$type !== "bpmn:Process") { node = node.$parent; }
         if (node) { running[node.id] = true; }
       });
-      registry.filter(function (element) { return element.type === "bpmn:CallActivity"; })
-        .forEach(function (element) { callNote(canvas, registry, overlays, element, running); });
+      var outside = registry.filter(function (element) { return element.type === "bpmn:CallActivity"; })
+        .map(function (element) { return callNote(canvas, registry, overlays, element, running); })
+        .filter(Boolean);
+      // A ready task not drawn here runs in a called diagram: with one call to another diagram, it is that.
+      var elsewhere = split(container.dataset.ready).some(function (id) { return !registry.get(id); });
+      if (elsewhere && outside.length === 1) { canvas.addMarker(outside[0].id, "lg-ready-inside"); }
       canvas.zoom("fit-viewport");
       container.setAttribute("data-rendered", "true");
     })
