@@ -98,25 +98,48 @@ def bpmn_check(
     paths: Annotated[
         list[Path], typer.Argument(help="Diagrams (.bpmn), package directories or .zip packages.")
     ],
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Check calls to processes outside the package against this database's deployed "
+            "processes, as deploy does (read only).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check process packages and plain diagrams the way deploy does: every problem with its file and
-    element id (repeats grouped), errors apart from warnings. Exit 0 only when every one can be deployed."""
+    element id (repeats grouped), errors apart from warnings. Exit 0 only when every one can be deployed.
+    Without --database-url a call to a process outside the package is an error: nothing deployed is known."""
     from engine import read_paths
 
-    failed = False
+    engine = _engine(database_url) if database_url else None
+    failed = unresolved = False
     for path in paths:
         if not path.exists() and not path.is_symlink():
             typer.echo(f"error: {path}: cannot read: no such file or directory")
             failed = True
             continue
         for package in read_paths(path):
-            report = WorkflowEngine.check_package(package)
+            if engine is None:
+                report = WorkflowEngine.check_package(package)
+            else:
+                report = engine.check_package_against_deployed(package)
             for line in report.lines():
                 typer.echo(line)
             typer.echo(report.summary())
             failed = failed or not report.deployable
+            unresolved = unresolved or any(_outside_call(p.message) for p in report.errors)
+    if unresolved and engine is None:
+        typer.echo(
+            "hint: no database was given: pass --database-url to check calls against the deployed processes"
+        )
     if failed:
         raise typer.Exit(1)
+
+
+def _outside_call(message: str) -> bool:
+    return message.startswith("call activity calls process") and message.endswith("nor deployed")
 
 
 @app.command("demo")

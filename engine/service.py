@@ -116,6 +116,11 @@ class WorkflowEngine:
         """Every problem of a process package (errors and warnings), as `bpmn check` and deploy see them."""
         return check_package(package)
 
+    def check_package_against_deployed(self, package: ProcessPackage) -> CheckReport:
+        """`check_package`, with calls to processes outside the package resolved against this database's
+        deployed versions, as deploy resolves them (nothing is stored)."""
+        return processes.check_against_deployed(self._ctx, package)
+
     def deploy_package(self, *, package: ProcessPackage, actor: Actor) -> list[ProcessVersionView]:
         """Check a package whole and deploy each of its diagrams; nothing is stored when it has an error."""
         return processes.deploy_package(self._ctx, package=package, actor=actor)

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from engine import audit, permissions
-from engine.checking import check_package
+from engine.checking import CheckReport, check_package
 from engine.commands.calls import (
     Resolved,
     defined_processes,
@@ -136,6 +136,23 @@ def deploy_package(ctx: EngineContext, *, package: ProcessPackage, actor: Actor)
     """Check a package whole and deploy all of its diagrams in one transaction: nothing is stored when it
     has an error, or when storing any one of its diagrams fails."""
     ctx.require(permissions.may_deploy_process(actor), actor, "process.deploy")
+    report, resolved = _checked(ctx, package)
+    if not report.deployable:
+        errors = report.errors or [DiagramProblem(None, "the package holds no diagram")]
+        first = next((p for p in errors if p.element_id), errors[0])
+        message = str(first) + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+        raise DiagramRejectedError(errors, message=message, lines=report.lines())
+    prepared = [_prepare(d.data, files_beside(d, package), resolved[d.name]) for d in package.diagrams]
+    return _store_all(ctx, prepared, actor=actor)
+
+
+def check_against_deployed(ctx: EngineContext, package: ProcessPackage) -> CheckReport:
+    """The package's check as deploy makes it: calls to processes outside the package resolve against the
+    deployed versions (reads only: nothing is stored)."""
+    return _checked(ctx, package)[0]
+
+
+def _checked(ctx: EngineContext, package: ProcessPackage) -> tuple[CheckReport, dict[str, Resolved]]:
     everything = package_processes(d.data for d in package.diagrams)
     with ctx.db.read() as session:
         resolved = {
@@ -144,14 +161,7 @@ def deploy_package(ctx: EngineContext, *, package: ProcessPackage, actor: Actor)
             )
             for d in package.diagrams
         }
-    report = check_package(package, called={name: r.called for name, r in resolved.items()})
-    if not report.deployable:
-        errors = report.errors or [DiagramProblem(None, "the package holds no diagram")]
-        first = next((p for p in errors if p.element_id), errors[0])
-        message = str(first) + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
-        raise DiagramRejectedError(errors, message=message, lines=report.lines())
-    prepared = [_prepare(d.data, files_beside(d, package), resolved[d.name]) for d in package.diagrams]
-    return _store_all(ctx, prepared, actor=actor)
+    return check_package(package, called={name: r.called for name, r in resolved.items()}), resolved
 
 
 def files_beside(diagram: PackageFile, package: ProcessPackage) -> dict[str, bytes]:

@@ -83,6 +83,31 @@ def test_bpmn_check_fails_when_file_is_missing(tmp_path: Path) -> None:
     assert "cannot read" in result.output
 
 
+def test_bpmn_check_resolves_calls_against_a_database_when_given(tmp_path: Path) -> None:
+    from engine import WorkflowEngine
+    from tests.engine.driver import ADMIN
+
+    corpus = ROOT / "tests" / "fixtures" / "corpus"
+    caller = str(corpus / "call_activity_other_diagram.bpmn")
+    url = f"sqlite:///{tmp_path / 'check.db'}"
+    assert runner.invoke(app, ["db", "migrate", "--database-url", url]).exit_code == 0
+    alone = runner.invoke(app, ["bpmn", "check", caller])
+    assert alone.exit_code == 1
+    assert "calls process 'support_readiness', which is neither in this diagram nor deployed" in alone.output
+    assert "hint: no database was given: pass --database-url" in alone.output
+    not_yet = runner.invoke(app, ["bpmn", "check", caller, "--database-url", url])
+    assert not_yet.exit_code == 1 and "hint:" not in not_yet.output
+    database = Database.from_url(url)
+    try:
+        called = (corpus / "support_readiness.bpmn").read_bytes()
+        WorkflowEngine(database).deploy_process(xml=called, actor=ADMIN)
+    finally:
+        database.dispose()
+    deployed = runner.invoke(app, ["bpmn", "check", caller, "--database-url", url])
+    assert deployed.exit_code == 0, deployed.output
+    assert deployed.output == f"{caller}: OK\n"
+
+
 def test_demo_runs_launch_to_live_and_audit_verifies(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     migrated = runner.invoke(app, ["db", "migrate", "--database-url", url])
