@@ -309,6 +309,99 @@ def parallel_gateway() -> Entry:
 
 
 @entry
+def implicit_split() -> Entry:
+    nodes = [
+        start(0, 1),
+        user("plan_beta", "Plan Beta", 1, 1),
+        user("write_faq", "Write FAQ", 2, 0),
+        user("brief_support", "Brief Support", 2, 2),
+        gateway("parallel", "both_done", "", 3, 1),
+        user("publish", "Publish", 4, 1),
+        end(5, 1),
+    ]
+    flows = [
+        *chain("start", "plan_beta"),
+        Flow("plan_beta", "write_faq"),
+        Flow("plan_beta", "brief_support"),
+        Flow("write_faq", "both_done"),
+        Flow("brief_support", "both_done"),
+        *chain("both_done", "publish", "end"),
+    ]
+    return Entry(
+        single("implicit_split", "Implicit Split", nodes, flows, PM_ROWS_3),
+        "A task with two outgoing flows and no gateway (an implicit split, as modelers often draw it): both "
+        "paths run, a parallel join waits for them.",
+        ["implicit split"],
+        [
+            Run(
+                "both_paths",
+                ["plan_beta"],
+                [
+                    done("plan_beta", "brief_support", "write_faq"),
+                    done("write_faq", "brief_support"),
+                    done("brief_support", "publish"),
+                    done("publish"),
+                ],
+            )
+        ],
+    )
+
+
+@entry
+def conditional_flows_from_task() -> Entry:
+    nodes = [
+        start(0, 1),
+        user("choose_extras", "Choose Extras", 1, 1, "extras", document="extras"),
+        user("write_faq", "Write FAQ", 2, 0),
+        user("run_training", "Run Training", 2, 2),
+        gateway("inclusive", "extras_done", "", 3, 1),
+        user("publish", "Publish", 4, 1),
+        end(5, 1),
+    ]
+    flows = [
+        *chain("start", "choose_extras"),
+        Flow("choose_extras", "write_faq", "FAQ", "extras.faq == True"),
+        Flow("choose_extras", "run_training", "Training", "extras.training == True"),
+        Flow("choose_extras", "extras_done", "Neither", default=True),
+        Flow("write_faq", "extras_done"),
+        Flow("run_training", "extras_done"),
+        *chain("extras_done", "publish", "end"),
+    ]
+    return Entry(
+        single("conditional_flows_from_task", "Conditional Flows From Task", nodes, flows, PM_ROWS_3),
+        "Conditional sequence flows straight out of a task, with the task's default flow: every flow whose "
+        "condition holds is taken, the default when none does.",
+        ["conditional sequence flow", "default flow"],
+        [
+            Run(
+                "faq_only",
+                ["choose_extras"],
+                [
+                    done("choose_extras", "write_faq", data={"faq": True, "training": False}),
+                    done("write_faq", "publish"),
+                    done("publish"),
+                ],
+            ),
+            Run(
+                "both",
+                ["choose_extras"],
+                [
+                    done("choose_extras", "run_training", "write_faq", data={"faq": True, "training": True}),
+                    done("run_training", "write_faq"),
+                    done("write_faq", "publish"),
+                    done("publish"),
+                ],
+            ),
+            Run(
+                "neither",
+                ["choose_extras"],
+                [done("choose_extras", "publish", data={"faq": False, "training": False}), done("publish")],
+            ),
+        ],
+    )
+
+
+@entry
 def inclusive_gateway() -> Entry:
     nodes = [
         start(0, 1),

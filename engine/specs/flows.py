@@ -1,5 +1,6 @@
 """The sequence flows of a process: every flow connects known elements, conditions sit only on flows out
-of exclusive and inclusive gateways and parse, an exclusive gateway without a default is warned about,
+of exclusive and inclusive gateways (an implicit split has its gateway drawn already:
+engine.specs.implicit_splits) and parse, an exclusive gateway without a default is warned about,
 every element but an end event leaves somewhere, no loop lacks a wait state, one start event. Also the
 user tasks in flow order (the gate items' order); the graph the gate's bypass check reads is
 engine.specs.graph."""
@@ -13,7 +14,7 @@ from lxml import etree
 from engine.bounds import WAIT_STATES, cycles_without_wait_state
 from engine.model import UserTaskModel
 from engine.specs.bpmn_xml import NS, local_name, sequence_edges
-from engine.specs.elements import FLOW_NODES, GATEWAYS
+from engine.specs.elements import FLOW_NODES
 from engine.specs.event_defs import is_event_subprocess
 from engine.specs.findings import Findings, checked_expression
 from engine.specs.graph import flow_order
@@ -33,12 +34,6 @@ def check_flows(scope: etree._Element, found: Findings) -> None:
             _check_gateway_flows(node_id, node, flows, found)
         if not flows and node_id not in outgoing and _needs_outgoing(node):
             found.problem(node_id, "element has no outgoing flow")
-        if kind not in GATEWAYS and kind != "startEvent" and len(flows) > 1:
-            found.problem(
-                node_id,
-                f"<{kind}> has {len(flows)} outgoing flows (an implicit split), which SpiffWorkflow does not "
-                "run: draw a parallel or an exclusive gateway after it",
-            )
     _check_cycles(scope, nodes, found)
     starts = [n for n in nodes.values() if local_name(n.tag) == "startEvent"]
     if len(starts) != 1:
@@ -84,7 +79,9 @@ def _check_condition(flow: etree._Element, source_kind: str, found: Findings) ->
     flow_id = flow.get("id")
     if source_kind not in _CONDITIONAL_SOURCES:
         found.problem(
-            flow_id, "conditions are only supported on flows out of exclusive and inclusive gateways"
+            flow_id,
+            "conditions are only read on flows out of exclusive and inclusive gateways, and out of an "
+            "activity or intermediate event with several flows out (an implicit split)",
         )
     checked_expression(found, flow_id or "", (condition.text or "").strip(), "condition")
 

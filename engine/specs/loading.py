@@ -20,6 +20,7 @@ from engine.specs.connector_tasks import connector_tasks
 from engine.specs.event_defs import inline_event_definitions
 from engine.specs.findings import Findings
 from engine.specs.flows import in_flow_order
+from engine.specs.implicit_splits import explicit_splits
 from engine.specs.multi_instance import multi_instance_plans
 from engine.specs.structure import Structure, document_processes, resolve_structure
 from engine.xml_safety import clean_label, document_text, parse_xml_document
@@ -73,7 +74,7 @@ def inspect_diagram(
     bad diagram: what `launchgate bpmn check` and deploy report. `called`: the diagrams of processes it
     may call from outside itself (a package's other diagrams, deployed versions)."""
     try:
-        root = inline_event_definitions(parse_xml_document(data))
+        root = normalized_document(data)
         called_roots = _called_roots(called)
     except DiagramRejectedError as exc:
         return DiagramCheck(problems=exc.problems, form_files={})
@@ -108,7 +109,7 @@ def _cached_load(
 
 
 def _load(data: bytes, known_forms: Collection[str] | None, called: Called) -> LoadedProcess:
-    root = inline_event_definitions(parse_xml_document(data))
+    root = normalized_document(data)
     called_roots = _called_roots(called)
     found = Findings()
     process, own_tasks = check_definitions(root, known_forms, found, resolve=_resolver(called_roots))
@@ -141,7 +142,14 @@ def _resolver(called_roots: Mapping[str, etree._Element]) -> Callable[[str], etr
 
 
 def _called_roots(called: Called | None) -> dict[str, etree._Element]:
-    return {process_id: parse_xml_document(xml) for process_id, xml in (called or {}).items()}
+    return {process_id: normalized_document(xml) for process_id, xml in (called or {}).items()}
+
+
+def normalized_document(data: bytes) -> etree._Element:
+    """The parsed, hardened document as every reader after it sees it: global event definitions read in
+    place (engine.specs.event_defs) and a gateway drawn after every implicit split
+    (engine.specs.implicit_splits)."""
+    return explicit_splits(inline_event_definitions(parse_xml_document(data)))
 
 
 def _structure(

@@ -34,7 +34,7 @@ FORMS = CORPUS / "forms"
 EFFECT_KINDS = ("connector_", "bpmn_event")
 ACTORS = {"pm": PM, "support_lead": SUPPORT, "support_manager": MANAGER}
 _FORM_FILE = re.compile(rb'name="formJsonSchemaFilename" value="([^"]+)"')
-MINIMUM = 54  # diagrams on main so far; the issue asks for at least 30 (docs/corpus.md)
+MINIMUM = 56  # diagrams on main so far; the issue asks for at least 30 (docs/corpus.md)
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
 

@@ -145,7 +145,8 @@ def test_a_condition_on_a_flow_out_of_a_parallel_gateway_is_still_refused() -> N
     found = [(p.element_id, p.message) for p in check_diagram(data)]
     assert (
         "flow_split_to_docs",
-        "conditions are only supported on flows out of exclusive and inclusive gateways",
+        "conditions are only read on flows out of exclusive and inclusive gateways, and out of an "
+        "activity or intermediate event with several flows out (an implicit split)",
     ) in found
 
 
