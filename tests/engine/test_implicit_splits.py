@@ -34,7 +34,7 @@ def test_a_task_with_two_flows_out_gets_a_parallel_gateway_after_it() -> None:
     root = _document(_split_after_prepare())
     [gateway] = root.iterfind(".//bpmn:parallelGateway[@id='prepare__split']", NS)
     flows = {
-        f.get("id"): (f.get("sourceRef"), f.get("targetRef"))
+        f.get("id") or "": (f.get("sourceRef") or "", f.get("targetRef") or "")
         for f in root.iterfind(".//bpmn:sequenceFlow", NS)
     }
     assert flows["prepare__to_split"] == ("prepare", "prepare__split")
