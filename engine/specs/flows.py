@@ -92,7 +92,7 @@ def _check_gateway_flows(
     """An exclusive or inclusive gateway with several ways out: one is the default, each other has a
     condition. An inclusive gateway takes every flow whose condition holds and the default only when
     none does, so a flow it takes every time carries the condition `True`; such a gateway needs no
-    default (some condition always holds). An exclusive gateway without a default is a warning: when no
+    default (some condition always holds). Otherwise a gateway without a default is a warning: when no
     condition holds at run time the launch stops with an incident."""
     kind = local_name(node.tag).removesuffix("Gateway")  # exclusive / inclusive
     default = node.get("default")
@@ -101,14 +101,12 @@ def _check_gateway_flows(
         for c in (f.find("bpmn:conditionExpression", NS) for f in flows)
         if c is not None
     )
-    if not default and kind == "exclusive":
+    if not default and not always:
         found.warning(
             node_id,
-            "exclusive gateway has no default flow: when none of its conditions holds, the launch fails "
+            f"{kind} gateway has no default flow: when none of its conditions holds, the launch fails "
             "there with an incident (add a default flow to avoid it)",
         )
-    elif not default and not always:
-        found.problem(node_id, f"{kind} gateway has no default flow")
     elif default and default not in {f.get("id") for f in flows}:
         found.problem(node_id, f"default flow {default!r} does not leave this gateway")
     for flow in flows:
