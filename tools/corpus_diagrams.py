@@ -308,6 +308,36 @@ def parallel_gateway() -> Entry:
     )
 
 
+def _extras_runs() -> list[Run]:
+    """The runs of a choice of extras (FAQ, training, both, neither), whichever construct chooses."""
+    return [
+        Run(
+            "faq_only",
+            ["choose_extras"],
+            [
+                done("choose_extras", "write_faq", data={"faq": True, "training": False}),
+                done("write_faq", "publish"),
+                done("publish"),
+            ],
+        ),
+        Run(
+            "both",
+            ["choose_extras"],
+            [
+                done("choose_extras", "run_training", "write_faq", data={"faq": True, "training": True}),
+                done("run_training", "write_faq"),
+                done("write_faq", "publish"),
+                done("publish"),
+            ],
+        ),
+        Run(
+            "neither",
+            ["choose_extras"],
+            [done("choose_extras", "publish", data={"faq": False, "training": False}), done("publish")],
+        ),
+    ]
+
+
 @entry
 def implicit_split() -> Entry:
     nodes = [
@@ -372,32 +402,7 @@ def conditional_flows_from_task() -> Entry:
         "Conditional sequence flows straight out of a task, with the task's default flow: every flow whose "
         "condition holds is taken, the default when none does.",
         ["conditional sequence flow", "default flow"],
-        [
-            Run(
-                "faq_only",
-                ["choose_extras"],
-                [
-                    done("choose_extras", "write_faq", data={"faq": True, "training": False}),
-                    done("write_faq", "publish"),
-                    done("publish"),
-                ],
-            ),
-            Run(
-                "both",
-                ["choose_extras"],
-                [
-                    done("choose_extras", "run_training", "write_faq", data={"faq": True, "training": True}),
-                    done("run_training", "write_faq"),
-                    done("write_faq", "publish"),
-                    done("publish"),
-                ],
-            ),
-            Run(
-                "neither",
-                ["choose_extras"],
-                [done("choose_extras", "publish", data={"faq": False, "training": False}), done("publish")],
-            ),
-        ],
+        _extras_runs(),
     )
 
 
@@ -426,32 +431,7 @@ def inclusive_gateway() -> Entry:
         single("inclusive_gateway", "Inclusive Gateway", nodes, flows, PM_ROWS_3),
         "An inclusive gateway: every flow whose condition holds is taken (default: none), the join waits for those.",
         ["inclusive gateway"],
-        [
-            Run(
-                "faq_only",
-                ["choose_extras"],
-                [
-                    done("choose_extras", "write_faq", data={"faq": True, "training": False}),
-                    done("write_faq", "publish"),
-                    done("publish"),
-                ],
-            ),
-            Run(
-                "both",
-                ["choose_extras"],
-                [
-                    done("choose_extras", "run_training", "write_faq", data={"faq": True, "training": True}),
-                    done("run_training", "write_faq"),
-                    done("write_faq", "publish"),
-                    done("publish"),
-                ],
-            ),
-            Run(
-                "neither",
-                ["choose_extras"],
-                [done("choose_extras", "publish", data={"faq": False, "training": False}), done("publish")],
-            ),
-        ],
+        _extras_runs(),
     )
 
 
