@@ -1021,6 +1021,46 @@ def mi_sequential_collection() -> Entry:
 
 
 @entry
+def mi_manual_and_plain_tasks() -> Entry:
+    brief = Node("brief_region", "manualTask", "Brief Region", 2, 1, props={"collection": "plan.regions"})
+    brief.body = _mi()
+    check = Node("check_in", "task", "Check In", 3, 1)
+    check.body = _mi(cardinality=2, sequential=True)
+    nodes = [
+        start(),
+        user("plan_regions", "Plan Regions", 1, 0, "regions", document="plan"),
+        brief,
+        check,
+        end(4),
+    ]
+    return Entry(
+        single(
+            "mi_manual_and_plain_tasks",
+            "Multi-instance Manual And Plain Tasks",
+            nodes,
+            chain("start", "plan_regions", "brief_region", "check_in", "end"),
+            TWO_LANES,
+        ),
+        "Multi-instance human steps that are not user tasks: a manual task once per region of the plan "
+        "(parallel), then a plain task twice (sequential).",
+        ["multi-instance manual task", "multi-instance plain task"],
+        [
+            Run(
+                "two_regions",
+                ["plan_regions"],
+                [
+                    done("plan_regions", "brief_region", "brief_region", data=REGIONS_2),
+                    done("brief_region", "brief_region"),
+                    done("brief_region", "check_in"),
+                    done("check_in", "check_in"),
+                    done("check_in"),
+                ],
+            )
+        ],
+    )
+
+
+@entry
 def mi_completion_condition() -> Entry:
     review = user("regional_signoff", "Regional Sign-off", 2, 1, "decision", collection="plan.regions")
     review.body = _mi(condition="completed >= 2")

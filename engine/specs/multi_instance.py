@@ -28,7 +28,7 @@ from engine.runtime import COUNT_NAMES, InstancePlan
 from engine.specs.bpmn_xml import NS, local_name, properties
 from engine.specs.findings import Findings
 
-MULTI_INSTANCE_HOSTS = frozenset({"userTask", "subProcess", "callActivity"})
+MULTI_INSTANCE_HOSTS = frozenset({"userTask", "manualTask", "task", "subProcess", "callActivity"})
 _LOOP = "bpmn:multiInstanceLoopCharacteristics"
 _EXAMPLE = "approved >= 2"
 

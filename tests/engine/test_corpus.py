@@ -34,7 +34,7 @@ FORMS = CORPUS / "forms"
 EFFECT_KINDS = ("connector_", "bpmn_event")
 ACTORS = {"pm": PM, "support_lead": SUPPORT, "support_manager": MANAGER}
 _FORM_FILE = re.compile(rb'name="formJsonSchemaFilename" value="([^"]+)"')
-MINIMUM = 56  # diagrams on main so far; the issue asks for at least 30 (docs/corpus.md)
+MINIMUM = 57  # diagrams on main so far; the issue asks for at least 30 (docs/corpus.md)
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
 
@@ -172,3 +172,18 @@ def test_a_diagram_saved_in_latin1_keeps_its_accented_names(database: Database, 
     engine, launch = _fresh(engine, launch.id)
     assert [t.title for t in launch.open_tasks] == ["Prüfung der Übersetzung"]
     assert launch.process_name == "Übersetzung"
+
+
+def test_instances_of_a_multi_instance_manual_task_say_which_region_they_are(
+    database: Database, clock: FixedClock
+) -> None:
+    engine = WorkflowEngine(database, clock=clock)
+    deploy(engine, "mi_manual_and_plain_tasks")
+    launch = engine.start_launch(
+        data=dict(VALID_LAUNCH_START), actor=PM, process_id="mi_manual_and_plain_tasks"
+    )
+    [plan] = launch.open_tasks
+    engine.complete_task(task_id=plan.id, data={"regions": ["EMEA", "APAC"]}, actor=PM)
+    engine, launch = _fresh(engine, launch.id)
+    briefs = sorted((t.instance_label, t.instance_total, t.role) for t in launch.open_tasks)
+    assert briefs == [("APAC", 2, "support_lead"), ("EMEA", 2, "support_lead")]
