@@ -113,7 +113,7 @@ def bpmn_check(
     Without --database-url a call to a process outside the package is an error: nothing deployed is known."""
     from engine import read_paths
 
-    engine = _engine(database_url) if database_url else None
+    engine = _engine(database_url, existing=True) if database_url else None
     failed = unresolved = False
     for path in paths:
         if not path.exists() and not path.is_symlink():

@@ -30,13 +30,17 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util.event import EventManager
 from SpiffWorkflow.util.task import TaskState
 
+from engine.runtime.events import is_event_subprocess
+
 
 class ScopedEventManager(EventManager):  # type: ignore[misc]
     """The top workflow's event manager, starting event sub-processes of sub-processes too."""
 
     def catch(self, event: Any, internal: bool = True) -> int:
         if event.target is not None and event.target is not self.workflow:
-            event.target = self._innermost_catcher(event, event.target)
+            event.target, past_handler = self._innermost_catcher(event, event.target)
+            if past_handler:  # thrown by a handler of the top process: never start that one again
+                event.launchgate_past_top_handlers = True
         elif event.target is None and isinstance(
             event.event_definition, (MessageEventDefinition, SignalEventDefinition)
         ):
@@ -45,20 +49,29 @@ class ScopedEventManager(EventManager):  # type: ignore[misc]
                     self._start_event_subprocess(flow, event)
         return int(super().catch(event, internal))
 
-    def _innermost_catcher(self, event: Any, flow: Any) -> Any:
+    def update_collaboration(self, event: Any) -> None:
+        if not getattr(event, "launchgate_past_top_handlers", False):
+            super().update_collaboration(event)
+
+    def _innermost_catcher(self, event: Any, flow: Any) -> tuple[Any, bool]:
         """The workflow that takes a thrown error or escalation: `flow` or one around it (the top when
-        no sub-process catches it)."""
+        no sub-process catches it), and whether the throw left an event sub-process of the top process.
+        What an event sub-process throws goes past the process it handles (a boundary event on that
+        sub-process, or further out): that process's own handlers would take it again and again."""
+        skip = False
         while flow is not self.workflow:
-            if any(
-                t.workflow is flow and t.task_spec.event_definition.catches(t, event)
-                for t in self.tasks.values()
-            ):
-                return flow
-            started = self._start_event_subprocess(flow, event)
-            if started is not None:
-                return started  # its start event waits in it and catches the event there
+            if not skip:
+                if any(
+                    t.workflow is flow and t.task_spec.event_definition.catches(t, event)
+                    for t in self.tasks.values()
+                ):
+                    return flow, False
+                started = self._start_event_subprocess(flow, event)
+                if started is not None:
+                    return started, False  # its start event waits in it and catches the event there
+            skip = is_event_subprocess(flow)
             flow = flow.parent_workflow
-        return flow
+        return flow, skip
 
     def _start_event_subprocess(self, flow: Any, event: Any) -> Any | None:
         """Start the event sub-process of `flow` whose start catches `event` (or find the one already

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent, StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity, EndEvent, IntermediateThrowEvent, StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
@@ -40,6 +40,7 @@ SIGNAL = "signal"
 TIMER = "timer"
 ERROR = "error"
 ESCALATION = "escalation"
+_STARTING_KINDS = (MESSAGE, SIGNAL, TIMER, ERROR, ESCALATION)  # what starts an event sub-process
 
 # The kinds a caller may deliver from outside the workflow.
 _DEFINITIONS: dict[str, type[Any]] = {MESSAGE: MessageEventDefinition, SIGNAL: SignalEventDefinition}
@@ -193,8 +194,8 @@ def waiting_events(workflow: Any) -> list[WaitingEvent]:
             if kind == TIMER and due is None and _spent(task):
                 continue  # a cycle whose rounds are all done waits for nothing any more
             found.append(WaitingEvent(kind, _name(part), bpmn_id, due, boundary, interrupting))
-    found.extend(_event_sub_process_starts(workflow))
-    return sorted(found, key=lambda e: (e.bpmn_id, e.kind, e.name))
+    found.extend(_event_sub_process_starts(workflow))  # one waiting as a task already is listed once
+    return sorted(dict.fromkeys(found), key=lambda e: (e.bpmn_id, e.kind, e.name))
 
 
 def _event_sub_process_starts(workflow: Any) -> list[WaitingEvent]:
@@ -265,60 +266,60 @@ def deliver(workflow: Any, kind: str, name: str, payload: dict[str, Any] | None)
     definition = _DEFINITIONS[kind](name)
     data = {name: deepcopy(payload)} if kind == MESSAGE and payload is not None else {}
     event = BpmnEvent(definition, payload=data)
-    before = set(workflow.subprocesses)
+    before, waited = set(workflow.subprocesses), waiting_starts(workflow)
     caught = int(workflow.event_manager.catch(event, internal=False))
-    interrupt_new(workflow, before)
+    interrupt_started(workflow, before, waited)
     return caught
 
 
-def interrupt_new(workflow: Any, before: set[Any]) -> bool:
-    """Event sub-processes started since `before` (the sub-workflow ids then) by a message, signal,
-    error or escalation start that interrupts: cancel the rest of the process for each. True when one
-    did."""
-    found = False
-    for sub_id in [s for s in workflow.subprocesses if s not in before]:
-        starts = getattr(workflow.subprocesses[sub_id].spec, "bpmn_start_events", ())
-        if any(
-            getattr(s, "interrupting_start", False)
-            and _kind(s.event_definition) in (MESSAGE, SIGNAL, ERROR, ESCALATION)
-            for s in starts
-        ):
-            host = workflow.get_task_from_id(sub_id)
-            _interrupt(host.workflow, host)  # the process it is drawn in: the top one or a sub-process
-            found = True
-    return found
-
-
-def waiting_timer_starts(workflow: Any) -> list[Any]:
+def waiting_starts(workflow: Any) -> list[Any]:
     """The sub-workflow ids of event sub-processes (in any process of the launch) whose interrupting
-    timer start still waits. SpiffWorkflow starts such a sub-process with its process and leaves its start
-    event waiting; when the timer fires it runs beside the rest (`interrupt_fired_timer_starts`)."""
-    return [sub_id for sub_id, sub in workflow.subprocesses.items() if _timer_start_waits(sub)]
+    start still waits: a timer start (SpiffWorkflow starts such a sub-process with its process), or any
+    start of one a sub-process entered again brought along (engine.runtime.event_scopes)."""
+    return [sub_id for sub_id, sub in workflow.subprocesses.items() if _start_waits(sub)]
 
 
-def interrupt_fired_timer_starts(workflow: Any, waited: list[Any]) -> bool:
-    """Of the event sub-processes `waited` (from `waiting_timer_starts` before a step), those whose
-    timer fired since: cancel the rest of their process for each. True when one did."""
+def interrupt_started(workflow: Any, before: set[Any], waited: list[Any]) -> bool:
+    """Interrupting event sub-processes whose start fired since a snapshot (`before`: the sub-workflow
+    ids then; `waited`: `waiting_starts` then) — a new one whose start does not wait, or one that waited
+    and does not any more: cancel the rest of the process each is drawn in (the top one or a
+    sub-process). True when one did."""
     found = False
-    for sub_id in waited:
+    new = [s for s in workflow.subprocesses if s not in before]
+    for sub_id in dict.fromkeys([*new, *waited]):
         sub = workflow.subprocesses.get(sub_id)
         host = workflow.get_task_from_id(sub_id) if sub is not None else None
         if host is None or host.state != TaskState.STARTED:
             continue  # cancelled meanwhile, or its process ended
-        if _timer_start_waits(sub):
-            continue  # still waiting
+        if not _interrupting(sub) or _start_waits(sub):
+            continue  # not an interrupting event sub-process, or its event has not come
         _interrupt(host.workflow, host)
         found = True
     return found
 
 
-def _timer_start_waits(sub: Any) -> bool:
-    """True when the sub-workflow's own interrupting timer start event still waits."""
+def is_event_subprocess(sub: Any) -> bool:
+    """True when a sub-workflow is an event sub-process: one of its start events waits for an event (an
+    embedded sub-process starts with a none start; SpiffWorkflow gives both the same task spec class)."""
+    host = sub.top_workflow.get_task_from_id(sub.parent_task_id)
+    return not isinstance(getattr(host, "task_spec", None), CallActivity) and any(
+        _kind(s.event_definition) in _STARTING_KINDS for s in getattr(sub.spec, "bpmn_start_events", ())
+    )
+
+
+def _interrupting(sub: Any) -> bool:
+    return any(
+        getattr(s, "interrupting_start", False) and _kind(s.event_definition) in _STARTING_KINDS
+        for s in getattr(sub.spec, "bpmn_start_events", ())
+    )
+
+
+def _start_waits(sub: Any) -> bool:
+    """True when the sub-workflow's own interrupting start event still waits for its event."""
     return any(
         t.workflow is sub
         and isinstance(t.task_spec, StartEvent)
         and bool(getattr(t.task_spec, "interrupting_start", False))
-        and _kind(t.task_spec.event_definition) == TIMER
         for t in sub.get_tasks(state=TaskState.WAITING)
     )
 

@@ -29,10 +29,12 @@ def has_triggers(specs: Iterable[Any]) -> bool:
 
 
 def rewire(workflow: Any) -> None:
-    """Wire the event sub-processes a restored workflow had started, as starting them did (idempotent)."""
+    """Wire the event sub-processes a restored workflow had started, as starting them did (idempotent):
+    the one its event started (a triggered task), and one a sub-process entered again after that brought
+    along with its start (engine.runtime.event_scopes)."""
     for task in workflow.get_tasks():
         parent = task.parent
-        if not task.triggered or parent is None or not isinstance(parent.task_spec, BpmnStartTask):
+        if parent is None or not isinstance(parent.task_spec, BpmnStartTask):
             continue
         start, spec = parent.task_spec, task.task_spec
         if spec.name in start.trigger_specs and start not in spec.inputs:

@@ -282,8 +282,7 @@ class RunningWorkflow:
         throw of this launch or a timer: SpiffWorkflow starts it beside the running path)."""
         interrupted = True
         while interrupted:
-            before = set(self._wf.subprocesses)
-            timer_starts = events.waiting_timer_starts(self._wf)
+            before, waited = set(self._wf.subprocesses), events.waiting_starts(self._wf)
             if fire_timers:
                 fire_timers = False
                 try:
@@ -291,8 +290,7 @@ class RunningWorkflow:
                 except (SpiffWorkflowException, EngineError) as exc:
                     raise self._stuck(f"a timer could not fire: {exc}") from exc
             self._wf.do_engine_steps(will_complete_task=steps.spend, did_complete_task=self._note_done)
-            started = events.interrupt_new(self._wf, before)
-            interrupted = events.interrupt_fired_timer_starts(self._wf, timer_starts) or started
+            interrupted = events.interrupt_started(self._wf, before, waited)
 
     def _note_done(self, task: Any) -> None:
         self._events.record(task)

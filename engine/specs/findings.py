@@ -22,6 +22,8 @@ class Findings:
     problems: list[DiagramProblem] = field(default_factory=list)
     form_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ignored: dict[str, str | None] = field(default_factory=dict)
+    # gateways the reading drew (engine.specs.implicit_splits) -> the element the modeler drew
+    drawn_for: dict[str, str] = field(default_factory=dict)
 
     def problem(self, element_id: str | None, message: str) -> None:
         self._add(DiagramProblem(element_id, message))
@@ -30,7 +32,12 @@ class Findings:
         self._add(DiagramProblem(element_id, message, severity="warning"))
 
     def _add(self, found: DiagramProblem) -> None:
-        """Once each: a process called from two places is read twice, its problems are news once."""
+        """Once each: a process called from two places is read twice, its problems are news once. A
+        problem of a gateway the reading drew is the drawn element's."""
+        drawn_for = self.drawn_for.get(found.element_id or "")
+        if drawn_for is not None:
+            message = f"{found.message} (the split after it, read as a gateway)"
+            found = DiagramProblem(drawn_for, message, found.severity, found.file)
         if found not in self.problems:
             self.problems.append(found)
 

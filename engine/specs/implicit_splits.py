@@ -24,8 +24,10 @@ _SPLITTING = ACTIVITIES | {"intermediateCatchEvent", "intermediateThrowEvent", "
 _CONTAINERS = frozenset({"process", "subProcess"})
 
 
-def explicit_splits(root: etree._Element) -> etree._Element:
-    """The document with a gateway after every implicit split (in place; returns `root`)."""
+def explicit_splits(root: etree._Element) -> dict[str, str]:
+    """Draw a gateway after every implicit split of the document (in place); the gateways drawn, each
+    with the id of the element it splits (a problem found on one is the element's)."""
+    drawn: dict[str, str] = {}
     ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     for container in [el for el in root.iter() if _is_bpmn(el) and local_name(el.tag) in _CONTAINERS]:
         nodes = {el.get("id"): el for el in container if _is_bpmn(el) and local_name(el.tag) in _SPLITTING}
@@ -36,13 +38,13 @@ def explicit_splits(root: etree._Element) -> etree._Element:
                 outgoing.setdefault(source, []).append(flow)
         for node_id, flows in outgoing.items():
             if len(flows) > 1:
-                _insert_gateway(container, nodes[node_id], flows, ids)
-    return root
+                drawn[_insert_gateway(container, nodes[node_id], flows, ids)] = node_id
+    return drawn
 
 
 def _insert_gateway(
     container: etree._Element, node: etree._Element, flows: list[etree._Element], ids: set[str | None]
-) -> None:
+) -> str:
     node_id = node.get("id") or ""
     conditional = any(f.find("bpmn:conditionExpression", NS) is not None for f in flows)
     gateway_id, link_id = _fresh(f"{node_id}__split", ids), _fresh(f"{node_id}__to_split", ids)
@@ -65,6 +67,7 @@ def _insert_gateway(
             always.text = "True"
     container.append(gateway)
     container.append(link)
+    return gateway_id
 
 
 def _set_refs(element: etree._Element, which: str, flow_ids: list[str]) -> None:

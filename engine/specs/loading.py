@@ -73,12 +73,12 @@ def inspect_diagram(
     """Every problem in a diagram, errors and warnings, and the files it references. Never raises for a
     bad diagram: what `launchgate bpmn check` and deploy report. `called`: the diagrams of processes it
     may call from outside itself (a package's other diagrams, deployed versions)."""
+    found = Findings()
     try:
-        root = normalized_document(data)
+        root = normalized_document(data, found.drawn_for)
         called_roots = _called_roots(called)
     except DiagramRejectedError as exc:
         return DiagramCheck(problems=exc.problems, form_files={})
-    found = Findings()
     process, tasks = check_definitions(root, known_forms, found, resolve=_resolver(called_roots))
     if process is not None:
         structure = _structure(root, process, tasks, called_roots, found)
@@ -109,9 +109,9 @@ def _cached_load(
 
 
 def _load(data: bytes, known_forms: Collection[str] | None, called: Called) -> LoadedProcess:
-    root = normalized_document(data)
-    called_roots = _called_roots(called)
     found = Findings()
+    root = normalized_document(data, found.drawn_for)
+    called_roots = _called_roots(called)
     process, own_tasks = check_definitions(root, known_forms, found, resolve=_resolver(called_roots))
     if found.errors or process is None:
         raise DiagramRejectedError(found.errors)
@@ -145,11 +145,13 @@ def _called_roots(called: Called | None) -> dict[str, etree._Element]:
     return {process_id: normalized_document(xml) for process_id, xml in (called or {}).items()}
 
 
-def normalized_document(data: bytes) -> etree._Element:
+def normalized_document(data: bytes, drawn: dict[str, str] | None = None) -> etree._Element:
     """The parsed, hardened document as every reader after it sees it: global event definitions read in
     place (engine.specs.event_defs) and a gateway drawn after every implicit split
-    (engine.specs.implicit_splits)."""
-    return explicit_splits(inline_event_definitions(parse_xml_document(data)))
+    (engine.specs.implicit_splits; noted in `drawn`: gateway id -> the element it splits)."""
+    root = inline_event_definitions(parse_xml_document(data))
+    (drawn if drawn is not None else {}).update(explicit_splits(root))
+    return root
 
 
 def _structure(

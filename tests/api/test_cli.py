@@ -90,6 +90,11 @@ def test_bpmn_check_resolves_calls_against_a_database_when_given(tmp_path: Path)
     corpus = ROOT / "tests" / "fixtures" / "corpus"
     caller = str(corpus / "call_activity_other_diagram.bpmn")
     url = f"sqlite:///{tmp_path / 'check.db'}"
+    typo = runner.invoke(
+        app, ["bpmn", "check", caller, "--database-url", f"sqlite:///{tmp_path / 'no' / 'x.db'}"]
+    )
+    assert typo.exit_code == 2 and "there is no SQLite database at" in typo.output
+    assert not (tmp_path / "no").exists()  # a check only reads: nothing is made
     assert runner.invoke(app, ["db", "migrate", "--database-url", url]).exit_code == 0
     alone = runner.invoke(app, ["bpmn", "check", caller])
     assert alone.exit_code == 1

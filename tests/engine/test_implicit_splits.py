@@ -27,7 +27,9 @@ def _split_after_prepare(*, condition: str | None = None) -> Diagram:
 
 
 def _document(d: Diagram) -> etree._Element:
-    return explicit_splits(etree.fromstring(d.xml()))
+    root = etree.fromstring(d.xml())
+    explicit_splits(root)
+    return root
 
 
 def test_a_task_with_two_flows_out_gets_a_parallel_gateway_after_it() -> None:
@@ -59,7 +61,8 @@ def test_a_condition_makes_it_inclusive_and_an_unconditional_flow_is_taken_every
 def test_the_tasks_default_flow_becomes_the_gateways() -> None:
     d = _split_after_prepare(condition="launch.product_name == 'Atlas'")
     xml = d.xml().replace(b'id="prepare"', b'id="prepare" default="flow_prepare_brief_support"')
-    root = explicit_splits(etree.fromstring(xml))
+    root = etree.fromstring(xml)
+    assert explicit_splits(root) == {"prepare__split": "prepare"}
     [task] = root.iterfind(".//bpmn:userTask[@id='prepare']", NS)
     [gateway] = root.iterfind(".//bpmn:inclusiveGateway", NS)
     assert task.get("default") is None
@@ -92,3 +95,15 @@ def test_a_path_around_the_gate_item_through_an_implicit_split_is_refused() -> N
     d.chain(signoff, join, go_live, "end")
     problems = [p.message for p in check_diagram(d.xml()) if p.is_error]
     assert any("without passing gate item 'signoff'" in m for m in problems), problems
+
+
+def test_a_problem_of_the_drawn_gateway_is_named_on_the_element_the_modeler_drew() -> None:
+    d = _split_after_prepare(condition="launch.product_name == 'Atlas'")
+    xml = d.xml().replace(b'id="prepare"', b'id="prepare" default="no_such_flow"')
+    problems = [(p.element_id, p.message) for p in check_diagram(xml)]
+    assert problems == [
+        (
+            "prepare",
+            "default flow 'no_such_flow' does not leave this gateway (the split after it, read as a gateway)",
+        )
+    ]
