@@ -92,8 +92,10 @@
       var outside = registry.filter(function (element) { return element.type === "bpmn:CallActivity"; })
         .map(function (element) { return callNote(canvas, registry, overlays, element, running); })
         .filter(Boolean);
-      // A ready task not drawn here runs in a called diagram: with one call to another diagram, it is that.
-      var elsewhere = split(container.dataset.ready).some(function (id) { return !registry.get(id); });
+      // On the launch's own diagram, a ready task not drawn here runs in a called diagram: with one call
+      // to another diagram, it is that one (a called part's page shows the launch's tasks too: no guess).
+      var elsewhere = !container.dataset.part &&
+        split(container.dataset.ready).some(function (id) { return !registry.get(id); });
       if (elsewhere && outside.length === 1) { canvas.addMarker(outside[0].id, "lg-ready-inside"); }
       canvas.zoom("fit-viewport");
       container.setAttribute("data-rendered", "true");
