@@ -30,7 +30,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util.event import EventManager
 from SpiffWorkflow.util.task import TaskState
 
-from engine.runtime.events import is_event_subprocess
+from engine.runtime.events import interrupted, is_event_subprocess
 
 
 class ScopedEventManager(EventManager):  # type: ignore[misc]
@@ -50,8 +50,9 @@ class ScopedEventManager(EventManager):  # type: ignore[misc]
         return int(super().catch(event, internal))
 
     def update_collaboration(self, event: Any) -> None:
-        if not getattr(event, "launchgate_past_top_handlers", False):
-            super().update_collaboration(event)
+        if getattr(event, "launchgate_past_top_handlers", False) or interrupted(self.workflow, self.workflow):
+            return  # the top process's handlers: not for what one of them threw, none once one interrupts
+        super().update_collaboration(event)
 
     def _innermost_catcher(self, event: Any, flow: Any) -> tuple[Any, bool]:
         """The workflow that takes a thrown error or escalation: `flow` or one around it (the top when
@@ -76,6 +77,8 @@ class ScopedEventManager(EventManager):  # type: ignore[misc]
     def _start_event_subprocess(self, flow: Any, event: Any) -> Any | None:
         """Start the event sub-process of `flow` whose start catches `event` (or find the one already
         waiting for it); its workflow, or None when `flow` has none."""
+        if interrupted(self.workflow, flow):
+            return None  # an interrupting one runs: the process it interrupted starts no more handlers
         start = flow.spec.start
         for name in getattr(start, "trigger_specs", ()):
             spec = self.workflow.subprocess_specs.get(name)

@@ -203,7 +203,12 @@ def _event_sub_process_starts(workflow: Any) -> list[WaitingEvent]:
     sub-process: such an event sub-process starts when its event is caught (engine.runtime.event_scopes;
     a timer start waits as a task, listed with the others)."""
     flows = [workflow, *workflow.subprocesses.values()]
-    names = [n for f in flows if not f.is_completed() for n in getattr(f.spec.start, "trigger_specs", ())]
+    names = [
+        n
+        for f in flows
+        if not f.is_completed() and not interrupted(workflow, f)
+        for n in getattr(f.spec.start, "trigger_specs", ())
+    ]
     found = []
     for name in names:
         spec = workflow.subprocess_specs.get(name)
@@ -296,6 +301,18 @@ def interrupt_started(workflow: Any, before: set[Any], waited: list[Any]) -> boo
         _interrupt(host.workflow, host)
         found = True
     return found
+
+
+def interrupted(top: Any, flow: Any) -> bool:
+    """True when an interrupting event sub-process of `flow` (the top workflow or a sub-workflow) has
+    started and runs: the rest of the process was cancelled, and its event sub-processes start no more."""
+    return any(
+        sub.parent_workflow is flow
+        and _interrupting(sub)
+        and not _start_waits(sub)
+        and getattr(top.get_task_from_id(sub_id), "state", None) == TaskState.STARTED
+        for sub_id, sub in top.subprocesses.items()
+    )
 
 
 def is_event_subprocess(sub: Any) -> bool:

@@ -122,3 +122,20 @@ def test_an_error_the_handler_throws_with_no_catcher_further_out_is_uncaught() -
     run.complete("check_compliance", {"decision": "request_changes", "comment": "No."}, "compliance")
     run.complete("rework_plan")
     assert run.workflow.take_events().uncaught_errors == ["compliance_failed"]
+
+
+@AFTER_STEP
+@pytest.mark.parametrize("diagram", ["event_subprocess_message", "event_subprocess_nested_message"])
+def test_once_an_interrupting_handler_runs_its_message_starts_nothing_more(
+    after_step: Any, diagram: str
+) -> None:
+    name = {
+        "event_subprocess_message": "launch_called_off",
+        "event_subprocess_nested_message": "beta_aborted",
+    }
+    run = _Run((CORPUS / f"{diagram}.bpmn").read_bytes(), after_step)
+    assert run.workflow.waits_for("message", name[diagram])
+    handler = run.send(name[diagram])
+    assert not run.workflow.waits_for("message", name[diagram])
+    assert run.workflow.receive("message", name[diagram], {}) == 0  # the running handler is left be
+    assert run.ready() == handler
