@@ -30,7 +30,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util.event import EventManager
 from SpiffWorkflow.util.task import TaskState
 
-from engine.runtime.events import interrupted, is_event_subprocess
+from engine.runtime.events import interrupted, interrupted_flows, is_event_subprocess
 
 
 class ScopedEventManager(EventManager):  # type: ignore[misc]
@@ -44,9 +44,10 @@ class ScopedEventManager(EventManager):  # type: ignore[misc]
         elif event.target is None and isinstance(
             event.event_definition, (MessageEventDefinition, SignalEventDefinition)
         ):
+            stopped = interrupted_flows(self.workflow)
             for flow in list(self.workflow.subprocesses.values()):
-                if not flow.is_completed():
-                    self._start_event_subprocess(flow, event)
+                if not flow.is_completed() and not any(flow is s for s in stopped):
+                    self._start_event_subprocess(flow, event, checked=True)
         return int(super().catch(event, internal))
 
     def update_collaboration(self, event: Any) -> None:
@@ -74,10 +75,11 @@ class ScopedEventManager(EventManager):  # type: ignore[misc]
             flow = flow.parent_workflow
         return flow, skip
 
-    def _start_event_subprocess(self, flow: Any, event: Any) -> Any | None:
+    def _start_event_subprocess(self, flow: Any, event: Any, *, checked: bool = False) -> Any | None:
         """Start the event sub-process of `flow` whose start catches `event` (or find the one already
-        waiting for it); its workflow, or None when `flow` has none."""
-        if interrupted(self.workflow, flow):
+        waiting for it); its workflow, or None when `flow` has none (`checked`: the caller knows no
+        interrupting one of `flow` runs)."""
+        if not checked and interrupted(self.workflow, flow):
             return None  # an interrupting one runs: the process it interrupted starts no more handlers
         start = flow.spec.start
         for name in getattr(start, "trigger_specs", ()):

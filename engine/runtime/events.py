@@ -202,11 +202,12 @@ def _event_sub_process_starts(workflow: Any) -> list[WaitingEvent]:
     """The message and signal starts of the event sub-processes of the top process and of every running
     sub-process: such an event sub-process starts when its event is caught (engine.runtime.event_scopes;
     a timer start waits as a task, listed with the others)."""
+    stopped = interrupted_flows(workflow)
     flows = [workflow, *workflow.subprocesses.values()]
     names = [
         n
         for f in flows
-        if not f.is_completed() and not interrupted(workflow, f)
+        if not f.is_completed() and not any(f is s for s in stopped)
         for n in getattr(f.spec.start, "trigger_specs", ())
     ]
     found = []
@@ -293,25 +294,30 @@ def interrupt_started(workflow: Any, before: set[Any], waited: list[Any]) -> boo
     new = [s for s in workflow.subprocesses if s not in before]
     for sub_id in dict.fromkeys([*new, *waited]):
         sub = workflow.subprocesses.get(sub_id)
-        host = workflow.get_task_from_id(sub_id) if sub is not None else None
-        if host is None or host.state != TaskState.STARTED:
-            continue  # cancelled meanwhile, or its process ended
-        if not _interrupting(sub) or _start_waits(sub):
-            continue  # not an interrupting event sub-process, or its event has not come
-        _interrupt(host.workflow, host)
-        found = True
+        if sub is not None and _interrupts_now(workflow, sub_id, sub):
+            host = workflow.get_task_from_id(sub_id)
+            _interrupt(host.workflow, host)
+            found = True
     return found
 
 
+def interrupted_flows(top: Any) -> list[Any]:
+    """The workflows (the top one, sub-workflows) an interrupting event sub-process of which runs: the
+    rest of each was cancelled, and its event sub-processes start no more."""
+    return [
+        sub.parent_workflow for sub_id, sub in top.subprocesses.items() if _interrupts_now(top, sub_id, sub)
+    ]
+
+
 def interrupted(top: Any, flow: Any) -> bool:
-    """True when an interrupting event sub-process of `flow` (the top workflow or a sub-workflow) has
-    started and runs: the rest of the process was cancelled, and its event sub-processes start no more."""
-    return any(
-        sub.parent_workflow is flow
-        and _interrupting(sub)
-        and not _start_waits(sub)
-        and getattr(top.get_task_from_id(sub_id), "state", None) == TaskState.STARTED
-        for sub_id, sub in top.subprocesses.items()
+    return any(f is flow for f in interrupted_flows(top))
+
+
+def _interrupts_now(top: Any, sub_id: Any, sub: Any) -> bool:
+    """An interrupting event sub-process whose event came (its start does not wait) and that runs."""
+    host = top.get_task_from_id(sub_id)
+    return (
+        host is not None and host.state == TaskState.STARTED and _interrupting(sub) and not _start_waits(sub)
     )
 
 
